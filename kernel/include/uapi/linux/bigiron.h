@@ -16,6 +16,7 @@
 #ifndef _UAPI_LINUX_BIGIRON_H
 #define _UAPI_LINUX_BIGIRON_H
 
+#include <linux/const.h>
 #include <linux/types.h>
 #include <linux/ioctl.h>
 
@@ -23,7 +24,7 @@
 #define BIGIRON_IOCTL_MAGIC	0xBE
 
 /* Largest guest RAM one VM may have, in bytes (1 TiB). */
-#define BIGIRON_MAX_MEM_SIZE	(1ULL << 40)
+#define BIGIRON_MAX_MEM_SIZE	_BITULL(40)
 
 /* BIGIRON_GET_VERSION: no size or flags in; all fields out. */
 struct bigiron_version {
@@ -33,14 +34,16 @@ struct bigiron_version {
 };
 
 /* BIGIRON_VM_CREATE */
-#define BIGIRON_VM_CREATE_CLOEXEC	(1U << 0) /* memory fd gets O_CLOEXEC */
+#define BIGIRON_VM_CREATE_CLOEXEC	_BITUL(0) /* memory fd gets O_CLOEXEC */
 #define BIGIRON_VM_CREATE_FLAGS		(BIGIRON_VM_CREATE_CLOEXEC)
 
 struct bigiron_vm_create {
 	__u32 size;		/* in: sizeof(struct bigiron_vm_create) */
 	__u32 flags;		/* in: BIGIRON_VM_CREATE_* */
-	__u64 mem_size;		/* in: guest RAM bytes, a non-zero multiple
-				 * of 4096, at most BIGIRON_MAX_MEM_SIZE */
+	/* in: guest RAM bytes, a non-zero multiple of 4096, at most
+	 * BIGIRON_MAX_MEM_SIZE
+	 */
+	__u64 mem_size;
 	__s32 mem_fd;		/* out: guest-memory file descriptor */
 	__u32 vm_id;		/* out: names /sys/kernel/bigiron/vm<id> */
 	__u64 reserved[4];	/* in: must be zero */
