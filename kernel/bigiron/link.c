@@ -1,0 +1,442 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * bigiron: reliable in-order link to each peer, pure C (see link.h).
+ *
+ * Locking: none inside; the caller serializes all calls on one peer.
+ */
+#include "link.h"
+
+#define BI_SEQ_FIRST	1
+
+static const char * const bi_link_drop_names[BI_LINK_DROP_NR] = {
+	[BI_LINK_DROP_STATE] = "bad_link_state",
+	[BI_LINK_DROP_BOOT] = "bad_boot",
+	[BI_LINK_DROP_OLD_SEQ] = "old_seq",
+	[BI_LINK_DROP_FUTURE_SEQ] = "future_seq",
+	[BI_LINK_DROP_BAD_ACK] = "bad_ack",
+	[BI_LINK_DROP_HELLO_UP] = "hello_while_up",
+	[BI_LINK_DROP_REASM] = "reasm",
+};
+
+const char *bi_link_drop_name(enum bi_link_drop why)
+{
+	if ((unsigned int)why >= BI_LINK_DROP_NR)
+		return "unknown";
+	return bi_link_drop_names[why];
+}
+
+void bi_link_default_params(struct bi_link_params *p)
+{
+	p->rto_init_ns = 2 * 1000 * 1000;
+	p->rto_max_ns = 500 * 1000 * 1000;
+	p->max_retries = 12;
+	p->frag_size = (1500 - BI_WIRE_HDR_LEN) & ~7U;
+	p->ack_delay_ns = 200 * 1000;
+	p->hb_idle_ns = 100 * 1000 * 1000;
+	p->reasm_timeout_ns = 100 * 1000 * 1000;
+}
+
+static u64 bi_rto_next(const struct bi_link_params *p, u64 rto)
+{
+	rto *= 2;
+	return rto > p->rto_max_ns ? p->rto_max_ns : rto;
+}
+
+u64 bi_link_dead_bound(const struct bi_link_params *p)
+{
+	u64 rto = p->rto_init_ns, sum = 0;
+	u32 i;
+
+	for (i = 0; i <= p->max_retries; i++) {
+		sum += rto;
+		rto = bi_rto_next(p, rto);
+	}
+	return sum;
+}
+
+int bi_link_init(struct bi_link *lk, const struct bi_wire_ctx *wire,
+		 const struct bi_link_params *p, const struct bi_link_ops *ops,
+		 void *priv, u32 boot)
+{
+	if (!boot || !p->rto_init_ns || p->rto_max_ns < p->rto_init_ns ||
+	    p->frag_size < BI_WIRE_MIN_FRAG || p->frag_size % 8 ||
+	    !p->reasm_timeout_ns)
+		return -EINVAL;
+	memset(lk, 0, sizeof(*lk));
+	lk->wire = wire;
+	lk->params = *p;
+	lk->ops = ops;
+	lk->priv = priv;
+	lk->boot = boot;
+	return 0;
+}
+
+int bi_link_peer_init(const struct bi_link *lk, struct bi_link_peer *pe,
+		      u16 node, struct bi_link_slot *win, u32 win_size,
+		      struct bi_reasm_slot *rs, u32 nr_rs)
+{
+	if (!win_size || (win_size & (win_size - 1)) || !nr_rs ||
+	    node >= lk->wire->nr_nodes || node == lk->wire->self)
+		return -EINVAL;
+	memset(pe, 0, sizeof(*pe));
+	pe->node = node;
+	pe->state = BI_LINK_DOWN;
+	pe->snd_una = BI_SEQ_FIRST;
+	pe->snd_nxt = BI_SEQ_FIRST;
+	pe->rcv_nxt = BI_SEQ_FIRST;
+	pe->win = win;
+	pe->win_size = win_size;
+	pe->rto_ns = lk->params.rto_init_ns;
+	bi_reasm_init(&pe->reasm, rs, nr_rs, lk->params.reasm_timeout_ns);
+	return 0;
+}
+
+u32 bi_link_space(const struct bi_link_peer *pe)
+{
+	if (pe->state == BI_LINK_DEAD)
+		return 0;
+	return pe->win_size - (pe->snd_nxt - pe->snd_una);
+}
+
+/* Encode and send h (with payload) in as many frames as needed. */
+static void bi_link_xmit(const struct bi_link *lk, struct bi_link_peer *pe,
+			 const struct bi_wire_hdr *msg, const u8 *payload,
+			 u64 now)
+{
+	struct bi_wire_hdr h = *msg;
+	u8 hdr[BI_WIRE_HDR_LEN];
+	const u8 *frag;
+	u32 off = 0, n;
+
+	h.dst = pe->node;
+	h.src_boot = lk->boot;
+	h.dst_boot = pe->peer_boot;
+	if (h.type != BI_MSG_HELLO && h.type != BI_MSG_HELLO_ACK) {
+		h.ack = pe->rcv_nxt;
+		pe->ack_owed = 0;
+		pe->ack_deadline = 0;
+	}
+	do {
+		n = h.payload_len - off;
+		if (n > lk->params.frag_size)
+			n = lk->params.frag_size;
+		frag = n ? payload + off : NULL;
+		h.frag_off = (u16)off;
+		h.frag_len = (u16)n;
+		if (BI_WARN_ON(bi_wire_encode(lk->wire, &h, frag, hdr)))
+			return;
+		lk->ops->xmit(lk->priv, pe->node, hdr, frag, (u16)n);
+		pe->stats.tx_frames++;
+		off += n;
+	} while (off < h.payload_len);
+	pe->last_tx_ns = now;
+}
+
+static void bi_link_ctl(const struct bi_link *lk, struct bi_link_peer *pe,
+			u8 type, u64 now)
+{
+	struct bi_wire_hdr h = { .type = type };
+
+	if (type == BI_MSG_ACK)
+		pe->stats.acks++;
+	else
+		pe->stats.hellos++;
+	bi_link_xmit(lk, pe, &h, NULL, now);
+}
+
+static void bi_link_send_slot(const struct bi_link *lk,
+			      struct bi_link_peer *pe, u32 seq, u64 now)
+{
+	struct bi_link_slot *s = &pe->win[seq & (pe->win_size - 1)];
+
+	bi_link_xmit(lk, pe, &s->hdr, s->data, now);
+}
+
+/* Go-back-N: everything unacked again. */
+static void bi_link_resend(const struct bi_link *lk, struct bi_link_peer *pe,
+			   u64 now)
+{
+	u32 seq;
+
+	for (seq = pe->snd_una; seq != pe->snd_nxt; seq++) {
+		bi_link_send_slot(lk, pe, seq, now);
+		pe->stats.retransmits++;
+	}
+}
+
+static void bi_link_dead(const struct bi_link *lk, struct bi_link_peer *pe,
+			 u64 now)
+{
+	pe->state = BI_LINK_DEAD;
+	pe->dead_ns = now;
+	pe->rtx_deadline = 0;
+	pe->ack_owed = 0;
+	bi_reasm_flush(&pe->reasm, pe->node);
+	lk->ops->state(lk->priv, pe->node, BI_LINK_DEAD);
+}
+
+static void bi_link_up(const struct bi_link *lk, struct bi_link_peer *pe,
+		       u64 now)
+{
+	u32 seq;
+
+	pe->state = BI_LINK_UP;
+	pe->retries = 0;
+	pe->rto_ns = lk->params.rto_init_ns;
+	pe->rtx_deadline = 0;
+	lk->ops->state(lk->priv, pe->node, BI_LINK_UP);
+	/* what was queued during the handshake goes out now */
+	for (seq = pe->snd_una; seq != pe->snd_nxt; seq++)
+		bi_link_send_slot(lk, pe, seq, now);
+	if (pe->snd_una != pe->snd_nxt)
+		pe->rtx_deadline = now + pe->rto_ns;
+	pe->last_tx_ns = now;
+}
+
+void bi_link_open(const struct bi_link *lk, struct bi_link_peer *pe, u64 now)
+{
+	if (pe->state != BI_LINK_DOWN)
+		return;
+	pe->state = BI_LINK_HELLO;
+	pe->retries = 0;
+	pe->rto_ns = lk->params.rto_init_ns;
+	bi_link_ctl(lk, pe, BI_MSG_HELLO, now);
+	pe->rtx_deadline = now + pe->rto_ns;
+}
+
+static int bi_link_queue(const struct bi_link *lk, struct bi_link_peer *pe,
+			 const struct bi_wire_hdr *h, const u8 *payload,
+			 u64 now)
+{
+	struct bi_link_slot *s;
+
+	if (pe->state == BI_LINK_DEAD)
+		return -EPIPE;
+	if (!bi_link_space(pe))
+		return -ENOBUFS;
+	s = &pe->win[pe->snd_nxt & (pe->win_size - 1)];
+	memset(&s->hdr, 0, sizeof(s->hdr));
+	s->hdr.type = h->type;
+	s->hdr.flags = h->flags;
+	s->hdr.txid = h->txid;
+	s->hdr.page = h->page;
+	s->hdr.payload_len = h->payload_len;
+	s->hdr.seq = pe->snd_nxt;
+	if (h->payload_len)
+		memcpy(s->data, payload, h->payload_len);
+	if (pe->snd_una == pe->snd_nxt && pe->state == BI_LINK_UP) {
+		pe->retries = 0;
+		pe->rto_ns = lk->params.rto_init_ns;
+		pe->rtx_deadline = now + pe->rto_ns;
+	}
+	pe->snd_nxt++;
+	if (pe->state == BI_LINK_UP)
+		bi_link_xmit(lk, pe, &s->hdr, s->data, now);
+	return 0;
+}
+
+int bi_link_send(const struct bi_link *lk, struct bi_link_peer *pe,
+		 const struct bi_wire_hdr *h, const u8 *payload, u64 now)
+{
+	if (!bi_wire_type_coh(h->type) ||
+	    (h->payload_len && h->payload_len != BI_PAGE_SIZE))
+		return -EINVAL;
+	pe->stats.tx_msgs++;
+	return bi_link_queue(lk, pe, h, payload, now);
+}
+
+static void bi_link_new_peer_boot(struct bi_link_peer *pe, u32 boot)
+{
+	if (pe->peer_boot == boot)
+		return;
+	pe->peer_boot = boot;
+	pe->rcv_nxt = BI_SEQ_FIRST;
+	pe->ack_owed = 0;
+	bi_reasm_flush(&pe->reasm, pe->node);
+}
+
+static void bi_link_rx_hello(const struct bi_link *lk,
+			     struct bi_link_peer *pe,
+			     const struct bi_wire_hdr *h, u64 now)
+{
+	if (pe->state == BI_LINK_UP) {
+		if (h->src_boot != pe->peer_boot) {
+			pe->stats.drops[BI_LINK_DROP_HELLO_UP]++;
+			return;
+		}
+		/* the peer missed our answer */
+		bi_link_ctl(lk, pe, BI_MSG_HELLO_ACK, now);
+		return;
+	}
+	if (h->dst_boot && h->dst_boot != lk->boot) {
+		pe->stats.drops[BI_LINK_DROP_BOOT]++;
+		return;
+	}
+	bi_link_new_peer_boot(pe, h->src_boot);
+	bi_link_ctl(lk, pe, BI_MSG_HELLO_ACK, now);
+	if (h->dst_boot == lk->boot)
+		bi_link_up(lk, pe, now);
+}
+
+static void bi_link_rx_hello_ack(const struct bi_link *lk,
+				 struct bi_link_peer *pe,
+				 const struct bi_wire_hdr *h, u64 now)
+{
+	if (h->dst_boot != lk->boot) {
+		pe->stats.drops[BI_LINK_DROP_BOOT]++;
+		return;
+	}
+	if (pe->state == BI_LINK_UP) {
+		if (h->src_boot != pe->peer_boot)
+			pe->stats.drops[BI_LINK_DROP_HELLO_UP]++;
+		return;
+	}
+	bi_link_new_peer_boot(pe, h->src_boot);
+	bi_link_up(lk, pe, now);
+}
+
+/* Cumulative ack: everything before ack arrived. False if impossible. */
+static bool bi_link_rx_ack(const struct bi_link *lk, struct bi_link_peer *pe,
+			   u32 ack, u64 now)
+{
+	if (bi_seq_after(ack, pe->snd_nxt))
+		return false;
+	/* an older ack overtaken by a newer one is harmless */
+	if (!bi_seq_after(ack, pe->snd_una))
+		return true;
+	pe->snd_una = ack;
+	pe->retries = 0;
+	pe->rto_ns = lk->params.rto_init_ns;
+	pe->rtx_deadline = pe->snd_una != pe->snd_nxt ? now + pe->rto_ns : 0;
+	return true;
+}
+
+static void bi_link_owe_ack(const struct bi_link *lk, struct bi_link_peer *pe,
+			    u64 now)
+{
+	if (!pe->ack_owed) {
+		pe->ack_owed = 1;
+		pe->ack_deadline = now + lk->params.ack_delay_ns;
+	}
+}
+
+int bi_link_rx(const struct bi_link *lk, struct bi_link_peer *pe,
+	       struct bi_wire_hdr *h, const u8 *frag, u64 now,
+	       struct bi_link_msg *out)
+{
+	const u8 *payload;
+	int r;
+
+	pe->stats.rx_frames++;
+	if (pe->state == BI_LINK_DOWN || pe->state == BI_LINK_DEAD ||
+	    BI_WARN_ON(h->src != pe->node)) {
+		pe->stats.drops[BI_LINK_DROP_STATE]++;
+		return 0;
+	}
+	if (h->type == BI_MSG_HELLO) {
+		bi_link_rx_hello(lk, pe, h, now);
+		return 0;
+	}
+	if (h->type == BI_MSG_HELLO_ACK) {
+		bi_link_rx_hello_ack(lk, pe, h, now);
+		return 0;
+	}
+	if (pe->state != BI_LINK_UP) {
+		/*
+		 * The peer is up and sends to the nonce we offered, from
+		 * the nonce it offered: our HELLO_ACK went through, its
+		 * own answer to our HELLO was lost. That proves the same.
+		 */
+		if (!pe->peer_boot || h->src_boot != pe->peer_boot ||
+		    h->dst_boot != lk->boot) {
+			pe->stats.drops[BI_LINK_DROP_STATE]++;
+			return 0;
+		}
+		bi_link_up(lk, pe, now);
+	}
+	if (h->src_boot != pe->peer_boot ||
+	    h->dst_boot != lk->boot) {
+		pe->stats.drops[BI_LINK_DROP_BOOT]++;
+		return 0;
+	}
+	if (!bi_link_rx_ack(lk, pe, h->ack, now)) {
+		pe->stats.drops[BI_LINK_DROP_BAD_ACK]++;
+		return 0;
+	}
+	if (h->type == BI_MSG_ACK)
+		return 0;
+	if (h->seq != pe->rcv_nxt) {
+		if (bi_seq_after(pe->rcv_nxt, h->seq)) {
+			/* our ack may have been lost: repeat it soon */
+			pe->stats.drops[BI_LINK_DROP_OLD_SEQ]++;
+			bi_link_owe_ack(lk, pe, now);
+		} else {
+			pe->stats.drops[BI_LINK_DROP_FUTURE_SEQ]++;
+		}
+		return 0;
+	}
+	r = bi_reasm_add(&pe->reasm, h, frag, now, &payload);
+	if (r < 0) {
+		pe->stats.drops[BI_LINK_DROP_REASM]++;
+		return 0;
+	}
+	if (!r)
+		return 0;
+	pe->rcv_nxt++;
+	bi_link_owe_ack(lk, pe, now);
+	if (h->type == BI_MSG_HEARTBEAT)
+		return 0;
+	pe->stats.delivered++;
+	out->hdr = *h;
+	out->data = h->payload_len ? payload : NULL;
+	return 1;
+}
+
+u64 bi_link_tick(const struct bi_link *lk, struct bi_link_peer *pe, u64 now)
+{
+	const struct bi_link_params *p = &lk->params;
+	struct bi_wire_hdr hb = { .type = BI_MSG_HEARTBEAT };
+	u64 next;
+
+	if (pe->state == BI_LINK_DOWN || pe->state == BI_LINK_DEAD)
+		return 0;
+	next = bi_reasm_tick(&pe->reasm, now);
+	if (pe->state == BI_LINK_HELLO) {
+		if (now >= pe->rtx_deadline) {
+			if (pe->retries >= p->max_retries) {
+				bi_link_dead(lk, pe, now);
+				return 0;
+			}
+			pe->retries++;
+			pe->rto_ns = bi_rto_next(p, pe->rto_ns);
+			bi_link_ctl(lk, pe, BI_MSG_HELLO, now);
+			pe->rtx_deadline = now + pe->rto_ns;
+		}
+		return bi_min_deadline(next, pe->rtx_deadline);
+	}
+	if (pe->snd_una != pe->snd_nxt && now >= pe->rtx_deadline) {
+		if (pe->retries >= p->max_retries) {
+			bi_link_dead(lk, pe, now);
+			return 0;
+		}
+		pe->retries++;
+		pe->stats.timeouts++;
+		pe->rto_ns = bi_rto_next(p, pe->rto_ns);
+		pe->rtx_deadline = now + pe->rto_ns;
+		bi_link_resend(lk, pe, now);
+	}
+	if (p->hb_idle_ns && pe->snd_una == pe->snd_nxt &&
+	    now >= pe->last_tx_ns + p->hb_idle_ns) {
+		pe->stats.heartbeats++;
+		bi_link_queue(lk, pe, &hb, NULL, now);
+	}
+	if (pe->ack_owed && now >= pe->ack_deadline)
+		bi_link_ctl(lk, pe, BI_MSG_ACK, now);
+	if (pe->snd_una != pe->snd_nxt)
+		next = bi_min_deadline(next, pe->rtx_deadline);
+	else if (p->hb_idle_ns)
+		next = bi_min_deadline(next, pe->last_tx_ns + p->hb_idle_ns);
+	if (pe->ack_owed)
+		next = bi_min_deadline(next, pe->ack_deadline);
+	return next;
+}

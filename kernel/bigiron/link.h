@@ -1,0 +1,174 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * bigiron: reliable, in-order, authenticated channel to each peer over an
+ * unreliable frame service (raw Ethernet frames, or RDMA SENDs), pure C.
+ *
+ * Per peer: a handshake (version, cluster id and node ids are in every
+ * authenticated header; the two boot nonces are exchanged), then
+ * sequenced messages with cumulative acks (piggybacked on every frame, or
+ * standalone after ack_delay_ns), a send window of caller-provided slots,
+ * go-back-N retransmission with exponential backoff, heartbeats when idle,
+ * and a dead signal after max_retries consecutive timeouts.
+ *
+ * Go-back-N: the receiver accepts only the next expected sequence number
+ * and drops the rest (counted); the sender resends everything unacked on a
+ * timeout. The receiver thus needs no buffer beyond the one message being
+ * reassembled, where a reorder buffer would cost a window of 4 KiB pages
+ * per peer, for reordering that one switched LAN segment does not produce.
+ * Loss costs one RTO; losses are rare on the links bigiron runs on.
+ *
+ * Replay: every frame carries both boot nonces under the MAC; a frame
+ * from an earlier boot of either side is dropped (bad_boot), and within
+ * one boot a frame with an already delivered sequence number is dropped
+ * (old_seq). A peer that restarts gets a new boot nonce; its HELLO is
+ * refused while the old link is up, so the old link runs into its
+ * retry limit and the peer is declared dead: a restarted host has lost its
+ * pages, and the VM must stop. Sequence numbers must not wrap inside a
+ * boot (2^32 messages).
+ *
+ * Locking: none inside. All calls on one struct bi_link_peer are
+ * serialized by the caller (the kernel: the peer's spinlock; ops->xmit
+ * then must not sleep). bi_link_rx() hands a delivered message back
+ * instead of calling the protocol, so the caller can drop the peer lock
+ * before it takes a page lock (order: page lock, then peer lock).
+ * struct bi_link is read-only after bi_link_init().
+ */
+#ifndef _BIGIRON_LINK_H
+#define _BIGIRON_LINK_H
+
+#include "pure.h"
+#include <bigiron/wire.h>
+
+struct bi_link_params {
+	u64 rto_init_ns;	/* first retransmission timeout */
+	u64 rto_max_ns;		/* backoff cap */
+	u32 max_retries;	/* consecutive timeouts before "dead" */
+	u32 frag_size;		/* payload bytes per frame: MTU - 64 */
+	u64 ack_delay_ns;	/* standalone ack when nothing carries one */
+	u64 hb_idle_ns;		/* heartbeat after this long idle */
+	u64 reasm_timeout_ns;	/* incomplete message dropped after */
+};
+
+enum bi_link_state {
+	BI_LINK_DOWN = 0,	/* not opened: every frame dropped */
+	BI_LINK_HELLO,		/* handshake running */
+	BI_LINK_UP,
+	BI_LINK_DEAD,		/* gave up: nothing more is sent or taken */
+};
+
+enum bi_link_drop {
+	BI_LINK_DROP_STATE = 0,	/* frame not valid in this link state */
+	BI_LINK_DROP_BOOT,	/* boot nonces are not the current ones */
+	BI_LINK_DROP_OLD_SEQ,	/* duplicate or replay */
+	BI_LINK_DROP_FUTURE_SEQ,/* out of order (go-back-N) */
+	BI_LINK_DROP_BAD_ACK,	/* acks a sequence number never sent */
+	BI_LINK_DROP_HELLO_UP,	/* new boot nonce offered while up */
+	BI_LINK_DROP_REASM,	/* fragment refused (see reasm.drops) */
+	BI_LINK_DROP_NR
+};
+
+struct bi_link_stats {
+	u64 drops[BI_LINK_DROP_NR];
+	u64 rx_frames;		/* frames handed to bi_link_rx() */
+	u64 tx_frames;
+	u64 tx_msgs;		/* messages accepted by bi_link_send() */
+	u64 delivered;		/* messages handed to the protocol */
+	u64 retransmits;	/* messages sent again */
+	u64 timeouts;		/* retransmission timer expiries */
+	u64 acks;		/* standalone acks sent */
+	u64 heartbeats;
+	u64 hellos;		/* HELLO and HELLO_ACK sent */
+};
+
+/* One message of the send window. */
+struct bi_link_slot {
+	struct bi_wire_hdr hdr;
+	u8 data[BI_PAGE_SIZE];
+};
+
+struct bi_link_ops {
+	/* Send one frame: the 64-byte header, then frag_len payload bytes. */
+	void (*xmit)(void *priv, u16 peer, const u8 *hdr, const u8 *frag,
+		     u16 frag_len);
+	/* The peer went BI_LINK_UP or BI_LINK_DEAD. Must not call back. */
+	void (*state)(void *priv, u16 peer, enum bi_link_state state);
+};
+
+struct bi_link {
+	const struct bi_wire_ctx *wire;
+	struct bi_link_params params;
+	const struct bi_link_ops *ops;
+	void *priv;
+	u32 boot;		/* our nonce: random, non-zero, new at each start */
+};
+
+struct bi_link_peer {
+	u16 node;
+	u8 state;		/* enum bi_link_state */
+	u8 ack_owed;
+	u32 peer_boot;		/* 0 until learned */
+	u32 snd_una;		/* oldest unacked */
+	u32 snd_nxt;		/* next to send */
+	u32 rcv_nxt;		/* next expected */
+	u32 retries;		/* consecutive timeouts */
+	u32 win_size;		/* power of two */
+	u64 rto_ns;
+	u64 rtx_deadline;	/* retransmission or HELLO timer; 0: off */
+	u64 ack_deadline;
+	u64 last_tx_ns;
+	u64 dead_ns;		/* when declared dead */
+	struct bi_link_slot *win;
+	struct bi_reasm reasm;
+	struct bi_link_stats stats;
+};
+
+/* A message delivered in order; data valid until the next call on peer. */
+struct bi_link_msg {
+	struct bi_wire_hdr hdr;
+	const u8 *data;		/* hdr.payload_len bytes, NULL if none */
+};
+
+void bi_link_default_params(struct bi_link_params *p);
+/*
+ * Longest time from an unanswered transmission to "dead" (plus the
+ * caller's timer granularity per retry). A peer that falls silent while
+ * the link is idle is noticed through the heartbeat, so from its last
+ * answer it takes at most hb_idle_ns longer.
+ */
+u64 bi_link_dead_bound(const struct bi_link_params *p);
+const char *bi_link_drop_name(enum bi_link_drop why);
+
+int bi_link_init(struct bi_link *lk, const struct bi_wire_ctx *wire,
+		 const struct bi_link_params *p, const struct bi_link_ops *ops,
+		 void *priv, u32 boot);
+/* win_size: power of two; reasm slots: 1 is enough (go-back-N). */
+int bi_link_peer_init(const struct bi_link *lk, struct bi_link_peer *pe,
+		      u16 node, struct bi_link_slot *win, u32 win_size,
+		      struct bi_reasm_slot *rs, u32 nr_rs);
+/* Start the handshake. */
+void bi_link_open(const struct bi_link *lk, struct bi_link_peer *pe, u64 now);
+
+/* Free window slots; bi_link_send() fails with -ENOBUFS at 0. */
+u32 bi_link_space(const struct bi_link_peer *pe);
+
+/*
+ * Queue one protocol message (h: type, flags, txid, page, payload_len;
+ * the rest is the link's) and send it when the link is up. Returns 0,
+ * -ENOBUFS (window full: keep it and retry after an ack), -EPIPE (dead),
+ * -EINVAL (not a protocol message).
+ */
+int bi_link_send(const struct bi_link *lk, struct bi_link_peer *pe,
+		 const struct bi_wire_hdr *h, const u8 *payload, u64 now);
+
+/*
+ * A frame from pe's node passed bi_wire_decode(). Returns 1 with *out
+ * set when a protocol message is delivered, 0 otherwise.
+ */
+int bi_link_rx(const struct bi_link *lk, struct bi_link_peer *pe,
+	       struct bi_wire_hdr *h, const u8 *frag, u64 now,
+	       struct bi_link_msg *out);
+
+/* Timers: resend, heartbeat, acks, handshake, reassembly; next deadline. */
+u64 bi_link_tick(const struct bi_link *lk, struct bi_link_peer *pe, u64 now);
+
+#endif /* _BIGIRON_LINK_H */

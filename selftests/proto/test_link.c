@@ -1,0 +1,517 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Tests of the reliable link (link.c over wire.c):
+ *   - in-order, exactly-once delivery of every message, with its payload,
+ *     over networks that lose, duplicate and reorder frames, with and
+ *     without fragmentation, many seeds;
+ *   - retransmission times follow the backoff (rto_init, doubling, capped
+ *     at rto_max) when the timers run at exactly their deadlines;
+ *   - a silent peer is declared dead after max_retries, within
+ *     bi_link_dead_bound(); an idle one through the heartbeat; a
+ *     handshake that never completes also ends in "dead";
+ *   - replayed, forged, earlier-boot and impossible-ack frames are
+ *     dropped with the right reason, and the link keeps working.
+ */
+#include "common.h"
+#include "link.h"
+#include "sim.h"
+
+#define L_WIN	8
+
+struct lnode {
+	u16 id;
+	struct bi_wire_ctx wire;
+	struct bi_link link;
+	struct bi_link_peer peer;
+	struct bi_link_slot slots[L_WIN];
+	struct bi_reasm_slot rs;
+	int state;		/* last state reported */
+	u64 dead_ns;
+	/* received messages */
+	u32 nrx;
+	u32 rx_txid[4096];
+	/* transmitted frames, when captured */
+	u32 ntx;
+	u64 tx_time[256];
+	u8 tx_type[256];
+	u8 *tx_frame[256];
+	u16 tx_len[256];
+};
+
+static u8 l_key[16] = "bigiron-testkey";
+static struct net l_net;
+static bool l_use_net;
+static u64 l_now;
+static struct lnode *l_nodes[2];
+
+static void l_mac(const void *priv, const u8 *a, size_t alen, const u8 *b,
+		  size_t blen, u8 out[BI_WIRE_MAC_LEN])
+{
+	siphash24_128(priv, a, alen, b, blen, out);
+}
+
+static void l_xmit(void *priv, u16 peer, const u8 *hdr, const u8 *frag,
+		   u16 frag_len)
+{
+	struct lnode *ln = priv;
+
+	if (l_use_net) {
+		net_xmit(&l_net, ln->id, peer, hdr, BI_WIRE_HDR_LEN, frag,
+			 frag_len, l_now);
+		return;
+	}
+	if (ln->ntx < ARRAY_SIZE(ln->tx_time)) {
+		u8 *f = malloc(BI_WIRE_HDR_LEN + frag_len);
+
+		memcpy(f, hdr, BI_WIRE_HDR_LEN);
+		if (frag_len)
+			memcpy(f + BI_WIRE_HDR_LEN, frag, frag_len);
+		ln->tx_frame[ln->ntx] = f;
+		ln->tx_len[ln->ntx] = BI_WIRE_HDR_LEN + frag_len;
+		ln->tx_time[ln->ntx] = l_now;
+		ln->tx_type[ln->ntx] = hdr[2];
+		ln->ntx++;
+	}
+}
+
+static void l_state(void *priv, u16 peer, enum bi_link_state st)
+{
+	struct lnode *ln = priv;
+
+	(void)peer;
+	ln->state = st;
+	if (st == BI_LINK_DEAD)
+		ln->dead_ns = l_now;
+}
+
+static const struct bi_link_ops l_ops = { .xmit = l_xmit, .state = l_state };
+
+static void l_setup(struct lnode *ln, u16 id, const struct bi_link_params *p,
+		    u32 boot)
+{
+	memset(ln, 0, sizeof(*ln));
+	ln->id = id;
+	ln->wire.cluster = 7;
+	ln->wire.self = id;
+	ln->wire.nr_nodes = 2;
+	ln->wire.nr_pages = 1 << 20;
+	ln->wire.mac = l_mac;
+	ln->wire.mac_priv = l_key;
+	if (bi_link_init(&ln->link, &ln->wire, p, &l_ops, ln, boot) ||
+	    bi_link_peer_init(&ln->link, &ln->peer, 1 - id, ln->slots, L_WIN,
+			      &ln->rs, 1))
+		abort();
+	l_nodes[id] = ln;
+}
+
+static void l_free_frames(struct lnode *ln)
+{
+	u32 i;
+
+	for (i = 0; i < ln->ntx; i++)
+		free(ln->tx_frame[i]);
+	ln->ntx = 0;
+}
+
+/* Hand one frame to node dst; returns the wire or link verdict. */
+static int l_rx(struct lnode *dst, const u8 *frame, size_t len)
+{
+	struct bi_wire_hdr h;
+	struct bi_link_msg m;
+	const u8 *frag;
+	enum bi_wire_drop why;
+
+	why = bi_wire_decode(&dst->wire, frame, len, &h, &frag);
+	if (why != BI_WIRE_OK)
+		return -(int)why;
+	if (bi_link_rx(&dst->link, &dst->peer, &h, frag, l_now, &m)) {
+		u32 i;
+
+		if (dst->nrx < ARRAY_SIZE(dst->rx_txid))
+			dst->rx_txid[dst->nrx] = m.hdr.txid;
+		dst->nrx++;
+		if (m.hdr.payload_len)
+			for (i = 0; i < BI_PAGE_SIZE; i++)
+				if (m.data[i] != (u8)(m.hdr.txid + i)) {
+					dst->nrx = 1u << 30;
+					break;
+				}
+	}
+	return 0;
+}
+
+static void l_msg(struct bi_wire_hdr *h, u32 txid, bool data, u8 *buf)
+{
+	u32 i;
+
+	memset(h, 0, sizeof(*h));
+	h->type = data ? BI_MSG_DATA_S : BI_MSG_INV;
+	h->txid = txid;
+	h->page = txid % 1000;
+	h->payload_len = data ? BI_PAGE_SIZE : 0;
+	for (i = 0; i < BI_PAGE_SIZE; i++)
+		buf[i] = (u8)(txid + i);
+}
+
+/* ---- delivery over a bad network ------------------------------------- */
+
+static bool l_stream(u64 seed, const struct net_cfg *nc, u32 frag, u32 count,
+		     char *why, size_t whylen)
+{
+	static u8 buf[BI_PAGE_SIZE];
+	struct bi_link_params p;
+	struct lnode *a = calloc(1, sizeof(*a)), *b = calloc(1, sizeof(*b));
+	u32 sent[2] = { 0, 0 }, i;
+	u64 deadline;
+	bool ok = true;
+
+	bi_link_default_params(&p);
+	p.rto_init_ns = 2 * nc->delay_max_ns + 50000;
+	p.rto_max_ns = 20 * 1000 * 1000;
+	p.max_retries = 30;
+	p.frag_size = frag;
+	p.ack_delay_ns = 20000;
+	l_setup(a, 0, &p, (u32)seed | 1);
+	l_setup(b, 1, &p, (u32)(seed >> 8) | 2);
+	net_init(&l_net, nc, seed);
+	l_use_net = true;
+	l_now = 1000;
+	bi_link_open(&a->link, &a->peer, l_now);
+	bi_link_open(&b->link, &b->peer, l_now);
+	deadline = l_now + 60ULL * 1000 * 1000 * 1000;
+	while (l_now < deadline) {
+		struct lnode *n[2] = { a, b };
+		u64 t = l_now + 10000;
+		struct net_frame f;
+		int k;
+
+		for (k = 0; k < 2; k++) {
+			struct bi_wire_hdr h;
+
+			while (sent[k] < count && bi_link_space(&n[k]->peer)) {
+				l_msg(&h, sent[k] + 1, sent[k] % 3 == 0, buf);
+				if (bi_link_send(&n[k]->link, &n[k]->peer, &h,
+						 buf, l_now))
+					abort();
+				sent[k]++;
+			}
+		}
+		if (net_next_time(&l_net) && net_next_time(&l_net) <= t) {
+			net_pop(&l_net, &f);
+			l_now = f.time > l_now ? f.time : l_now;
+			l_rx(n[f.dst], f.buf, f.len);
+			free(f.buf);
+		} else {
+			l_now = t;
+			bi_link_tick(&a->link, &a->peer, l_now);
+			bi_link_tick(&b->link, &b->peer, l_now);
+		}
+		if (a->state == BI_LINK_DEAD || b->state == BI_LINK_DEAD) {
+			snprintf(why, whylen, "peer declared dead");
+			ok = false;
+			break;
+		}
+		if (a->nrx == count && b->nrx == count &&
+		    a->peer.snd_una == a->peer.snd_nxt &&
+		    b->peer.snd_una == b->peer.snd_nxt)
+			break;
+	}
+	for (i = 0; ok && i < count; i++)
+		if (a->rx_txid[i] != i + 1 || b->rx_txid[i] != i + 1) {
+			snprintf(why, whylen, "message %u out of order", i);
+			ok = false;
+		}
+	if (ok && (a->nrx != count || b->nrx != count)) {
+		snprintf(why, whylen, "delivered %u and %u of %u", a->nrx,
+			 b->nrx, count);
+		ok = false;
+	}
+	net_free(&l_net);
+	l_use_net = false;
+	free(a);
+	free(b);
+	return ok;
+}
+
+static void test_stream(void)
+{
+	static const u32 frags[] = { 4096, 1432, 512 };
+	unsigned int seed, bad = 0, runs = 0;
+	char why[128] = "";
+
+	for (seed = 1; seed <= 48; seed++) {
+		struct net_cfg nc = {
+			.loss_ppm = (seed % 4) * 40000,
+			.dup_ppm = (seed % 3) * 30000,
+			.delay_min_ns = 1000,
+			.delay_max_ns = 1000 + (seed % 5) * 40000,
+		};
+
+		runs++;
+		if (!l_stream(seed, &nc, frags[seed % 3], 200, why,
+			      sizeof(why))) {
+			tap_diag("seed %u: %s", seed, why);
+			bad++;
+		}
+	}
+	tap_ok(!bad, "in-order exactly-once delivery, loss/dup/reorder: %u runs, %u failed",
+	       runs, bad);
+}
+
+/* ---- timing ------------------------------------------------------------ */
+
+/* Bring a and b up by passing frames by hand; frames are then dropped. */
+static void l_pair(struct lnode *a, struct lnode *b,
+		   const struct bi_link_params *p)
+{
+	u32 i, j, rounds;
+
+	l_setup(a, 0, p, 0x1111);
+	l_setup(b, 1, p, 0x2222);
+	l_now = 1000;
+	bi_link_open(&a->link, &a->peer, l_now);
+	bi_link_open(&b->link, &b->peer, l_now);
+	for (rounds = 0; rounds < 4; rounds++) {
+		u32 na = a->ntx, nb = b->ntx;
+
+		for (i = 0; i < na; i++)
+			l_rx(b, a->tx_frame[i], a->tx_len[i]);
+		for (j = 0; j < nb; j++)
+			l_rx(a, b->tx_frame[j], b->tx_len[j]);
+	}
+	l_free_frames(a);
+	l_free_frames(b);
+}
+
+/* Run a's timers exactly at their deadlines until it declares b dead. */
+static void l_run_timers(struct lnode *a, u64 limit)
+{
+	while (a->state != BI_LINK_DEAD && l_now < limit) {
+		u64 next = bi_link_tick(&a->link, &a->peer, l_now);
+
+		if (!next)
+			break;
+		l_now = next > l_now ? next : l_now + 1;
+	}
+}
+
+static void test_backoff_and_dead(void)
+{
+	static u8 buf[BI_PAGE_SIZE];
+	struct bi_link_params p;
+	struct lnode *a = calloc(1, sizeof(*a)), *b = calloc(1, sizeof(*b));
+	struct bi_wire_hdr h;
+	u64 rto, start, bound;
+	u32 i, n = 0;
+	bool ok = true;
+
+	bi_link_default_params(&p);
+	p.rto_init_ns = 1000000;
+	p.rto_max_ns = 16000000;
+	p.max_retries = 8;
+	p.hb_idle_ns = 0;
+	l_pair(a, b, &p);
+	tap_ok(a->peer.state == BI_LINK_UP && b->peer.state == BI_LINK_UP,
+	       "handshake by hand");
+	l_msg(&h, 1, false, buf);
+	start = l_now;
+	bi_link_send(&a->link, &a->peer, &h, buf, l_now);
+	l_run_timers(a, l_now + 10ULL * 1000 * 1000 * 1000);
+	/* every transmission of message 1, original and retries */
+	rto = p.rto_init_ns;
+	for (i = 0; i < a->ntx; i++) {
+		if (a->tx_type[i] != BI_MSG_INV)
+			continue;
+		if (n && a->tx_time[i] - a->tx_time[i - 1] != rto) {
+			tap_diag("retry %u after %llu ns, expected %llu", n,
+				 (unsigned long long)(a->tx_time[i] -
+						      a->tx_time[i - 1]),
+				 (unsigned long long)rto);
+			ok = false;
+		}
+		if (n)
+			rto = rto * 2 > p.rto_max_ns ? p.rto_max_ns : rto * 2;
+		n++;
+	}
+	tap_ok(ok && n == p.max_retries + 1,
+	       "retransmission backoff 1,2,4,8,16,16.. ms: %u transmissions",
+	       n);
+	bound = bi_link_dead_bound(&p);
+	tap_ok(a->state == BI_LINK_DEAD && a->dead_ns - start == bound,
+	       "peer dead after %u retries, %llu ms (bound %llu ms)",
+	       p.max_retries, (unsigned long long)(a->dead_ns - start) / 1000000,
+	       (unsigned long long)bound / 1000000);
+	tap_ok(bi_link_send(&a->link, &a->peer, &h, buf, l_now) == -EPIPE &&
+	       !bi_link_space(&a->peer), "no sending to a dead peer");
+	l_free_frames(a);
+	l_free_frames(b);
+
+	/* an idle link notices a silent peer through the heartbeat */
+	p.hb_idle_ns = 50000000;
+	l_pair(a, b, &p);
+	start = l_now;
+	l_run_timers(a, l_now + 10ULL * 1000 * 1000 * 1000);
+	tap_ok(a->state == BI_LINK_DEAD && a->peer.stats.heartbeats == 1 &&
+	       a->dead_ns - start <= p.hb_idle_ns + bound,
+	       "idle peer dead through the heartbeat after %llu ms (bound %llu ms)",
+	       (unsigned long long)(a->dead_ns - start) / 1000000,
+	       (unsigned long long)(p.hb_idle_ns + bound) / 1000000);
+	l_free_frames(a);
+	l_free_frames(b);
+
+	/* a handshake nobody answers ends too */
+	l_setup(a, 0, &p, 0x1111);
+	l_now = 1000;
+	start = l_now;
+	bi_link_open(&a->link, &a->peer, l_now);
+	l_run_timers(a, l_now + 10ULL * 1000 * 1000 * 1000);
+	tap_ok(a->state == BI_LINK_DEAD && a->dead_ns - start == bound &&
+	       a->ntx == p.max_retries + 1,
+	       "unanswered handshake: dead after %u HELLOs", a->ntx);
+	l_free_frames(a);
+	free(a);
+	free(b);
+}
+
+/* ---- hostile frames ---------------------------------------------------- */
+
+static void test_hostile(void)
+{
+	static u8 buf[BI_PAGE_SIZE];
+	struct bi_link_params p;
+	struct lnode *a = calloc(1, sizeof(*a)), *b = calloc(1, sizeof(*b));
+	struct lnode *c = calloc(1, sizeof(*c));
+	struct bi_wire_hdr h;
+	u8 frame[BI_WIRE_MAX_FRAME], hdr[BI_WIRE_HDR_LEN];
+	u8 *old;
+	u16 oldlen;
+	u32 i;
+	int r;
+
+	bi_link_default_params(&p);
+	p.frag_size = 4096;
+	l_pair(a, b, &p);
+
+	/* a sends message 1; b takes it once */
+	l_msg(&h, 1, true, buf);
+	bi_link_send(&a->link, &a->peer, &h, buf, l_now);
+	if (a->ntx != 1)
+		abort();
+	l_rx(b, a->tx_frame[0], a->tx_len[0]);
+	tap_ok(b->nrx == 1, "message delivered");
+	l_rx(b, a->tx_frame[0], a->tx_len[0]);
+	tap_ok(b->nrx == 1 && b->peer.stats.drops[BI_LINK_DROP_OLD_SEQ] == 1,
+	       "replayed frame dropped: old_seq");
+
+	/* a forged frame: one bit of the payload changed */
+	memcpy(frame, a->tx_frame[0], a->tx_len[0]);
+	frame[BI_WIRE_HDR_LEN + 100] ^= 1;
+	r = l_rx(b, frame, a->tx_len[0]);
+	tap_ok(r == -BI_WIRE_DROP_MAC && b->nrx == 1,
+	       "forged payload dropped: %s", bi_wire_drop_name(-r));
+	memcpy(frame, a->tx_frame[0], a->tx_len[0]);
+	frame[20] ^= 2;		/* seq */
+	r = l_rx(b, frame, a->tx_len[0]);
+	tap_ok(r == -BI_WIRE_DROP_MAC, "forged sequence number dropped: %s",
+	       bi_wire_drop_name(-r));
+
+	/* a frame from the future (out of order) is refused until its turn */
+	l_free_frames(a);
+	l_msg(&h, 2, false, buf);
+	bi_link_send(&a->link, &a->peer, &h, buf, l_now);
+	l_msg(&h, 3, false, buf);
+	bi_link_send(&a->link, &a->peer, &h, buf, l_now);
+	l_rx(b, a->tx_frame[1], a->tx_len[1]);
+	tap_ok(b->nrx == 1 && b->peer.stats.drops[BI_LINK_DROP_FUTURE_SEQ] == 1,
+	       "out-of-order frame dropped: future_seq");
+	l_rx(b, a->tx_frame[0], a->tx_len[0]);
+	l_rx(b, a->tx_frame[1], a->tx_len[1]);
+	tap_ok(b->nrx == 3 && b->rx_txid[1] == 2 && b->rx_txid[2] == 3,
+	       "then delivered in order");
+	old = a->tx_frame[0];
+	oldlen = a->tx_len[0];
+	a->tx_frame[0] = NULL;
+	l_free_frames(a);
+
+	/* an ack for something never sent: a valid MAC, an impossible ack */
+	memset(&h, 0, sizeof(h));
+	h.type = BI_MSG_ACK;
+	h.dst = 0;
+	h.src_boot = b->link.boot;
+	h.dst_boot = a->link.boot;
+	h.ack = a->peer.snd_nxt + 5;
+	bi_wire_encode(&b->wire, &h, NULL, hdr);
+	l_rx(a, hdr, BI_WIRE_HDR_LEN);
+	tap_ok(a->peer.stats.drops[BI_LINK_DROP_BAD_ACK] == 1 &&
+	       a->peer.snd_una != a->peer.snd_nxt + 5,
+	       "impossible ack dropped: bad_ack");
+
+	/* a HELLO offering another boot nonce while up: refused, link stays */
+	memset(&h, 0, sizeof(h));
+	h.type = BI_MSG_HELLO;
+	h.dst = 1;
+	h.src_boot = 0x9999;
+	bi_wire_encode(&a->wire, &h, NULL, hdr);
+	l_rx(b, hdr, BI_WIRE_HDR_LEN);
+	tap_ok(b->peer.stats.drops[BI_LINK_DROP_HELLO_UP] == 1 &&
+	       b->peer.state == BI_LINK_UP && b->peer.peer_boot == 0x1111,
+	       "HELLO of a new boot nonce while up dropped: hello_while_up");
+
+	/* b restarts (new nonce); a frame of its earlier boot is stale */
+	l_free_frames(b);
+	l_setup(c, 1, &p, 0x3333);
+	{
+		struct lnode *a2 = calloc(1, sizeof(*a2));
+
+		l_setup(a2, 0, &p, 0x4444);
+		bi_link_open(&a2->link, &a2->peer, l_now);
+		bi_link_open(&c->link, &c->peer, l_now);
+		for (i = 0; i < 4; i++) {
+			u32 k, na = a2->ntx, nc = c->ntx;
+
+			for (k = 0; k < na; k++)
+				l_rx(c, a2->tx_frame[k], a2->tx_len[k]);
+			for (k = 0; k < nc; k++)
+				l_rx(a2, c->tx_frame[k], c->tx_len[k]);
+		}
+		l_rx(c, old, oldlen);
+		tap_ok(c->peer.state == BI_LINK_UP && c->nrx == 0 &&
+		       c->peer.stats.drops[BI_LINK_DROP_BOOT] == 1,
+		       "frame of an earlier boot dropped: bad_boot");
+		l_free_frames(a2);
+		free(a2);
+	}
+	free(old);
+	l_free_frames(c);
+
+	/* the window: full at L_WIN, then -ENOBUFS; acks free it */
+	l_pair(a, b, &p);
+	l_msg(&h, 1, false, buf);
+	for (i = 0; i < L_WIN; i++)
+		if (bi_link_send(&a->link, &a->peer, &h, buf, l_now))
+			break;
+	r = bi_link_send(&a->link, &a->peer, &h, buf, l_now);
+	tap_ok(i == L_WIN && r == -ENOBUFS, "window full after %u messages",
+	       i);
+	for (i = 0; i < a->ntx; i++)
+		l_rx(b, a->tx_frame[i], a->tx_len[i]);
+	l_now += p.ack_delay_ns;
+	bi_link_tick(&b->link, &b->peer, l_now);
+	for (i = 0; i < b->ntx; i++)
+		l_rx(a, b->tx_frame[i], b->tx_len[i]);
+	tap_ok(bi_link_space(&a->peer) == L_WIN && b->peer.stats.acks == 1,
+	       "standalone ack after ack_delay frees the window");
+	l_free_frames(a);
+	l_free_frames(b);
+	free(a);
+	free(b);
+	free(c);
+}
+
+int main(void)
+{
+	test_stream();
+	test_backoff_and_dead();
+	test_hostile();
+	return tap_exit();
+}
