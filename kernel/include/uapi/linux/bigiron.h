@@ -60,11 +60,82 @@ struct bigiron_vm_stats {
 	__u64 reserved[8];	/* in: must be zero; out: zero */
 };
 
+/*
+ * Clusters: one VM spread over several hosts ("nodes"). Each host creates
+ * the VM with the same mem_size, then describes the cluster with
+ * BIGIRON_VM_SET_CLUSTER before any page of the memory file is touched,
+ * then BIGIRON_VM_JOIN waits (bounded) until the link to every other node
+ * is up. Without SET_CLUSTER the VM is a single node that holds every page.
+ */
+#define BIGIRON_MAX_NODES	64
+#define BIGIRON_KEY_SIZE	32
+
+#define BIGIRON_TRANSPORT_ETH	1	/* raw Ethernet frames, own ethertype */
+
+/* One node of the cluster, as every node sees it. */
+struct bigiron_node_desc {
+	__u8 mac[6];		/* link-layer address of the node's interface */
+	__u16 pad;		/* must be zero */
+	/* guest-physical range this node is home for; page multiples */
+	__u64 home_start;
+	__u64 home_size;
+	__u64 reserved[2];	/* must be zero */
+};
+
+/* BIGIRON_VM_SET_CLUSTER */
+struct bigiron_vm_cluster {
+	__u32 size;		/* in: sizeof(struct bigiron_vm_cluster) */
+	__u32 flags;		/* in: must be zero */
+	__u32 cluster_id;	/* in: non-zero, the same on every node */
+	__u16 self;		/* in: this host's node id, < nr_nodes */
+	__u16 nr_nodes;		/* in: 2..BIGIRON_MAX_NODES */
+	__u32 transport;	/* in: BIGIRON_TRANSPORT_* */
+	__u32 ifindex;		/* in: interface carrying the cluster's frames */
+	__u32 mtu;		/* in: frame payload limit; 0: the interface's */
+	__u32 pad;		/* in: must be zero */
+	__u8 key[BIGIRON_KEY_SIZE];	/* in: pre-shared cluster key */
+	/* in: user pointer to nr_nodes struct bigiron_node_desc, by node id;
+	 * the home ranges must tile [0, mem_size) without overlap
+	 */
+	__u64 nodes;
+	__u64 reserved[4];	/* in: must be zero */
+};
+
+/* BIGIRON_VM_JOIN */
+struct bigiron_vm_join {
+	__u32 size;		/* in: sizeof(struct bigiron_vm_join) */
+	__u32 flags;		/* in: must be zero */
+	__u32 timeout_ms;	/* in: 0: the VM's join_timeout_ms */
+	__u32 pad;		/* in: must be zero */
+	__u64 up_mask;		/* out: nodes whose link is up, self included */
+	__u64 reserved[4];	/* in: must be zero */
+};
+
+/* BIGIRON_VM_PING: round trips to one peer, measured in the kernel */
+struct bigiron_vm_ping {
+	__u32 size;		/* in: sizeof(struct bigiron_vm_ping) */
+	__u32 flags;		/* in: must be zero */
+	__u16 node;		/* in: peer node id, not self */
+	__u16 pad;		/* in: must be zero */
+	__u32 count;		/* in: 1..4096 round trips */
+	__u32 payload;		/* in: bytes carried each way: 0 or 4096 */
+	__u32 pad2;		/* in: must be zero */
+	__u64 rtt_ns;		/* in: user pointer to count __u64, filled */
+	__u64 reserved[4];	/* in: must be zero */
+};
+
 #define BIGIRON_GET_VERSION \
 	_IOR(BIGIRON_IOCTL_MAGIC, 0x00, struct bigiron_version)
 #define BIGIRON_VM_CREATE \
 	_IOWR(BIGIRON_IOCTL_MAGIC, 0x01, struct bigiron_vm_create)
 #define BIGIRON_VM_GET_STATS \
 	_IOWR(BIGIRON_IOCTL_MAGIC, 0x02, struct bigiron_vm_stats)
+
+#define BIGIRON_VM_SET_CLUSTER \
+	_IOW(BIGIRON_IOCTL_MAGIC, 0x03, struct bigiron_vm_cluster)
+#define BIGIRON_VM_JOIN \
+	_IOWR(BIGIRON_IOCTL_MAGIC, 0x04, struct bigiron_vm_join)
+#define BIGIRON_VM_PING \
+	_IOW(BIGIRON_IOCTL_MAGIC, 0x05, struct bigiron_vm_ping)
 
 #endif /* _UAPI_LINUX_BIGIRON_H */
