@@ -41,7 +41,9 @@ guest:
 	$(MAKE) -C scripts/guest
 
 install: module launcher
-	$(MAKE) -C $(KDIR) M=$(MODDIR) INSTALL_MOD_DIR=extra modules_install
+	$(MAKE) -C $(KDIR) M=$(MODDIR) INSTALL_MOD_DIR=extra \
+		$(if $(DESTDIR),INSTALL_MOD_PATH=$(DESTDIR)) modules_install
+	$(if $(DESTDIR),,depmod -a $(KVER))
 	install -D -m 0755 launcher/bigiron-launch \
 		$(DESTDIR)$(PREFIX)/bin/bigiron-launch
 
