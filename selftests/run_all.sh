@@ -5,7 +5,8 @@
 # the command line) and print one summary line.  busybox sh compatible.
 #
 # Environment: BIGIRON_KO, the module file the tests load when bigiron is
-# not loaded yet (default /bigiron/bigiron.ko).
+# not loaded yet (default /bigiron/bigiron.ko); BIGIRON_TEST_TIMEOUT, the
+# seconds one test program may run (default 120).
 #
 # Exit status: 0 all passed or skipped, 1 any failure.
 
@@ -33,8 +34,11 @@ for t in $tests; do
 		failed="$failed $name"
 		continue
 	fi
-	"$prog"
+	# A test program that hangs is killed and counted as failed; the
+	# others still run.
+	timeout -s KILL "${BIGIRON_TEST_TIMEOUT:-120}" "$prog"
 	rc=$?
+	[ "$rc" -eq 137 ] && echo "not ok $name # killed after ${BIGIRON_TEST_TIMEOUT:-120}s"
 	case $rc in
 	0)
 		echo "# $name: pass"
