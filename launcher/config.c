@@ -9,17 +9,23 @@
  *   key = value                  key = "quoted value"
  *
  * The parser is generic over sections: a header names a section type and,
- * optionally, a decimal instance id; each type has a table of keys. Only
- * [vm] exists today; [node.N] for multi-host clusters is one more row in
- * section_types[].
+ * optionally, a decimal instance id; each type has a table of keys. [vm]
+ * describes the machine; [cluster] and [node.N] spread it over several
+ * hosts. Keys are checked one by one as they are read; what spans keys or
+ * sections (the home ranges tiling guest RAM, every vCPU on one node, the
+ * one I/O node) is checked once the whole file is read, in
+ * check_cluster().
  */
 #include <ctype.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "config.h"
 
@@ -34,6 +40,7 @@ struct parse_state {
 	char *err;
 	size_t errlen;
 	unsigned int line;
+	struct section_seen *cur;	/* section of the key being set */
 };
 
 struct key_type {
@@ -45,6 +52,8 @@ struct key_type {
 struct section_type {
 	const char *name;
 	bool has_id;		/* [name.N] rather than [name] */
+	bool optional;		/* a [name] section may be left out */
+	unsigned long max_id;	/* largest N of [name.N] */
 	const struct key_type *keys;
 };
 
@@ -154,6 +163,18 @@ static void size_short(uint64_t bytes, char *buf, size_t len)
 	else
 		snprintf(buf, len, "%llu%c", (unsigned long long)bytes,
 			 units[i]);
+}
+
+static bool is_blank(char c)
+{
+	return c == ' ' || c == '\t';
+}
+
+static char *skip_blank(char *p)
+{
+	while (is_blank(*p))
+		p++;
+	return p;
 }
 
 static char *path_resolve(const char *dir, const char *val)
@@ -297,12 +318,495 @@ static const struct key_type vm_keys[] = {
 	{ NULL, false, NULL }
 };
 
-static const struct section_type section_types[] = {
-	{ "vm", false, vm_keys },
+/* [cluster] and [node.N] */
+
+static int hex_digit(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	c = (char)tolower((unsigned char)c);
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	return -1;
+}
+
+/*
+ * @n characters of @s as 64 hex digits into @key: 0; -1 and the offending
+ * character's index (or @n for a wrong length) in @bad.
+ */
+static int parse_key_hex(const char *s, size_t n, uint8_t key[CONFIG_KEY_SIZE],
+			 size_t *bad)
+{
+	size_t i;
+	int hi, lo;
+
+	if (n != 2 * CONFIG_KEY_SIZE) {
+		*bad = n;
+		return -1;
+	}
+	for (i = 0; i < n; i += 2) {
+		hi = hex_digit(s[i]);
+		lo = hex_digit(s[i + 1]);
+		if (hi < 0 || lo < 0) {
+			*bad = hi < 0 ? i : i + 1;
+			return -1;
+		}
+		key[i / 2] = (uint8_t)(hi << 4 | lo);
+	}
+	return 0;
+}
+
+static bool key_is_zero(const uint8_t key[CONFIG_KEY_SIZE])
+{
+	unsigned int i;
+
+	for (i = 0; i < CONFIG_KEY_SIZE; i++)
+		if (key[i])
+			return false;
+	return true;
+}
+
+int config_read_key_file(const char *path, uint8_t key[CONFIG_KEY_SIZE],
+			 char *err, size_t errlen)
+{
+	char buf[2 * CONFIG_KEY_SIZE + 2];
+	struct stat st;
+	size_t n = 0, bad;
+	ssize_t r;
+	int fd, ret = -1;
+
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	if (fd < 0) {
+		snprintf(err, errlen, "%s", strerror(errno));
+		return -1;
+	}
+	if (fstat(fd, &st) < 0) {
+		snprintf(err, errlen, "%s", strerror(errno));
+		goto out;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		snprintf(err, errlen, "not a regular file");
+		goto out;
+	}
+	if (st.st_mode & 077) {
+		snprintf(err, errlen,
+			 "permissions %04o are too open: the key must not be accessible by group or others (chmod 600 %s)",
+			 (unsigned int)(st.st_mode & 07777), path);
+		goto out;
+	}
+	while (n < sizeof(buf)) {
+		r = read(fd, buf + n, sizeof(buf) - n);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0) {
+			snprintf(err, errlen, "%s", strerror(errno));
+			goto out;
+		}
+		if (r == 0)
+			break;
+		n += (size_t)r;
+	}
+	if (n == 2 * CONFIG_KEY_SIZE + 1 && buf[n - 1] == '\n')
+		n--;
+	if (parse_key_hex(buf, n, key, &bad)) {
+		snprintf(err, errlen,
+			 "must hold 64 hex digits (32 bytes), optionally followed by a newline");
+		goto out;
+	}
+	if (key_is_zero(key)) {
+		snprintf(err, errlen, "the key must not be all zeros");
+		goto out;
+	}
+	ret = 0;
+out:
+	explicit_bzero(buf, sizeof(buf));
+	if (ret)
+		explicit_bzero(key, CONFIG_KEY_SIZE);
+	close(fd);
+	return ret;
+}
+
+/* Line where key @name of section @s was set, 0 if it was not. */
+static unsigned int key_line(const struct section_seen *s, const char *name)
+{
+	const struct key_type *k;
+
+	for (k = s->type->keys; k->name; k++)
+		if (!strcmp(k->name, name))
+			return s->key_line[k - s->type->keys];
+	return 0;
+}
+
+/* Decimal digits only; values above 2^40 saturate there. */
+static int parse_decimal(const char *s, unsigned long long *out)
+{
+	unsigned long long v = 0;
+
+	if (!*s)
+		return -1;
+	for (; *s; s++) {
+		if (!isdigit((unsigned char)*s))
+			return -1;
+		if (v < (1ULL << 40))
+			v = v * 10 + (unsigned long long)(*s - '0');
+	}
+	*out = v;
+	return 0;
+}
+
+static int parse_ranged(struct parse_state *ps, const char *key,
+			const char *val, unsigned long long min,
+			unsigned long long max, unsigned int *out)
+{
+	unsigned long long v;
+
+	if (parse_decimal(val, &v))
+		return parse_error(ps, ps->line, "%s: \"%s\" is not a number",
+				   key, val);
+	if (v < min || v > max)
+		return parse_error(ps, ps->line,
+				   "%s: %s is out of range %llu..%llu", key, val,
+				   min, max);
+	*out = (unsigned int)v;
+	return 0;
+}
+
+static int cluster_set_id(struct parse_state *ps, const char *key,
+			  const char *val)
+{
+	unsigned long long v = 0;
+	const char *p = val;
+	int base = 10, d;
+
+	if (p[0] == '0' && (p[1] == 'x' || p[1] == 'X')) {
+		base = 16;
+		p += 2;
+	}
+	if (!*p)
+		goto not_number;
+	for (; *p; p++) {
+		d = hex_digit(*p);
+		if (d < 0 || d >= base)
+			goto not_number;
+		if (v <= UINT32_MAX)
+			v = v * (unsigned int)base + (unsigned int)d;
+	}
+	if (v == 0)
+		return parse_error(ps, ps->line, "%s: must not be 0", key);
+	if (v > UINT32_MAX)
+		return parse_error(ps, ps->line,
+				   "%s: %s is out of range 1..0xffffffff", key,
+				   val);
+	ps->cfg->cluster.id = (uint32_t)v;
+	return 0;
+not_number:
+	return parse_error(ps, ps->line,
+			   "%s: \"%s\" is not a number (decimal or 0x hex)",
+			   key, val);
+}
+
+static int cluster_set_key(struct parse_state *ps, const char *key,
+			   const char *val)
+{
+	struct config_cluster *cl = &ps->cfg->cluster;
+	unsigned int other = key_line(ps->cur, "key_file");
+	size_t bad;
+
+	if (other)
+		return parse_error(ps, ps->line,
+				   "%s: key_file is set already (line %u): set only one of key and key_file",
+				   key, other);
+	if (parse_key_hex(val, strlen(val), cl->key, &bad)) {
+		explicit_bzero(cl->key, sizeof(cl->key));
+		if (bad == strlen(val))
+			return parse_error(ps, ps->line,
+					   "%s: must be 64 hex digits (32 bytes), not %zu characters",
+					   key, bad);
+		return parse_error(ps, ps->line,
+				   "%s: character %zu is not a hex digit", key,
+				   bad + 1);
+	}
+	if (key_is_zero(cl->key))
+		return parse_error(ps, ps->line, "%s: must not be all zeros",
+				   key);
+	return 0;
+}
+
+static int cluster_set_key_file(struct parse_state *ps, const char *key,
+				const char *val)
+{
+	struct config_cluster *cl = &ps->cfg->cluster;
+	unsigned int other = key_line(ps->cur, "key");
+	char e[256];
+
+	if (other)
+		return parse_error(ps, ps->line,
+				   "%s: key is set already (line %u): set only one of key and key_file",
+				   key, other);
+	if (set_string(ps, key, &cl->key_file, val, true))
+		return -1;
+	if (config_read_key_file(cl->key_file, cl->key, e, sizeof(e)))
+		return parse_error(ps, ps->line, "%s: %s: %s", key,
+				   cl->key_file, e);
+	return 0;
+}
+
+static int cluster_set_transport(struct parse_state *ps, const char *key,
+				 const char *val)
+{
+	if (!strcmp(val, "ethernet")) {
+		ps->cfg->cluster.transport = CONFIG_TRANSPORT_ETHERNET;
+		return 0;
+	}
+	if (!strcmp(val, "rdma"))
+		return parse_error(ps, ps->line,
+				   "%s: rdma is not supported yet (use ethernet)",
+				   key);
+	return parse_error(ps, ps->line,
+			   "%s: \"%s\" is unknown (known: ethernet)", key, val);
+}
+
+static int cluster_set_join_timeout(struct parse_state *ps, const char *key,
+				    const char *val)
+{
+	return parse_ranged(ps, key, val, 1, CONFIG_JOIN_TIMEOUT_MAX,
+			    &ps->cfg->cluster.join_timeout);
+}
+
+static int cluster_set_mtu(struct parse_state *ps, const char *key,
+			   const char *val)
+{
+	return parse_ranged(ps, key, val, CONFIG_MTU_MIN, CONFIG_MTU_MAX,
+			    &ps->cfg->cluster.mtu);
+}
+
+static struct config_node *cur_node(struct parse_state *ps)
+{
+	return &ps->cfg->cluster.nodes[ps->cur->id];
+}
+
+static int node_set_interface(struct parse_state *ps, const char *key,
+			      const char *val)
+{
+	const char *p;
+
+	if (!*val)
+		return parse_error(ps, ps->line, "%s: must not be empty", key);
+	if (strlen(val) > CONFIG_IFNAME_MAX)
+		return parse_error(ps, ps->line,
+				   "%s: \"%s\" is longer than %d characters",
+				   key, val, CONFIG_IFNAME_MAX);
+	for (p = val; *p; p++)
+		if (*p == '/' || *p == ':' || isspace((unsigned char)*p))
+			break;
+	if (*p || !strcmp(val, ".") || !strcmp(val, ".."))
+		return parse_error(ps, ps->line,
+				   "%s: \"%s\" is not an interface name (no '/', ':' or blanks)",
+				   key, val);
+	strcpy(cur_node(ps)->interface, val);
+	return 0;
+}
+
+int config_parse_mac(const char *s, uint8_t mac[6])
+{
+	unsigned int i;
+	int hi, lo;
+
+	for (i = 0; i < 6; i++, s += 3) {
+		hi = hex_digit(s[0]);
+		lo = hi < 0 ? -1 : hex_digit(s[1]);
+		if (hi < 0 || lo < 0 || s[2] != (i < 5 ? ':' : '\0'))
+			return -1;
+		mac[i] = (uint8_t)(hi << 4 | lo);
+	}
+	return 0;
+}
+
+void config_format_mac(const uint8_t mac[6], char *buf, size_t len)
+{
+	snprintf(buf, len, "%02x:%02x:%02x:%02x:%02x:%02x", mac[0], mac[1],
+		 mac[2], mac[3], mac[4], mac[5]);
+}
+
+static int node_set_mac(struct parse_state *ps, const char *key,
+			const char *val)
+{
+	static const uint8_t zero[6];
+	uint8_t mac[6];
+	char m[18];
+
+	if (config_parse_mac(val, mac))
+		return parse_error(ps, ps->line,
+				   "%s: \"%s\" is not a MAC address like 02:00:00:00:00:01",
+				   key, val);
+	config_format_mac(mac, m, sizeof(m));
+	if (mac[0] & 1)
+		return parse_error(ps, ps->line,
+				   "%s: %s is a multicast address", key, m);
+	if (!memcmp(mac, zero, 6))
+		return parse_error(ps, ps->line,
+				   "%s: %s is not a valid address", key, m);
+	memcpy(cur_node(ps)->mac, mac, 6);
+	return 0;
+}
+
+static int node_set_memory(struct parse_state *ps, const char *key,
+			   const char *val)
+{
+	struct config_node *n = cur_node(ps);
+	const char *plus = strchr(val, '+');
+	uint64_t start = 0, size;
+	char a[32];
+
+	if (plus) {
+		char *s = strndup(val, (size_t)(plus - val));
+
+		if (!s)
+			return parse_error(ps, ps->line, "%s: out of memory",
+					   key);
+		if (config_parse_size(s, &start) ||
+		    config_parse_size(plus + 1, &size)) {
+			free(s);
+			goto bad;
+		}
+		free(s);
+	} else if (config_parse_size(val, &size)) {
+		goto bad;
+	}
+	if (!size)
+		return parse_error(ps, ps->line, "%s: the size must not be 0",
+				   key);
+	if (start & 4095) {
+		size_short(start, a, sizeof(a));
+		return parse_error(ps, ps->line,
+				   "%s: start %s is not a multiple of 4K", key, a);
+	}
+	if (size & 4095) {
+		size_short(size, a, sizeof(a));
+		return parse_error(ps, ps->line,
+				   "%s: size %s is not a multiple of 4K", key, a);
+	}
+	n->home_start = start;
+	n->home_size = size;
+	n->home_explicit = plus != NULL;
+	return 0;
+bad:
+	return parse_error(ps, ps->line,
+			   "%s: \"%s\" is neither SIZE nor START+SIZE (like 256M or 0+256M)",
+			   key, val);
+}
+
+static const char *parse_vcpu_id(const char *p, unsigned long *out)
+{
+	unsigned long v = 0;
+
+	if (!isdigit((unsigned char)*p))
+		return NULL;
+	for (; isdigit((unsigned char)*p); p++)
+		if (v < 100000)
+			v = v * 10 + (unsigned long)(*p - '0');
+	*out = v;
+	return p;
+}
+
+static int node_set_vcpus(struct parse_state *ps, const char *key,
+			  const char *val)
+{
+	unsigned long a, b, i;
+	uint64_t mask = 0;
+	const char *p = val, *ta, *tb, *ea, *eb;
+
+	for (;;) {
+		ta = skip_blank((char *)p);
+		p = ea = parse_vcpu_id(ta, &a);
+		if (!p)
+			goto bad;
+		b = a;
+		tb = ta;
+		eb = ea;
+		if (*p == '-') {
+			tb = p + 1;
+			p = eb = parse_vcpu_id(tb, &b);
+			if (!p)
+				goto bad;
+		}
+		if (a >= CONFIG_VCPUS_MAX)
+			return parse_error(ps, ps->line,
+					   "%s: vCPU %.*s is out of range 0..%d",
+					   key, (int)(ea - ta), ta,
+					   CONFIG_VCPUS_MAX - 1);
+		if (b >= CONFIG_VCPUS_MAX)
+			return parse_error(ps, ps->line,
+					   "%s: vCPU %.*s is out of range 0..%d",
+					   key, (int)(eb - tb), tb,
+					   CONFIG_VCPUS_MAX - 1);
+		if (b < a)
+			return parse_error(ps, ps->line,
+					   "%s: %lu-%lu is not a range (%lu > %lu)",
+					   key, a, b, a, b);
+		for (i = a; i <= b; i++) {
+			if (mask & (1ULL << i))
+				return parse_error(ps, ps->line,
+						   "%s: vCPU %lu is listed twice",
+						   key, i);
+			mask |= 1ULL << i;
+		}
+		p = skip_blank((char *)p);
+		if (*p == '\0')
+			break;
+		if (*p != ',')
+			goto bad;
+		p++;
+	}
+	cur_node(ps)->vcpu_mask = mask;
+	return 0;
+bad:
+	return parse_error(ps, ps->line,
+			   "%s: \"%s\" is not a list of vCPU ids (like 0, 0-3 or 0,2)",
+			   key, val);
+}
+
+static int node_set_io(struct parse_state *ps, const char *key,
+		       const char *val)
+{
+	if (!strcmp(val, "yes"))
+		cur_node(ps)->io = true;
+	else if (!strcmp(val, "no"))
+		cur_node(ps)->io = false;
+	else
+		return parse_error(ps, ps->line,
+				   "%s: \"%s\" must be yes or no", key, val);
+	return 0;
+}
+
+static const struct key_type cluster_keys[] = {
+	{ "id",			true,	cluster_set_id },
+	{ "key",		false,	cluster_set_key },
+	{ "key_file",		false,	cluster_set_key_file },
+	{ "transport",		false,	cluster_set_transport },
+	{ "join_timeout",	false,	cluster_set_join_timeout },
+	{ "mtu",		false,	cluster_set_mtu },
 	{ NULL, false, NULL }
 };
 
-#define SECTIONS_MAX	8
+static const struct key_type node_keys[] = {
+	{ "interface",	true,	node_set_interface },
+	{ "mac",	true,	node_set_mac },
+	{ "memory",	true,	node_set_memory },
+	{ "vcpus",	false,	node_set_vcpus },
+	{ "io",		false,	node_set_io },
+	{ NULL, false, NULL }
+};
+
+static const struct section_type section_types[] = {
+	{ .name = "vm", .keys = vm_keys },
+	{ .name = "cluster", .optional = true, .keys = cluster_keys },
+	{ .name = "node", .has_id = true, .max_id = CONFIG_NODES_MAX - 1,
+	  .keys = node_keys },
+	{ NULL, false, false, 0, NULL }
+};
+
+#define SECTIONS_MAX	(2 + CONFIG_NODES_MAX)
 
 static void section_label(const struct section_seen *s, char *buf, size_t len)
 {
@@ -310,18 +814,6 @@ static void section_label(const struct section_seen *s, char *buf, size_t len)
 		snprintf(buf, len, "[%s.%lu]", s->type->name, s->id);
 	else
 		snprintf(buf, len, "[%s]", s->type->name);
-}
-
-static bool is_blank(char c)
-{
-	return c == ' ' || c == '\t';
-}
-
-static char *skip_blank(char *p)
-{
-	while (is_blank(*p))
-		p++;
-	return p;
 }
 
 /* Only blanks, or blanks then a comment, may follow. */
@@ -403,6 +895,10 @@ static int parse_header(struct parse_state *ps, char *p,
 	if (!t->has_id && has_id)
 		return parse_error(ps, ps->line, "section [%s] takes no id",
 				   name);
+	if (has_id && id > t->max_id)
+		return parse_error(ps, ps->line,
+				   "%s: id out of range 0..%lu", label,
+				   t->max_id);
 	for (i = 0; i < *nseen; i++) {
 		if (seen[i].type == t && seen[i].id == id)
 			return parse_error(ps, ps->line,
@@ -503,6 +999,7 @@ static int parse_key_line(struct parse_state *ps, char *p,
 	cur->key_line[idx] = ps->line;
 	if (parse_value(ps, p, &val))
 		return -1;
+	ps->cur = cur;
 	return k->set(ps, key, val);
 }
 
@@ -515,7 +1012,7 @@ static int check_required(struct parse_state *ps, struct section_seen *seen,
 	unsigned int i;
 
 	for (t = section_types; t->name; t++) {
-		if (t->has_id)
+		if (t->has_id || t->optional)
 			continue;	/* instances are optional */
 		for (i = 0; i < nseen; i++)
 			if (seen[i].type == t)
@@ -537,11 +1034,212 @@ static int check_required(struct parse_state *ps, struct section_seen *seen,
 	return 0;
 }
 
+/* "256M+256M" */
+static void range_short(const struct config_node *n, char *buf, size_t len)
+{
+	char a[32], b[32];
+
+	size_short(n->home_start, a, sizeof(a));
+	size_short(n->home_size, b, sizeof(b));
+	snprintf(buf, len, "%s+%s", a, b);
+}
+
+/* The home ranges, resolved in id order, tile [0, memory) exactly. */
+static int check_homes(struct parse_state *ps,
+		       const struct section_seen *const *node)
+{
+	struct config_cluster *cl = &ps->cfg->cluster;
+	struct config_node *nd = cl->nodes, *x, *prev;
+	unsigned int order[CONFIG_NODES_MAX];
+	uint64_t mem = ps->cfg->memory, end;
+	char r[64], r2[64], a[32], b[32];
+	unsigned int i, k, max = cl->nr_nodes;
+
+	for (i = 0; i < max; i++) {
+		x = &nd[i];
+		if (!x->home_explicit)
+			x->home_start = i ? nd[i - 1].home_start +
+					    nd[i - 1].home_size : 0;
+		if (x->home_start >= mem ||
+		    x->home_size > mem - x->home_start) {
+			range_short(x, r, sizeof(r));
+			size_short(mem, b, sizeof(b));
+			if (x->home_start >= mem)
+				return parse_error(ps, key_line(node[i], "memory"),
+						   "memory: %s starts beyond [vm] memory %s",
+						   r, b);
+			size_short(x->home_start + x->home_size, a, sizeof(a));
+			return parse_error(ps, key_line(node[i], "memory"),
+					   "memory: %s ends at %s, beyond [vm] memory %s",
+					   r, a, b);
+		}
+	}
+	/* Insertion sort by start; ties keep id order. */
+	for (i = 0; i < max; i++) {
+		for (k = i; k > 0 && nd[order[k - 1]].home_start >
+				     nd[i].home_start; k--)
+			order[k] = order[k - 1];
+		order[k] = i;
+	}
+	end = 0;
+	for (k = 0; k < max; k++) {
+		x = &nd[order[k]];
+		range_short(x, r, sizeof(r));
+		if (x->home_start < end) {
+			prev = &nd[order[k - 1]];
+			range_short(prev, r2, sizeof(r2));
+			return parse_error(ps, key_line(node[order[k]], "memory"),
+					   "memory: %s overlaps %s of [node.%u] (line %u)",
+					   r, r2, order[k - 1],
+					   key_line(node[order[k - 1]], "memory"));
+		}
+		if (x->home_start > end) {
+			size_short(end, a, sizeof(a));
+			size_short(x->home_start, b, sizeof(b));
+			return parse_error(ps, key_line(node[order[k]], "memory"),
+					   "memory: %s leaves a gap: %s..%s has no home node",
+					   r, a, b);
+		}
+		end = x->home_start + x->home_size;
+	}
+	if (end < mem) {
+		i = order[max - 1];
+		range_short(&nd[i], r, sizeof(r));
+		size_short(end, a, sizeof(a));
+		size_short(mem, b, sizeof(b));
+		return parse_error(ps, key_line(node[i], "memory"),
+				   "memory: %s ends at %s, below [vm] memory %s: %s..%s has no home node",
+				   r, a, b, a, b);
+	}
+	return 0;
+}
+
+/* Every vCPU of [vm] runs on exactly one node. */
+static int check_vcpus(struct parse_state *ps,
+		       const struct section_seen *const *node,
+		       const struct section_seen *vsec)
+{
+	const struct config_cluster *cl = &ps->cfg->cluster;
+	unsigned int n = ps->cfg->vcpus, i, v, line;
+	uint64_t all = n >= 64 ? ~0ULL : (1ULL << n) - 1, taken = 0, m;
+	unsigned int owner[CONFIG_VCPUS_MAX];
+
+	for (i = 0; i < cl->nr_nodes; i++) {
+		m = cl->nodes[i].vcpu_mask;
+		line = key_line(node[i], "vcpus");
+		if (m & ~all)
+			return parse_error(ps, line,
+					   "vcpus: vCPU %d does not exist ([vm] vcpus = %u)",
+					   __builtin_ctzll(m & ~all), n);
+		if (m & taken) {
+			v = (unsigned int)__builtin_ctzll(m & taken);
+			return parse_error(ps, line,
+					   "vcpus: vCPU %u is run by [node.%u] already (line %u)",
+					   v, owner[v],
+					   key_line(node[owner[v]], "vcpus"));
+		}
+		for (v = 0; v < CONFIG_VCPUS_MAX; v++)
+			if (m & (1ULL << v))
+				owner[v] = i;
+		taken |= m;
+	}
+	if (taken != all) {
+		line = key_line(vsec, "vcpus");
+		return parse_error(ps, line ? line : vsec->line,
+				   "vCPU %d is run by no node: add it to the vcpus of one [node.N]",
+				   __builtin_ctzll(all & ~taken));
+	}
+	return 0;
+}
+
+/*
+ * [cluster] and [node.N] together: dense node ids, at least two nodes,
+ * distinct MACs, home ranges, vCPUs, the I/O node.
+ */
+static int check_cluster(struct parse_state *ps,
+			 const struct section_seen *seen, unsigned int nseen)
+{
+	struct config_cluster *cl = &ps->cfg->cluster;
+	const struct section_seen *node[CONFIG_NODES_MAX] = { NULL };
+	const struct section_seen *csec = NULL, *vsec = NULL, *first = NULL;
+	unsigned int i, j, n = 0, max = 0;
+	int io = -1;
+	char m[18];
+
+	for (i = 0; i < nseen; i++) {
+		const char *t = seen[i].type->name;
+
+		if (!strcmp(t, "vm")) {
+			vsec = &seen[i];
+		} else if (!strcmp(t, "cluster")) {
+			csec = &seen[i];
+		} else if (!strcmp(t, "node")) {
+			node[seen[i].id] = &seen[i];
+			if (!first)
+				first = &seen[i];
+			n++;
+			if (seen[i].id >= max)
+				max = (unsigned int)seen[i].id + 1;
+		}
+	}
+	if (!n && !csec)
+		return 0;
+	if (!csec)
+		return parse_error(ps, first->line,
+				   "[node.%lu]: a cluster needs a [cluster] section",
+				   first->id);
+	if (!n)
+		return parse_error(ps, csec->line,
+				   "[cluster]: no [node.N] sections: a cluster needs at least 2 nodes");
+	if (!key_line(csec, "key") && !key_line(csec, "key_file"))
+		return parse_error(ps, csec->line,
+				   "[cluster]: missing key or key_file");
+	for (i = 0; i < max; i++) {
+		if (node[i])
+			continue;
+		for (j = i + 1; !node[j]; j++)
+			;
+		return parse_error(ps, node[j]->line,
+				   "[node.%u]: there is no [node.%u] (node ids count from 0 without gaps)",
+				   j, i);
+	}
+	if (max < 2)
+		return parse_error(ps, node[0]->line,
+				   "[node.0]: a cluster needs at least 2 nodes (without [node.N] sections the VM runs on this host alone)");
+	cl->nr_nodes = max;
+	for (i = 1; i < max; i++) {
+		for (j = 0; j < i; j++) {
+			if (memcmp(cl->nodes[i].mac, cl->nodes[j].mac, 6))
+				continue;
+			config_format_mac(cl->nodes[i].mac, m, sizeof(m));
+			return parse_error(ps, key_line(node[i], "mac"),
+					   "mac: %s is the address of [node.%u] already (line %u)",
+					   m, j, key_line(node[j], "mac"));
+		}
+	}
+	if (check_homes(ps, node) || check_vcpus(ps, node, vsec))
+		return -1;
+	for (i = 0; i < max; i++) {
+		if (!cl->nodes[i].io)
+			continue;
+		if (io >= 0)
+			return parse_error(ps, key_line(node[i], "io"),
+					   "io: [node.%d] does I/O already (line %u): exactly one node does",
+					   io, key_line(node[io], "io"));
+		io = (int)i;
+	}
+	cl->io_node = io < 0 ? 0 : (unsigned int)io;
+	cl->nodes[cl->io_node].io = true;
+	return 0;
+}
+
 static int config_init(struct config *cfg)
 {
 	memset(cfg, 0, sizeof(*cfg));
 	strcpy(cfg->name, CONFIG_DEFAULT_NAME);
 	cfg->vcpus = 1;
+	cfg->cluster.transport = CONFIG_TRANSPORT_ETHERNET;
+	cfg->cluster.join_timeout = CONFIG_JOIN_TIMEOUT;
 	cfg->cmdline = strdup(CONFIG_DEFAULT_CMDLINE);
 	return cfg->cmdline ? 0 : -1;
 }
@@ -551,7 +1249,10 @@ void config_free(struct config *cfg)
 	free(cfg->kernel);
 	free(cfg->initrd);
 	free(cfg->cmdline);
+	free(cfg->cluster.key_file);
 	cfg->kernel = cfg->initrd = cfg->cmdline = NULL;
+	cfg->cluster.key_file = NULL;
+	explicit_bzero(cfg->cluster.key, sizeof(cfg->cluster.key));
 }
 
 static char *dir_of(const char *file)
@@ -607,7 +1308,8 @@ int config_parse(struct config *cfg, const char *file, const char *text,
 		if (parse_key_line(&ps, p, cur))
 			goto out;
 	}
-	if (check_required(&ps, seen, nseen))
+	if (check_required(&ps, seen, nseen) ||
+	    check_cluster(&ps, seen, nseen))
 		goto out;
 	ret = 0;
 out:
@@ -656,7 +1358,75 @@ int config_load(struct config *cfg, const char *path, char *err, size_t errlen)
 	return ret;
 }
 
-void config_print(const struct config *cfg, FILE *out)
+void config_format_vcpus(uint64_t mask, char *buf, size_t len)
+{
+	unsigned int a, b;
+	size_t k = 0;
+
+	buf[0] = '\0';
+	if (!mask) {
+		snprintf(buf, len, "none");
+		return;
+	}
+	for (a = 0; a < 64 && k < len; a = b + 1) {
+		if (!(mask & (1ULL << a))) {
+			b = a;
+			continue;
+		}
+		for (b = a; b + 1 < 64 && (mask & (1ULL << (b + 1))); b++)
+			;
+		if (b == a)
+			k += (size_t)snprintf(buf + k, len - k, "%s%u",
+					      k ? "," : "", a);
+		else
+			k += (size_t)snprintf(buf + k, len - k, "%s%u-%u",
+					      k ? "," : "", a, b);
+	}
+}
+
+static void print_cluster(const struct config_cluster *cl, int self,
+			  FILE *out)
+{
+	char buf[256], a[32], b[32];
+	unsigned int i;
+
+	fprintf(out, "\n[cluster]\n");
+	fprintf(out, "id           = 0x%x (%u)\n", cl->id, cl->id);
+	if (cl->key_file)
+		fprintf(out, "key_file     = %s (%d bytes; not shown)\n",
+			cl->key_file, CONFIG_KEY_SIZE);
+	else
+		fprintf(out, "key          = (%d bytes; not shown)\n",
+			CONFIG_KEY_SIZE);
+	fprintf(out, "transport    = ethernet\n");
+	fprintf(out, "join_timeout = %u s\n", cl->join_timeout);
+	if (cl->mtu)
+		fprintf(out, "mtu          = %u\n", cl->mtu);
+	else
+		fprintf(out, "mtu          = (the interface's)\n");
+	for (i = 0; i < cl->nr_nodes; i++) {
+		const struct config_node *n = &cl->nodes[i];
+
+		fprintf(out, "\n[node.%u]%s\n", i,
+			(int)i == self ? "    # this host" : "");
+		fprintf(out, "interface = %s\n", n->interface);
+		config_format_mac(n->mac, buf, sizeof(buf));
+		fprintf(out, "mac       = %s\n", buf);
+		range_short(n, buf, sizeof(buf));
+		size_short(n->home_start, a, sizeof(a));
+		size_short(n->home_start + n->home_size, b, sizeof(b));
+		fprintf(out, "memory    = %s (home for 0x%llx..0x%llx)\n", buf,
+			(unsigned long long)n->home_start,
+			(unsigned long long)(n->home_start + n->home_size));
+		config_format_vcpus(n->vcpu_mask, buf, sizeof(buf));
+		fprintf(out, "vcpus     = %s\n", buf);
+		fprintf(out, "io        = %s\n", n->io ? "yes" : "no");
+	}
+	if (self < 0)
+		fprintf(out, "\n# this host: no [node.N] found\n");
+}
+
+void config_print(const struct config *cfg, int self, FILE *out)
 {
 	char size[32];
 
@@ -669,4 +1439,6 @@ void config_print(const struct config *cfg, FILE *out)
 	fprintf(out, "kernel  = %s\n", cfg->kernel);
 	fprintf(out, "initrd  = %s\n", cfg->initrd ? cfg->initrd : "(none)");
 	fprintf(out, "cmdline = \"%s\"\n", cfg->cmdline);
+	if (cfg->cluster.nr_nodes)
+		print_cluster(&cfg->cluster, self, out);
 }

@@ -3,11 +3,13 @@
  * bigiron-launch: vm.conf parser and the settings it resolves.
  *
  * Pure logic: no KVM calls and, apart from config_load() reading the
- * file, no I/O, so the unit tests cover every message.
+ * file and a [cluster] key_file being read, no I/O, so the unit tests
+ * cover every message.
  */
 #ifndef BIGIRON_CONFIG_H
 #define BIGIRON_CONFIG_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -26,6 +28,42 @@
 #define CONFIG_DEFAULT_NAME	"bigiron"
 #define CONFIG_DEFAULT_CMDLINE	"console=ttyS0"
 
+/* Clusters: one VM over several hosts, [cluster] and [node.N]. */
+#define CONFIG_NODES_MAX	64	/* BIGIRON_MAX_NODES */
+#define CONFIG_KEY_SIZE		32	/* BIGIRON_KEY_SIZE */
+#define CONFIG_IFNAME_MAX	15	/* IFNAMSIZ - 1 */
+#define CONFIG_JOIN_TIMEOUT	30	/* seconds */
+#define CONFIG_JOIN_TIMEOUT_MAX	3600
+#define CONFIG_MTU_MIN		576
+#define CONFIG_MTU_MAX		65535
+
+enum config_transport {
+	CONFIG_TRANSPORT_ETHERNET = 1,
+};
+
+/* One [node.N] section: a host of the cluster, indexed by its id N. */
+struct config_node {
+	char interface[CONFIG_IFNAME_MAX + 1];
+	uint8_t mac[6];
+	uint64_t home_start;	/* guest-physical range this node is home */
+	uint64_t home_size;	/* for; the ranges tile [0, memory) */
+	bool home_explicit;	/* "START+SIZE" rather than just "SIZE" */
+	uint64_t vcpu_mask;	/* bit i: this node runs vCPU i */
+	bool io;		/* loads the guest, runs the devices */
+};
+
+struct config_cluster {
+	unsigned int nr_nodes;	/* 0: no cluster, this host alone */
+	uint32_t id;
+	uint8_t key[CONFIG_KEY_SIZE];
+	char *key_file;		/* resolved path; NULL: inline key */
+	enum config_transport transport;
+	unsigned int join_timeout;	/* seconds */
+	unsigned int mtu;	/* 0: the interface's */
+	unsigned int io_node;	/* id of the node with io = yes */
+	struct config_node nodes[CONFIG_NODES_MAX];
+};
+
 struct config {
 	char name[CONFIG_NAME_MAX + 1];
 	uint64_t memory;	/* guest RAM, bytes */
@@ -33,6 +71,7 @@ struct config {
 	char *kernel;		/* bzImage path, resolved */
 	char *initrd;		/* initrd path, resolved, or NULL */
 	char *cmdline;		/* kernel command line */
+	struct config_cluster cluster;
 };
 
 /*
@@ -46,11 +85,29 @@ int config_parse(struct config *cfg, const char *file, const char *text,
 /* Read @path and config_parse() it. */
 int config_load(struct config *cfg, const char *path, char *err, size_t errlen);
 void config_free(struct config *cfg);
-void config_print(const struct config *cfg, FILE *out);
+/*
+ * Print the resolved settings, the cluster included; @self is this host's
+ * node id (marked), or -1 when it is not known.
+ */
+void config_print(const struct config *cfg, int self, FILE *out);
 
 /* "256M", "1G", "4096", "64KiB": bytes in @out; -1 if not a size. */
 int config_parse_size(const char *s, uint64_t *out);
 /* "256 MiB", "1 GiB", "4097 bytes": the largest exact unit. */
 void config_format_size(uint64_t bytes, char *buf, size_t len);
+/* "02:00:00:00:00:01" (lower case) in @buf of at least 18 bytes. */
+void config_format_mac(const uint8_t mac[6], char *buf, size_t len);
+/* "aa:bb:cc:dd:ee:ff", any case, nothing else: 0, or -1. */
+int config_parse_mac(const char *s, uint8_t mac[6]);
+/* vCPU set as a list: "0-3,6", or "none". */
+void config_format_vcpus(uint64_t mask, char *buf, size_t len);
+
+/*
+ * Read a cluster key file: 64 hex digits, optionally followed by a
+ * newline, in a regular file that neither group nor others may access.
+ * Returns 0, or -1 with the problem in @err (the path not included).
+ */
+int config_read_key_file(const char *path, uint8_t key[CONFIG_KEY_SIZE],
+			 char *err, size_t errlen);
 
 #endif

@@ -6,9 +6,16 @@
  * handing the mapping to KVM lets the module see every guest access to a
  * page this host does not hold. The mapping is never populated here
  * (no MAP_POPULATE): pages come in on first touch, through the module.
+ *
+ * In a cluster, the VM is described to the module (BIGIRON_VM_SET_CLUSTER)
+ * and joined (BIGIRON_VM_JOIN) between creating it and mapping it: no page
+ * may be touched before the module knows which node is home for it.
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <net/if.h>
+#include <pthread.h>
+#include <signal.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
@@ -16,6 +23,7 @@
 
 #include <linux/bigiron.h>
 
+#include "cluster.h"
 #include "log.h"
 #include "vm.h"
 
@@ -53,6 +61,7 @@ int guestmem_open(struct vm *vm)
 			  strerror(errno));
 		return -1;
 	}
+	vm->bigiron_abi = ver.abi_version;
 	if (ver.abi_version != BIGIRON_ABI_VERSION) {
 		log_error("%s: module ABI version %u, this launcher speaks %u: install matching versions",
 			  BIGIRON_DEVICE, ver.abi_version, BIGIRON_ABI_VERSION);
@@ -64,7 +73,6 @@ int guestmem_open(struct vm *vm)
 int guestmem_create(struct vm *vm, uint64_t size)
 {
 	struct bigiron_vm_create req;
-	void *p;
 
 	memset(&req, 0, sizeof(req));
 	req.size = sizeof(req);
@@ -78,6 +86,80 @@ int guestmem_create(struct vm *vm, uint64_t size)
 	}
 	vm->mem_fd = req.mem_fd;
 	vm->bigiron_vm_id = req.vm_id;
+	vm->mem_size = size;
+	return 0;
+}
+
+int guestmem_join(struct vm *vm)
+{
+	const struct config *cfg = vm->cfg;
+	const struct config_cluster *cl = &cfg->cluster;
+	const struct config_node *me = &cl->nodes[vm->self];
+	struct bigiron_node_desc nodes[BIGIRON_MAX_NODES];
+	struct bigiron_vm_cluster req;
+	struct bigiron_vm_join join;
+	sigset_t set, old;
+	unsigned int ifindex;
+	char msg[2048];
+	int r, e;
+
+	ifindex = if_nametoindex(me->interface);
+	if (!ifindex) {
+		e = errno;
+		log_error("[node.%u] interface %s: %s", vm->self, me->interface,
+			  e == ENODEV || e == ENXIO ?
+			  "no such interface on this host" : strerror(e));
+		return -1;
+	}
+	cluster_fill(cfg, vm->self, ifindex, &req, nodes);
+	r = ioctl(vm->bigiron_fd, BIGIRON_VM_SET_CLUSTER, &req);
+	e = errno;
+	explicit_bzero(req.key, sizeof(req.key));
+	if (r < 0) {
+		if (e == ENOTTY)
+			log_error("this bigiron.ko does not support clusters (ABI version %u)",
+				  vm->bigiron_abi);
+		else
+			log_error("%s: BIGIRON_VM_SET_CLUSTER (node %u of %u on %s): %s",
+				  BIGIRON_DEVICE, vm->self, cl->nr_nodes,
+				  me->interface, strerror(e));
+		return -1;
+	}
+
+	memset(&join, 0, sizeof(join));
+	join.size = sizeof(join);
+	join.timeout_ms = cl->join_timeout * 1000;
+	log_info("node %u of %u on %s: waiting up to %u s for the other nodes",
+		 vm->self, cl->nr_nodes, me->interface, cl->join_timeout);
+	/* The wait may be long: let INT, TERM and HUP end it (and us). */
+	sigemptyset(&set);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGHUP);
+	pthread_sigmask(SIG_UNBLOCK, &set, &old);
+	r = ioctl(vm->bigiron_fd, BIGIRON_VM_JOIN, &join);
+	e = errno;
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (r < 0) {
+		if (e == ETIMEDOUT) {
+			cluster_format_missing(cfg, join.up_mask |
+					       (1ULL << vm->self), msg,
+					       sizeof(msg));
+			log_error("%s", msg);
+		} else {
+			log_error("%s: BIGIRON_VM_JOIN: %s", BIGIRON_DEVICE,
+				  strerror(e));
+		}
+		return -1;
+	}
+	log_info("all %u nodes are up", cl->nr_nodes);
+	return 0;
+}
+
+int guestmem_map(struct vm *vm)
+{
+	uint64_t size = vm->mem_size;
+	void *p;
 
 	p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, vm->mem_fd, 0);
 	if (p == MAP_FAILED) {
@@ -86,7 +168,6 @@ int guestmem_create(struct vm *vm, uint64_t size)
 		return -1;
 	}
 	vm->mem = p;
-	vm->mem_size = size;
 	log_debug("guest RAM: %llu bytes, bigiron vm%u",
 		  (unsigned long long)size, vm->bigiron_vm_id);
 	return 0;

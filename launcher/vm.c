@@ -2,8 +2,9 @@
 /*
  * bigiron-launch: set up, run and tear down the virtual machine.
  *
- * Setup reads top to bottom: /dev/kvm, /dev/bigiron, the VM, its RAM, the
- * guest image and tables, the devices, the vCPUs and their threads. The
+ * Setup reads top to bottom: /dev/kvm, /dev/bigiron, the VM, in a cluster
+ * the join of the other nodes, its RAM, the guest image and tables (on the
+ * I/O node only), the devices, the vCPUs and their threads. The
  * threads wait for vm_run() to let them go, so every mapping and every
  * thread stack exists before the first KVM_RUN. Teardown mirrors setup.
  *
@@ -21,6 +22,7 @@
 
 #include "acpi.h"
 #include "boot.h"
+#include "cluster.h"
 #include "layout.h"
 #include "log.h"
 #include "vm.h"
@@ -262,9 +264,29 @@ static int vm_setup_signals(struct vm *vm)
 	return 0;
 }
 
-int vm_setup(struct vm *vm, const struct config *cfg)
+/*
+ * Which vCPUs this host runs is cluster_host_vcpus()'s decision; for now
+ * the launcher runs all of them or none.
+ */
+static int vm_pick_vcpus(struct vm *vm)
+{
+	const struct config *cfg = vm->cfg;
+	uint64_t all = cfg->vcpus >= 64 ? ~0ULL : (1ULL << cfg->vcpus) - 1;
+	uint64_t mine = cluster_host_vcpus(cfg, vm->self);
+
+	if (mine != all) {
+		log_error("node %u (the I/O node is node %u): vCPUs on several hosts are not supported yet",
+			  vm->self, cfg->cluster.io_node);
+		return -1;
+	}
+	vm->nvcpus = cfg->vcpus;
+	return 0;
+}
+
+int vm_setup(struct vm *vm, const struct config *cfg, unsigned int self)
 {
 	struct boot_info info;
+	bool io_node = cluster_is_io_node(cfg, self);
 	unsigned int i;
 
 	memset(vm, 0, sizeof(*vm));
@@ -272,21 +294,31 @@ int vm_setup(struct vm *vm, const struct config *cfg)
 	vm->kvm_fd = vm->vm_fd = vm->bigiron_fd = vm->mem_fd = -1;
 	for (i = 0; i < CONFIG_VCPUS_MAX; i++)
 		vm->vcpus[i].fd = -1;
-	vm->nvcpus = cfg->vcpus;
+	vm->self = self;
 	atomic_init(&vm->stop, VM_RUNNING);
 
 	if (vm_setup_signals(vm))
 		return -1;
 	if (kvm_open(vm) || guestmem_open(vm) || kvm_create_vm(vm) ||
-	    guestmem_create(vm, cfg->memory) || kvm_set_memory(vm))
+	    guestmem_create(vm, cfg->memory))
 		return -1;
-	if (vm_load_guest(vm, &info) || vm_setup_devices(vm))
+	if (cfg->cluster.nr_nodes && guestmem_join(vm))
+		return -1;
+	if (vm_pick_vcpus(vm))
+		return -1;
+	if (guestmem_map(vm) || kvm_set_memory(vm))
+		return -1;
+	/* Only the I/O node writes the guest image and tables into RAM. */
+	memset(&info, 0, sizeof(info));
+	if (io_node && vm_load_guest(vm, &info))
+		return -1;
+	if (vm_setup_devices(vm))
 		return -1;
 	for (i = 0; i < vm->nvcpus; i++) {
 		if (vcpu_create(vm, i))
 			return -1;
 	}
-	if (vcpu_setup_boot(&vm->vcpus[0], &info))
+	if (io_node && vcpu_setup_boot(&vm->vcpus[0], &info))
 		return -1;
 	if (console_start(&vm->com1))
 		return -1;
@@ -382,7 +414,7 @@ void vm_teardown(struct vm *vm)
 	}
 }
 
-int vm_check(const struct config *cfg)
+int vm_check(const struct config *cfg, unsigned int self)
 {
 	struct boot_image img;
 	struct stat st;
@@ -391,6 +423,11 @@ int vm_check(const struct config *cfg)
 	char err[256];
 	int ret = -1;
 
+	if (!cluster_is_io_node(cfg, self)) {
+		printf("# kernel, initrd: not loaded on this host (node %u loads them)\n",
+		       cfg->cluster.io_node);
+		return 0;
+	}
 	if (read_file("kernel", cfg->kernel, &kernel, &ksize))
 		return -1;
 	if (boot_parse_bzimage(kernel, ksize, &img, err, sizeof(err))) {

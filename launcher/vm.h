@@ -54,6 +54,8 @@ struct vm {
 	int bigiron_fd;
 	int mem_fd;
 	uint32_t bigiron_vm_id;
+	uint32_t bigiron_abi;		/* BIGIRON_GET_VERSION */
+	unsigned int self;		/* node id in a cluster, else 0 */
 	uint8_t *mem;			/* guest RAM, guest physical 0 */
 	uint64_t mem_size;
 	size_t run_size;		/* KVM_GET_VCPU_MMAP_SIZE */
@@ -71,9 +73,13 @@ struct vm {
 	char stop_msg[256];		/* written by the first stopper */
 };
 
-/* --check: the kernel and initrd the config names are usable. */
-int vm_check(const struct config *cfg);
-int vm_setup(struct vm *vm, const struct config *cfg);
+/*
+ * --check: the kernel and initrd the config names are usable (on the node
+ * that loads them: node @self of a cluster, or this host alone).
+ */
+int vm_check(const struct config *cfg, unsigned int self);
+/* @self: this host's node id in a cluster; 0 without one. */
+int vm_setup(struct vm *vm, const struct config *cfg, unsigned int self);
 /* Returns the exit status: 0 poweroff, 2 reset, 1 error or signal. */
 int vm_run(struct vm *vm);
 void vm_teardown(struct vm *vm);
@@ -99,7 +105,12 @@ void kvm_close(struct vm *vm);
 
 /* guestmem.c: /dev/bigiron */
 int guestmem_open(struct vm *vm);
+/* BIGIRON_VM_CREATE only: nothing is mapped yet. */
 int guestmem_create(struct vm *vm, uint64_t size);
+/* Cluster: BIGIRON_VM_SET_CLUSTER then BIGIRON_VM_JOIN, before mapping. */
+int guestmem_join(struct vm *vm);
+/* Map guest RAM (vm->mem); pages come in on first touch. */
+int guestmem_map(struct vm *vm);
 void guestmem_print_stats(struct vm *vm);
 void guestmem_close(struct vm *vm);
 

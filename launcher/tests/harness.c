@@ -57,6 +57,7 @@ int main(void)
 	suite_ioapic();
 	suite_serial();
 	suite_io();
+	suite_cluster();
 	printf("1..%u\n", n_tests);
 	printf("%u passed, %u failed\n", n_passed, n_failed);
 	return n_failed ? 1 : 0;

@@ -44,5 +44,6 @@ void suite_cpuid(void);
 void suite_ioapic(void);
 void suite_serial(void);
 void suite_io(void);
+void suite_cluster(void);
 
 #endif

@@ -213,10 +213,13 @@ static void config_syntax_errors(void)
 
 static void config_section_errors(void)
 {
-	expect_error("# x\n[node.1]\nmemory = 16M\n",
-		     "vm.conf:2: unknown section [node.1] (known: [vm])");
+	expect_error("# x\n[node.64]\nmemory = 16M\n",
+		     "vm.conf:2: [node.64]: id out of range 0..63");
 	expect_error("[disk]\n",
-		     "vm.conf:1: unknown section [disk] (known: [vm])");
+		     "vm.conf:1: unknown section [disk] (known: [vm], [cluster], [node.N])");
+	expect_error("[node]\n",
+		     "vm.conf:1: section [node] needs an id: [node.N]");
+	expect_error("[cluster.1]\n", "vm.conf:1: section [cluster] takes no id");
 	expect_error("[vm.2]\n", "vm.conf:1: section [vm] takes no id");
 	expect_error("[vm]\nmemory = 16M\nkernel = k\n\n[vm]\n",
 		     "vm.conf:5: duplicate section [vm] (first at line 1)");

@@ -1,0 +1,159 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * bigiron-launch: this host's place in a cluster.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "cluster.h"
+
+/* Append to @buf (length @len, string in it) without overflowing. */
+static void append(char *buf, size_t len, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static void append(char *buf, size_t len, const char *fmt, ...)
+{
+	size_t n = strlen(buf);
+	va_list ap;
+
+	if (n + 1 >= len)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(buf + n, len - n, fmt, ap);
+	va_end(ap);
+}
+
+int cluster_find_self(const struct config *cfg, cluster_read_addr_fn read_addr,
+		      void *opaque, unsigned int *self, char *err,
+		      size_t errlen)
+{
+	const struct config_cluster *cl = &cfg->cluster;
+	char found[CONFIG_NODES_MAX][48];
+	bool hit[CONFIG_NODES_MAX];
+	char text[64], want[18], have[18];
+	unsigned int i, nmatch = 0, match = 0;
+	bool first = true;
+	uint8_t mac[6];
+	size_t n;
+	int r;
+
+	for (i = 0; i < cl->nr_nodes; i++) {
+		const struct config_node *nd = &cl->nodes[i];
+
+		hit[i] = false;
+		text[0] = '\0';
+		r = read_addr(opaque, nd->interface, text, sizeof(text));
+		if (r) {
+			snprintf(found[i], sizeof(found[i]), "%s",
+				 r == -ENOENT || r == -ENODEV ? "not here" :
+				 strerror(-r));
+			continue;
+		}
+		text[sizeof(text) - 1] = '\0';
+		n = strlen(text);
+		while (n && (text[n - 1] == '\n' || text[n - 1] == ' '))
+			text[--n] = '\0';
+		if (config_parse_mac(text, mac)) {
+			snprintf(found[i], sizeof(found[i]), "has address %.24s",
+				 text);
+			continue;
+		}
+		config_format_mac(mac, have, sizeof(have));
+		snprintf(found[i], sizeof(found[i]), "has %s", have);
+		if (!memcmp(mac, nd->mac, 6)) {
+			hit[i] = true;
+			nmatch++;
+			match = i;
+		}
+	}
+	if (nmatch == 1) {
+		*self = match;
+		return 0;
+	}
+	err[0] = '\0';
+	if (nmatch == 0)
+		append(err, errlen, "no [node.N] matches this host:");
+	else
+		append(err, errlen, "%u [node.N] match this host:", nmatch);
+	for (i = 0; i < cl->nr_nodes; i++) {
+		const struct config_node *nd = &cl->nodes[i];
+
+		if (nmatch && !hit[i])
+			continue;
+		config_format_mac(nd->mac, want, sizeof(want));
+		append(err, errlen, "%s node %u wants %s on %s",
+		       first ? "" : ",", i, want, nd->interface);
+		first = false;
+		if (!hit[i])
+			append(err, errlen, " (%s %s)", nd->interface,
+			       found[i]);
+	}
+	append(err, errlen, nmatch ? "; choose one with --node N"
+				   : "; fix interface or mac, or choose with --node N");
+	return -1;
+}
+
+bool cluster_is_io_node(const struct config *cfg, unsigned int self)
+{
+	return !cfg->cluster.nr_nodes || cfg->cluster.io_node == self;
+}
+
+uint64_t cluster_host_vcpus(const struct config *cfg, unsigned int self)
+{
+	uint64_t all = cfg->vcpus >= 64 ? ~0ULL : (1ULL << cfg->vcpus) - 1;
+
+	if (cluster_is_io_node(cfg, self))
+		return all;
+	return 0;
+}
+
+void cluster_fill(const struct config *cfg, unsigned int self,
+		  uint32_t ifindex, struct bigiron_vm_cluster *c,
+		  struct bigiron_node_desc *nodes)
+{
+	const struct config_cluster *cl = &cfg->cluster;
+	unsigned int i;
+
+	memset(c, 0, sizeof(*c));
+	c->size = sizeof(*c);
+	c->cluster_id = cl->id;
+	c->self = (__u16)self;
+	c->nr_nodes = (__u16)cl->nr_nodes;
+	c->transport = BIGIRON_TRANSPORT_ETH;
+	c->ifindex = ifindex;
+	c->mtu = cl->mtu;
+	memcpy(c->key, cl->key, sizeof(c->key));
+	c->nodes = (__u64)(uintptr_t)nodes;
+	for (i = 0; i < cl->nr_nodes; i++) {
+		memset(&nodes[i], 0, sizeof(nodes[i]));
+		memcpy(nodes[i].mac, cl->nodes[i].mac, 6);
+		nodes[i].home_start = cl->nodes[i].home_start;
+		nodes[i].home_size = cl->nodes[i].home_size;
+	}
+}
+
+void cluster_format_missing(const struct config *cfg, uint64_t up_mask,
+			    char *buf, size_t len)
+{
+	const struct config_cluster *cl = &cfg->cluster;
+	unsigned int i, missing = 0;
+	bool first = true;
+	char mac[18];
+
+	for (i = 0; i < cl->nr_nodes; i++)
+		if (!(up_mask & (1ULL << i)))
+			missing++;
+	buf[0] = '\0';
+	append(buf, len, "waiting for node%s", missing == 1 ? "" : "s");
+	for (i = 0; i < cl->nr_nodes; i++) {
+		if (up_mask & (1ULL << i))
+			continue;
+		config_format_mac(cl->nodes[i].mac, mac, sizeof(mac));
+		append(buf, len, "%s %u (%s on %s)", first ? "" : ",", i, mac,
+		       cl->nodes[i].interface);
+		first = false;
+	}
+	append(buf, len, " timed out after %u s", cl->join_timeout);
+}

@@ -1,0 +1,63 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * bigiron-launch: this host's place in a cluster ([cluster] and [node.N]
+ * of vm.conf), and what the launcher hands bigiron.ko about it.
+ *
+ * Pure logic: the host's interfaces are read through a callback, so the
+ * unit tests cover every case.
+ */
+#ifndef BIGIRON_CLUSTER_H
+#define BIGIRON_CLUSTER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <linux/bigiron.h>
+
+#include "config.h"
+
+/*
+ * Read the link-layer address of interface @ifname as text
+ * ("02:00:00:00:00:01\n", as in /sys/class/net/IFNAME/address) into @buf.
+ * Returns 0, or a negative errno (-ENOENT: no such interface).
+ */
+typedef int (*cluster_read_addr_fn)(void *opaque, const char *ifname,
+				    char *buf, size_t len);
+
+/*
+ * Find this host's [node.N]: the one whose interface exists here with the
+ * configured MAC. Exactly one must match; otherwise -1 and @err says what
+ * each node wants and what this host has.
+ */
+int cluster_find_self(const struct config *cfg, cluster_read_addr_fn read_addr,
+		      void *opaque, unsigned int *self, char *err,
+		      size_t errlen);
+
+/* Does node @self load the guest and do I/O? True without a cluster. */
+bool cluster_is_io_node(const struct config *cfg, unsigned int self);
+
+/*
+ * The vCPUs this host runs, as a mask of vCPU ids: the one place that
+ * decides it. Without a cluster, all of them. With one, for now, all of
+ * them on the I/O node and none elsewhere (vCPUs on several hosts come
+ * later; the caller refuses anything but all of them).
+ */
+uint64_t cluster_host_vcpus(const struct config *cfg, unsigned int self);
+
+/*
+ * Fill the BIGIRON_VM_SET_CLUSTER argument and its node array (by node
+ * id, cfg->cluster.nr_nodes entries) for node @self on interface @ifindex.
+ */
+void cluster_fill(const struct config *cfg, unsigned int self,
+		  uint32_t ifindex, struct bigiron_vm_cluster *c,
+		  struct bigiron_node_desc *nodes);
+
+/*
+ * After BIGIRON_VM_JOIN timed out with @up_mask: "waiting for node 1
+ * (02:00:00:00:00:02 on eth0) timed out after 30 s".
+ */
+void cluster_format_missing(const struct config *cfg, uint64_t up_mask,
+			    char *buf, size_t len);
+
+#endif
