@@ -7,6 +7,9 @@
  *   vm.c     VM objects: creation, references, teardown
  *   mem.c    the guest-memory file and its page faults
  *   stats.c  counters in sysfs and debugfs
+ *   cluster.c, peer.c, eth.c
+ *            multi-host VMs: the cluster, its links, the Ethernet
+ *            transport (cluster.h)
  */
 #ifndef _BIGIRON_H
 #define _BIGIRON_H
@@ -19,6 +22,7 @@
 
 #include <uapi/linux/bigiron.h>
 
+struct bigiron_cluster;
 struct dentry;
 struct file;
 struct inode;
@@ -37,6 +41,8 @@ struct vfsmount;
  * @debugfs: /sys/kernel/debug/bigiron/vm<id>
  * @read_faults: faults that brought a page into a mapping
  * @write_upgrades: read-only pages made writable
+ * @cluster: this host's node instance, set once by SET_CLUSTER (published
+ *	with smp_store_release()), NULL for a single-host VM
  */
 struct bigiron_vm {
 	struct kref ref;
@@ -48,6 +54,7 @@ struct bigiron_vm {
 	struct dentry *debugfs;
 	atomic64_t read_faults;
 	atomic64_t write_upgrades;
+	struct bigiron_cluster *cluster;
 };
 
 static inline pgoff_t bigiron_vm_nr_pages(const struct bigiron_vm *vm)
@@ -79,5 +86,11 @@ void bigiron_stats_exit(void);
 int bigiron_stats_add_vm(struct bigiron_vm *vm);
 void bigiron_stats_del_vm(struct bigiron_vm *vm);
 void bigiron_stats_read(struct bigiron_vm *vm, struct bigiron_vm_stats *st);
+
+/* cluster.c */
+int bigiron_cluster_set(struct bigiron_vm *vm, const void __user *uarg);
+int bigiron_cluster_join(struct bigiron_vm *vm, void __user *uarg);
+int bigiron_cluster_ping(struct bigiron_vm *vm, const void __user *uarg);
+void bigiron_cluster_destroy(struct bigiron_vm *vm);
 
 #endif /* _BIGIRON_H */

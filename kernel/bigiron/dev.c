@@ -170,6 +170,53 @@ static int bigiron_dev_vm_get_stats(struct bigiron_dev_file *df,
 	return 0;
 }
 
+static int bigiron_dev_vm_set_cluster(struct bigiron_dev_file *df,
+				      const void __user *uarg)
+{
+	int err;
+
+	mutex_lock(&df->lock);
+	err = df->vm ? bigiron_cluster_set(df->vm, uarg) : -ENXIO;
+	mutex_unlock(&df->lock);
+	return err;
+}
+
+/* A reference on the file's VM, for ioctls that wait without df->lock. */
+static struct bigiron_vm *bigiron_dev_get_vm(struct bigiron_dev_file *df)
+{
+	struct bigiron_vm *vm;
+
+	mutex_lock(&df->lock);
+	vm = df->vm ? bigiron_vm_get(df->vm) : NULL;
+	mutex_unlock(&df->lock);
+	return vm;
+}
+
+static int bigiron_dev_vm_join(struct bigiron_dev_file *df, void __user *uarg)
+{
+	struct bigiron_vm *vm = bigiron_dev_get_vm(df);
+	int err;
+
+	if (!vm)
+		return -ENXIO;
+	err = bigiron_cluster_join(vm, uarg);
+	bigiron_vm_put(vm);
+	return err;
+}
+
+static int bigiron_dev_vm_ping(struct bigiron_dev_file *df,
+			       const void __user *uarg)
+{
+	struct bigiron_vm *vm = bigiron_dev_get_vm(df);
+	int err;
+
+	if (!vm)
+		return -ENXIO;
+	err = bigiron_cluster_ping(vm, uarg);
+	bigiron_vm_put(vm);
+	return err;
+}
+
 static long bigiron_dev_ioctl(struct file *file, unsigned int cmd,
 			      unsigned long arg)
 {
@@ -183,6 +230,12 @@ static long bigiron_dev_ioctl(struct file *file, unsigned int cmd,
 		return bigiron_dev_vm_create(df, uarg);
 	case BIGIRON_VM_GET_STATS:
 		return bigiron_dev_vm_get_stats(df, uarg);
+	case BIGIRON_VM_SET_CLUSTER:
+		return bigiron_dev_vm_set_cluster(df, uarg);
+	case BIGIRON_VM_JOIN:
+		return bigiron_dev_vm_join(df, uarg);
+	case BIGIRON_VM_PING:
+		return bigiron_dev_vm_ping(df, uarg);
 	default:
 		return -ENOTTY;
 	}

@@ -193,6 +193,13 @@ static void bi_link_up(const struct bi_link *lk, struct bi_link_peer *pe,
 	pe->last_tx_ns = now;
 }
 
+void bi_link_kill(const struct bi_link *lk, struct bi_link_peer *pe, u64 now)
+{
+	if (pe->state == BI_LINK_DEAD)
+		return;
+	bi_link_dead(lk, pe, now);
+}
+
 void bi_link_open(const struct bi_link *lk, struct bi_link_peer *pe, u64 now)
 {
 	if (pe->state != BI_LINK_DOWN)
@@ -238,7 +245,7 @@ static int bi_link_queue(const struct bi_link *lk, struct bi_link_peer *pe,
 int bi_link_send(const struct bi_link *lk, struct bi_link_peer *pe,
 		 const struct bi_wire_hdr *h, const u8 *payload, u64 now)
 {
-	if (!bi_wire_type_coh(h->type) ||
+	if ((!bi_wire_type_coh(h->type) && !bi_wire_type_echo(h->type)) ||
 	    (h->payload_len && h->payload_len != BI_PAGE_SIZE))
 		return -EINVAL;
 	pe->stats.tx_msgs++;

@@ -147,12 +147,18 @@ int bi_link_peer_init(const struct bi_link *lk, struct bi_link_peer *pe,
 		      struct bi_reasm_slot *rs, u32 nr_rs);
 /* Start the handshake. */
 void bi_link_open(const struct bi_link *lk, struct bi_link_peer *pe, u64 now);
+/*
+ * Declare the peer dead now (its interface went away, or the node stops):
+ * ops->state is called as for a peer that stopped answering.
+ */
+void bi_link_kill(const struct bi_link *lk, struct bi_link_peer *pe, u64 now);
 
 /* Free window slots; bi_link_send() fails with -ENOBUFS at 0. */
 u32 bi_link_space(const struct bi_link_peer *pe);
 
 /*
- * Queue one protocol message (h: type, flags, txid, page, payload_len;
+ * Queue one protocol message (a coherence type, or PING/PONG; h: type,
+ * flags, txid, page, payload_len;
  * the rest is the link's) and send it when the link is up. Returns 0,
  * -ENOBUFS (window full: keep it and retry after an ack), -EPIPE (dead),
  * -EINVAL (not a protocol message).

@@ -90,6 +90,7 @@ static void bigiron_vm_release(struct kref *ref)
 {
 	struct bigiron_vm *vm = container_of(ref, struct bigiron_vm, ref);
 
+	bigiron_cluster_destroy(vm);
 	bigiron_stats_del_vm(vm);
 	bigiron_mem_destroy(vm);
 	ida_free(&bigiron_vm_ida, vm->id);

@@ -46,6 +46,8 @@ static const struct bi_type_info bi_types[BI_MSG_TYPE_MAX] = {
 	[BI_MSG_FETCH_DATA] = { "fetch_data", 0, BI_DATA_ALWAYS, true,
 				true },
 	[BI_MSG_PUT_DATA] = { "put_data", 0, BI_DATA_ALWAYS, true, true },
+	[BI_MSG_PING] = { "ping", 0, BI_DATA_MAYBE, true, false },
+	[BI_MSG_PONG] = { "pong", 0, BI_DATA_MAYBE, true, false },
 };
 
 static const char * const bi_wire_drop_names[BI_WIRE_DROP_NR] = {
@@ -88,6 +90,12 @@ bool bi_wire_type_sequenced(unsigned int type)
 bool bi_wire_type_coh(unsigned int type)
 {
 	return bi_wire_type_known(type) && bi_types[type].coh;
+}
+
+/* PING and PONG: sequenced, with a txid, for the link's user. */
+bool bi_wire_type_echo(unsigned int type)
+{
+	return type == BI_MSG_PING || type == BI_MSG_PONG;
 }
 
 const char *bi_wire_type_name(unsigned int type)
@@ -140,7 +148,7 @@ static enum bi_wire_drop bi_wire_check(const struct bi_wire_ctx *ctx,
 	/* fields a type does not use must be zero */
 	if (!h->src_boot)
 		return BI_WIRE_DROP_RESERVED;
-	if (!ti->coh && h->txid)
+	if (!ti->coh && !bi_wire_type_echo(h->type) && h->txid)
 		return BI_WIRE_DROP_RESERVED;
 	if (!ti->seq && h->seq)
 		return BI_WIRE_DROP_RESERVED;

@@ -232,7 +232,8 @@ static void f_frame(const u8 *frame, size_t len)
 	if (bi_reasm_add(&F.reasm, &h2, frag, F.now, &payload) == 1)
 		for (i = 0; i < h2.payload_len; i++)
 			F.sink += payload[i];
-	if (bi_link_rx(&F.link, &F.peer[h.src], &h, frag, F.now, &m)) {
+	if (bi_link_rx(&F.link, &F.peer[h.src], &h, frag, F.now, &m) &&
+	    !bi_wire_type_echo(m.hdr.type)) {
 		struct bi_coh_msg cm = {
 			.type = m.hdr.type, .flags = m.hdr.flags,
 			.node = m.hdr.src, .txid = m.hdr.txid,

@@ -373,6 +373,54 @@ static void test_backoff_and_dead(void)
 	free(b);
 }
 
+/* ---- echo messages and forced death ------------------------------------ */
+
+static void test_echo_and_kill(void)
+{
+	static u8 buf[BI_PAGE_SIZE];
+	struct lnode *a = calloc(1, sizeof(*a)), *b = calloc(1, sizeof(*b));
+	struct bi_link_params p;
+	struct bi_wire_hdr h;
+	u32 i, sent;
+	int r;
+
+	bi_link_default_params(&p);
+	p.hb_idle_ns = 0;
+	l_pair(a, b, &p);
+	l_msg(&h, 5, true, buf);
+	h.type = BI_MSG_PING;
+	h.page = 0;
+	r = bi_link_send(&a->link, &a->peer, &h, buf, l_now);
+	h.type = BI_MSG_PONG;
+	h.txid = 6;
+	h.payload_len = 0;
+	r |= bi_link_send(&a->link, &a->peer, &h, NULL, l_now);
+	sent = a->ntx;
+	for (i = 0; i < a->ntx; i++)
+		l_rx(b, a->tx_frame[i], a->tx_len[i]);
+	tap_ok(!r && sent == 4 && b->nrx == 2 && b->rx_txid[0] == 5 &&
+	       b->rx_txid[1] == 6,
+	       "PING with a page (3 fragments) and PONG delivered in order");
+	h.type = BI_MSG_HEARTBEAT;
+	tap_ok(bi_link_send(&a->link, &a->peer, &h, NULL, l_now) == -EINVAL,
+	       "heartbeat is not the user's to send");
+	l_free_frames(a);
+	l_free_frames(b);
+
+	bi_link_kill(&a->link, &a->peer, l_now);
+	tap_ok(a->state == BI_LINK_DEAD && a->peer.state == BI_LINK_DEAD &&
+	       !a->ntx && !bi_link_tick(&a->link, &a->peer, l_now + 1),
+	       "killed link: dead at once, sends nothing, no timer");
+	h.type = BI_MSG_PING;
+	tap_ok(bi_link_send(&a->link, &a->peer, &h, NULL, l_now) == -EPIPE,
+	       "no PING to a killed peer");
+	a->state = BI_LINK_UP;
+	bi_link_kill(&a->link, &a->peer, l_now);
+	tap_ok(a->state == BI_LINK_UP, "killing a dead link reports nothing");
+	free(a);
+	free(b);
+}
+
 /* ---- hostile frames ---------------------------------------------------- */
 
 static void test_hostile(void)
@@ -512,6 +560,7 @@ int main(void)
 {
 	test_stream();
 	test_backoff_and_dead();
+	test_echo_and_kill();
 	test_hostile();
 	return tap_exit();
 }

@@ -155,6 +155,8 @@ static void test_roundtrip(void)
 					h.txid = 0xdeadbeef;
 					h.page = 998;
 				}
+				if (bi_wire_type_echo(t))
+					h.txid = 0x600d;
 				if (t == BI_MSG_GET_X)
 					h.flags = BI_WF_HAS_COPY;
 				h.payload_len = data ? BI_PAGE_SIZE : 0;
@@ -228,7 +230,7 @@ struct neg {
 
 static void test_rejects(void)
 {
-	struct neg cases[40];
+	struct neg cases[48];
 	unsigned int n = 0, i, seen[BI_WIRE_DROP_NR] = { 0 };
 	struct raw g = raw_good(), r;
 
@@ -267,6 +269,14 @@ static void test_rejects(void)
 	g.type = BI_MSG_HELLO_ACK;
 	g.ack = 0;
 	NEG("ack on a handshake", BI_WIRE_DROP_RESERVED, ack, 1);
+	g = raw_good();
+	g.type = BI_MSG_PING;
+	g.page = 0;
+	NEG("page on a ping", BI_WIRE_DROP_PAGE, page, 1);
+	NEG("short ping payload", BI_WIRE_DROP_PAYLOAD_LEN, plen, 100);
+	NEG("flag on a ping", BI_WIRE_DROP_FLAGS, flags, BI_WF_HAS_COPY);
+	g.type = BI_MSG_PONG;
+	NEG("flag on a pong", BI_WIRE_DROP_FLAGS, flags, BI_WF_ERR);
 	g = raw_good();
 	g.type = BI_MSG_DATA_S;
 	g.plen = 4096;

@@ -18,7 +18,7 @@
  *    16    4 dst_boot     receiver's boot nonce as the sender knows it
  *    20    4 seq          link sequence number (sequenced types)
  *    24    4 ack          cumulative ack: next seq expected from dst
- *    28    4 txid         coherence transaction id
+ *    28    4 txid         coherence transaction id (or echo id)
  *    32    8 page         guest page frame number
  *    40    2 payload_len  length of the whole message payload: 0 or 4096
  *    42    2 frag_off     offset of this frame's bytes in that payload
@@ -83,6 +83,12 @@ enum bi_msg_type {
 	BI_MSG_FETCH_INV,	/* owner: send data, drop the copy */
 	BI_MSG_FETCH_DATA,	/* owner's data for FETCH or FETCH_INV */
 	BI_MSG_PUT_DATA,	/* owner's data for PUT_ACK(want data) */
+	/*
+	 * echo, sequenced, delivered to the link's user (not the coherence
+	 * protocol): measures what a page transfer pays on the real link
+	 */
+	BI_MSG_PING = 32,	/* request: txid, payload 0 or 4096 bytes */
+	BI_MSG_PONG,		/* answer: the PING's txid and payload */
 	BI_MSG_TYPE_MAX
 };
 
@@ -161,6 +167,7 @@ struct bi_wire_ctx {
 bool bi_wire_type_known(unsigned int type);
 bool bi_wire_type_sequenced(unsigned int type);
 bool bi_wire_type_coh(unsigned int type);
+bool bi_wire_type_echo(unsigned int type);
 const char *bi_wire_type_name(unsigned int type);
 const char *bi_wire_drop_name(enum bi_wire_drop why);
 const char *bi_reasm_drop_name(enum bi_reasm_drop why);

@@ -1,0 +1,631 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Clusters: BIGIRON_VM_SET_CLUSTER turns a VM into this host's node
+ * instance of a multi-host VM; BIGIRON_VM_JOIN brings the link to every
+ * other node up; BIGIRON_VM_PING measures round trips on one link.
+ *
+ * Setup, in order: the node table and keys, the peers (closed links),
+ * their sysfs and debugfs files, the netdevice notifier, then under RTNL
+ * the receive handler on the interface (if it is still registered), and
+ * last vm->cluster, which publishes the instance to JOIN and PING.
+ * Teardown runs from the VM's last put, in reverse: detach from the
+ * interface (every peer dead, no more transmits, handler removed, which
+ * waits for running handlers, reference dropped), the notifier, the
+ * peers' timers and work, the files, the memory.
+ *
+ * The interface may go first: NETDEV_UNREGISTER detaches the same way
+ * under RTNL, so "ip link del" never waits for the VM to close.
+ *
+ * Locking: see cluster.h.  RTNL orders attach and detach; cl->detached
+ * and cl->stopping are written under RTNL and under every peer lock in
+ * turn, and read under any one of them.
+ */
+
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/debugfs.h>
+#include <linux/etherdevice.h>
+#include <linux/if_arp.h>
+#include <linux/jiffies.h>
+#include <linux/ktime.h>
+#include <linux/lockdep.h>
+#include <linux/moduleparam.h>
+#include <linux/netdevice.h>
+#include <linux/nsproxy.h>
+#include <linux/random.h>
+#include <linux/rtnetlink.h>
+#include <linux/sched.h>
+#include <linux/sched/signal.h>
+#include <linux/seq_file.h>
+#include <linux/slab.h>
+#include <linux/string.h>
+#include <linux/uaccess.h>
+#include <net/net_namespace.h>
+
+#include "cluster.h"
+
+static unsigned int join_timeout_ms = 30000;
+module_param(join_timeout_ms, uint, 0644);
+MODULE_PARM_DESC(join_timeout_ms,
+		 "Longest wait of BIGIRON_VM_JOIN for every peer link to come up, in ms, when the caller gives 0 (default 30000)");
+
+/* Smallest frame payload limit SET_CLUSTER accepts (IPv4's minimum MTU). */
+#define BIGIRON_MIN_MTU		576
+
+static const char * const bigiron_drop_names[BIGIRON_DROP_NR] = {
+	[BIGIRON_DROP_SHORT]		= "short",
+	[BIGIRON_DROP_LONG]		= "long",
+	[BIGIRON_DROP_NOMEM]		= "rx_nomem",
+	[BIGIRON_DROP_OTHERHOST]	= "other_host",
+	[BIGIRON_DROP_SRC_MAC]		= "bad_src_mac",
+	[BIGIRON_DROP_STOPPED]		= "stopped",
+	[BIGIRON_DROP_COH_NOMEM]	= "coh_nomem",
+	[BIGIRON_DROP_BAD_PONG]		= "bad_pong",
+	[BIGIRON_DROP_PONG_TX]		= "pong_no_window",
+	[BIGIRON_DROP_TX_NOMEM]		= "tx_nomem",
+	[BIGIRON_DROP_TX_ERR]		= "tx_error",
+};
+
+const char *bigiron_drop_name(enum bigiron_drop why)
+{
+	if ((unsigned int)why >= BIGIRON_DROP_NR)
+		return "unknown";
+	return bigiron_drop_names[why];
+}
+
+/* ---- validation -------------------------------------------------------- */
+
+static int bigiron_cluster_check_arg(const struct bigiron_vm_cluster *arg)
+{
+	if (arg->size != sizeof(*arg) || arg->flags || arg->pad)
+		return -EINVAL;
+	if (memchr_inv(arg->reserved, 0, sizeof(arg->reserved)))
+		return -EINVAL;
+	if (!arg->cluster_id || arg->nr_nodes < 2 ||
+	    arg->nr_nodes > BIGIRON_MAX_NODES || arg->self >= arg->nr_nodes)
+		return -EINVAL;
+	if (arg->mtu && arg->mtu < BIGIRON_MIN_MTU)
+		return -EINVAL;
+	if (!arg->nodes)
+		return -EINVAL;
+	if (arg->transport != BIGIRON_TRANSPORT_ETH)
+		return -EOPNOTSUPP;
+	return 0;
+}
+
+/* MACs unicast, non-zero, distinct; home ranges tile [0, mem_size). */
+static int bigiron_cluster_check_nodes(const struct bigiron_node_desc *nodes,
+				       unsigned int nr, u64 mem_size)
+{
+	u64 total = 0;
+	unsigned int i, j;
+
+	for (i = 0; i < nr; i++) {
+		const struct bigiron_node_desc *n = &nodes[i];
+
+		if (n->pad || memchr_inv(n->reserved, 0, sizeof(n->reserved)))
+			return -EINVAL;
+		if (!is_valid_ether_addr(n->mac))
+			return -EINVAL;
+		if (!IS_ALIGNED(n->home_start, PAGE_SIZE) ||
+		    !IS_ALIGNED(n->home_size, PAGE_SIZE))
+			return -EINVAL;
+		if (n->home_start > mem_size ||
+		    n->home_size > mem_size - n->home_start)
+			return -EINVAL;
+		total += n->home_size;
+		for (j = 0; j < i; j++) {
+			const struct bigiron_node_desc *o = &nodes[j];
+
+			if (ether_addr_equal(n->mac, o->mac))
+				return -EINVAL;
+			if (n->home_size && o->home_size &&
+			    n->home_start < o->home_start + o->home_size &&
+			    o->home_start < n->home_start + n->home_size)
+				return -EINVAL;
+		}
+	}
+	/* in bounds, disjoint and summing to mem_size: an exact tiling */
+	return total == mem_size ? 0 : -EINVAL;
+}
+
+/* ---- attach and detach ------------------------------------------------- */
+
+/* Set a flag read under any peer lock: write it under all of them. */
+static void bigiron_cluster_stop_peers(struct bigiron_cluster *cl,
+				       bool stopping)
+{
+	struct bigiron_peer *pe;
+	unsigned int i;
+
+	for (i = 0; i < cl->nr_nodes; i++) {
+		pe = cl->peers[i];
+		if (!pe)
+			continue;
+		spin_lock_bh(&pe->lock);
+		if (stopping)
+			WRITE_ONCE(cl->stopping, true);
+		WRITE_ONCE(cl->detached, true);
+		bigiron_peer_kill_locked(pe);
+		spin_unlock_bh(&pe->lock);
+	}
+}
+
+/*
+ * Stop using the interface: every peer dead, nothing sent any more, the
+ * receive handler removed (dev_remove_pack() waits for running handlers),
+ * the reference dropped.
+ */
+static void bigiron_cluster_detach(struct bigiron_cluster *cl, bool stopping)
+{
+	ASSERT_RTNL();
+
+	if (cl->detached && !cl->dev) {
+		if (stopping)
+			bigiron_cluster_stop_peers(cl, true);
+		return;
+	}
+	bigiron_cluster_stop_peers(cl, stopping);
+	if (cl->pt.dev)
+		dev_remove_pack(&cl->pt);
+	cl->pt.dev = NULL;
+	netdev_put(cl->dev, &cl->dev_tracker);
+	cl->dev = NULL;
+}
+
+static int bigiron_cluster_netdev_event(struct notifier_block *nb,
+					unsigned long event, void *ptr)
+{
+	struct bigiron_cluster *cl = container_of(nb, struct bigiron_cluster,
+						  nb);
+	struct net_device *dev = netdev_notifier_info_to_dev(ptr);
+
+	if (event != NETDEV_UNREGISTER || !cl->dev || dev != cl->dev)
+		return NOTIFY_DONE;
+	pr_warn("vm%u: interface %s went away: every peer is dead\n",
+		cl->vm->id, dev->name);
+	bigiron_cluster_detach(cl, false);
+	return NOTIFY_OK;
+}
+
+/* ---- debugfs ----------------------------------------------------------- */
+
+static int bigiron_cluster_dbg_show(struct seq_file *m, void *unused)
+{
+	struct bigiron_cluster *cl = m->private;
+	unsigned int i;
+
+	seq_printf(m, "cluster_id %u\nself %u\nnr_nodes %u\nframe_payload %u\n",
+		   cl->id, cl->self, cl->nr_nodes, cl->frag_size);
+	seq_printf(m, "boot_nonce %08x\ndetached %u\n", cl->link.boot,
+		   READ_ONCE(cl->detached));
+	seq_printf(m, "coh_unhandled %lld\n",
+		   (s64)atomic64_read(&cl->coh_unhandled));
+	for (i = 1; i < BI_WIRE_DROP_NR; i++)
+		seq_printf(m, "drop_%s %lld\n", bi_wire_drop_name(i),
+			   (s64)atomic64_read(&cl->wire_drops[i]));
+	for (i = 0; i < BIGIRON_DROP_NR; i++)
+		seq_printf(m, "drop_%s %lld\n", bigiron_drop_name(i),
+			   (s64)atomic64_read(&cl->drops[i]));
+	return 0;
+}
+DEFINE_SHOW_ATTRIBUTE(bigiron_cluster_dbg);
+
+static int bigiron_peers_dbg_show(struct seq_file *m, void *unused)
+{
+	struct bigiron_cluster *cl = m->private;
+	struct bi_link_stats st;
+	u64 drops[BIGIRON_DROP_NR], reasm[BI_REASM_DROP_NR];
+	struct bigiron_peer *pe;
+	unsigned int i, j;
+	u8 state;
+
+	for (i = 0; i < cl->nr_nodes; i++) {
+		pe = cl->peers[i];
+		if (!pe)
+			continue;
+		spin_lock_bh(&pe->lock);
+		st = pe->lp.stats;
+		memcpy(drops, pe->drops, sizeof(drops));
+		memcpy(reasm, pe->lp.reasm.drops, sizeof(reasm));
+		state = pe->lp.state;
+		spin_unlock_bh(&pe->lock);
+
+		seq_printf(m, "node%u %pM state %u\n", i, cl->nodes[i].mac,
+			   state);
+		seq_printf(m, "  rx_frames %llu tx_frames %llu tx_msgs %llu delivered %llu\n",
+			   st.rx_frames, st.tx_frames, st.tx_msgs,
+			   st.delivered);
+		seq_printf(m, "  retransmits %llu timeouts %llu acks %llu heartbeats %llu hellos %llu\n",
+			   st.retransmits, st.timeouts, st.acks,
+			   st.heartbeats, st.hellos);
+		for (j = 0; j < BI_LINK_DROP_NR; j++)
+			seq_printf(m, "  drop_%s %llu\n", bi_link_drop_name(j),
+				   st.drops[j]);
+		for (j = 1; j < BI_REASM_DROP_NR; j++)
+			seq_printf(m, "  drop_%s %llu\n", bi_reasm_drop_name(j),
+				   reasm[j]);
+		for (j = 0; j < BIGIRON_DROP_NR; j++)
+			seq_printf(m, "  drop_%s %llu\n", bigiron_drop_name(j),
+				   drops[j]);
+	}
+	return 0;
+}
+DEFINE_SHOW_ATTRIBUTE(bigiron_peers_dbg);
+
+/* ---- creation and teardown --------------------------------------------- */
+
+static void bigiron_cluster_free(struct bigiron_cluster *cl)
+{
+	unsigned int i;
+
+	debugfs_remove(cl->dbg_peers);
+	debugfs_remove(cl->dbg_cluster);
+	for (i = 0; i < cl->nr_nodes; i++)
+		if (cl->peers[i])
+			bigiron_peer_put(cl->peers[i]);
+	kobject_put(cl->peers_kobj);
+	kfree(cl->nodes);
+	memzero_explicit(&cl->mac_key, sizeof(cl->mac_key));
+	kfree(cl);
+}
+
+static struct bigiron_cluster *
+bigiron_cluster_create(struct bigiron_vm *vm, const struct bigiron_vm_cluster *arg,
+		       struct bigiron_node_desc *nodes, struct net_device *dev,
+		       u32 mtu)
+{
+	struct bi_link_params params;
+	struct bigiron_cluster *cl;
+	struct bigiron_peer *pe;
+	unsigned int i;
+	u32 boot;
+	int err;
+
+	cl = kzalloc(sizeof(*cl), GFP_KERNEL);
+	if (!cl)
+		return ERR_PTR(-ENOMEM);
+	cl->vm = vm;
+	cl->id = arg->cluster_id;
+	cl->self = arg->self;
+	cl->nr_nodes = arg->nr_nodes;
+	cl->frag_size = bigiron_eth_frag_size(mtu);
+	cl->nodes = nodes;
+	cl->detached = true;	/* until attached to @dev */
+	init_waitqueue_head(&cl->wq);
+	mutex_init(&cl->ping_lock);
+	blake2s_init_key(&cl->mac_key, BI_WIRE_MAC_LEN, arg->key,
+			 BIGIRON_KEY_SIZE);
+
+	cl->wire.cluster = cl->id;
+	cl->wire.self = cl->self;
+	cl->wire.nr_nodes = cl->nr_nodes;
+	cl->wire.nr_pages = bigiron_vm_nr_pages(vm);
+	cl->wire.mac = bigiron_eth_mac;
+	cl->wire.mac_priv = &cl->mac_key;
+
+	bi_link_default_params(&params);
+	params.frag_size = cl->frag_size;
+	do {
+		boot = get_random_u32();
+	} while (!boot);
+	err = bi_link_init(&cl->link, &cl->wire, &params,
+			   &bigiron_peer_link_ops, cl, boot);
+	if (err)
+		goto err_free;
+
+	cl->peers_kobj = kobject_create_and_add("peers", &vm->kobj);
+	if (!cl->peers_kobj) {
+		err = -ENOMEM;
+		goto err_free;
+	}
+	for (i = 0; i < cl->nr_nodes; i++) {
+		if (i == cl->self)
+			continue;
+		pe = bigiron_peer_create(cl, i);
+		if (IS_ERR(pe)) {
+			err = PTR_ERR(pe);
+			goto err_free;
+		}
+		cl->peers[i] = pe;
+		err = bigiron_peer_publish(pe);
+		if (err)
+			goto err_free;
+	}
+	cl->dbg_cluster = debugfs_create_file("cluster", 0444, vm->debugfs,
+					      cl, &bigiron_cluster_dbg_fops);
+	cl->dbg_peers = debugfs_create_file("peers", 0444, vm->debugfs, cl,
+					    &bigiron_peers_dbg_fops);
+	cl->dev = dev;
+	return cl;
+
+err_free:
+	cl->nodes = NULL;	/* the caller's */
+	bigiron_cluster_free(cl);
+	return ERR_PTR(err);
+}
+
+/*
+ * Receive on the interface, under RTNL: unless it is being unregistered
+ * already (whose NETDEV_UNREGISTER the notifier may have missed).
+ */
+static int bigiron_cluster_attach(struct bigiron_cluster *cl)
+{
+	int err = 0;
+
+	rtnl_lock();
+	if (cl->dev->reg_state != NETREG_REGISTERED) {
+		err = -EINVAL;
+	} else {
+		bigiron_eth_init(cl);
+		/* no peer lock needed: nothing runs on the peers yet */
+		WRITE_ONCE(cl->detached, false);
+		dev_add_pack(&cl->pt);
+	}
+	rtnl_unlock();
+	return err;
+}
+
+/**
+ * bigiron_cluster_set - BIGIRON_VM_SET_CLUSTER
+ * @vm: the VM, held by the caller, which serializes calls per VM
+ * @uarg: struct bigiron_vm_cluster in user memory
+ *
+ * Return: 0, -EINVAL (bad argument), -EOPNOTSUPP (transport), -EEXIST
+ * (set already), -EBUSY (a page of the memory file was touched), -EFAULT,
+ * -ENOMEM.
+ */
+int bigiron_cluster_set(struct bigiron_vm *vm, const void __user *uarg)
+{
+	struct bigiron_node_desc *nodes;
+	struct bigiron_vm_cluster arg;
+	struct bigiron_cluster *cl;
+	struct net_device *dev;
+	u32 mtu;
+	int err;
+
+	if (copy_from_user(&arg, uarg, sizeof(arg)))
+		return -EFAULT;
+	err = bigiron_cluster_check_arg(&arg);
+	if (err)
+		return err;
+	if (vm->cluster)
+		return -EEXIST;
+	/* a VM with a cluster does not hold every page: none may exist yet */
+	if (bigiron_mem_resident_pages(vm))
+		return -EBUSY;
+
+	nodes = memdup_user(u64_to_user_ptr(arg.nodes),
+			    array_size(arg.nr_nodes, sizeof(*nodes)));
+	if (IS_ERR(nodes))
+		return PTR_ERR(nodes);
+	err = bigiron_cluster_check_nodes(nodes, arg.nr_nodes, vm->mem_size);
+	if (err)
+		goto err_nodes;
+
+	err = -EINVAL;
+	dev = dev_get_by_index(current->nsproxy->net_ns, arg.ifindex);
+	if (!dev)
+		goto err_nodes;
+	mtu = arg.mtu ? arg.mtu : dev->mtu;
+	if (dev->type != ARPHRD_ETHER || dev->addr_len != ETH_ALEN ||
+	    (dev->flags & IFF_LOOPBACK) || mtu > dev->mtu ||
+	    !bigiron_eth_frag_size(mtu) ||
+	    !ether_addr_equal(nodes[arg.self].mac, dev->dev_addr)) {
+		dev_put(dev);
+		goto err_nodes;
+	}
+
+	cl = bigiron_cluster_create(vm, &arg, nodes, dev, mtu);
+	if (IS_ERR(cl)) {
+		err = PTR_ERR(cl);
+		dev_put(dev);
+		goto err_nodes;
+	}
+	/* the reference of dev_get_by_index() is the instance's from here */
+	netdev_tracker_alloc(dev, &cl->dev_tracker, GFP_KERNEL);
+	memzero_explicit(&arg.key, sizeof(arg.key));
+
+	cl->nb.notifier_call = bigiron_cluster_netdev_event;
+	err = register_netdevice_notifier(&cl->nb);
+	if (err)
+		goto err_cl;
+	err = bigiron_cluster_attach(cl);
+	if (err)
+		goto err_nb;
+
+	/*
+	 * JOIN and PING find the instance from here on; pairs with their
+	 * smp_load_acquire()
+	 */
+	smp_store_release(&vm->cluster, cl);
+	pr_info("vm%u: node %u of %u in cluster %u on %s, %u-byte frame payloads\n",
+		vm->id, cl->self, cl->nr_nodes, cl->id, dev->name,
+		cl->frag_size);
+	return 0;
+
+err_nb:
+	unregister_netdevice_notifier(&cl->nb);
+err_cl:
+	rtnl_lock();
+	netdev_put(cl->dev, &cl->dev_tracker);
+	cl->dev = NULL;
+	rtnl_unlock();
+	bigiron_cluster_free(cl);
+	return err;
+
+err_nodes:
+	kfree(nodes);
+	memzero_explicit(&arg.key, sizeof(arg.key));
+	return err;
+}
+
+/**
+ * bigiron_cluster_destroy - tear the node instance of @vm down, if any
+ * @vm: the VM, in its release
+ */
+void bigiron_cluster_destroy(struct bigiron_vm *vm)
+{
+	struct bigiron_cluster *cl = vm->cluster;
+	unsigned int i;
+
+	if (!cl)
+		return;
+	rtnl_lock();
+	bigiron_cluster_detach(cl, true);
+	rtnl_unlock();
+	unregister_netdevice_notifier(&cl->nb);
+	for (i = 0; i < cl->nr_nodes; i++)
+		if (cl->peers[i])
+			bigiron_peer_stop(cl->peers[i]);
+	vm->cluster = NULL;
+	bigiron_cluster_free(cl);
+}
+
+/* ---- JOIN -------------------------------------------------------------- */
+
+static u64 bigiron_cluster_up_mask(struct bigiron_cluster *cl)
+{
+	u64 mask = BIT_ULL(cl->self);
+	unsigned int i;
+
+	for (i = 0; i < cl->nr_nodes; i++)
+		if (cl->peers[i] && READ_ONCE(cl->peers[i]->state) == BI_LINK_UP)
+			mask |= BIT_ULL(i);
+	return mask;
+}
+
+static u64 bigiron_cluster_full_mask(struct bigiron_cluster *cl)
+{
+	return cl->nr_nodes == 64 ? ~0ULL : BIT_ULL(cl->nr_nodes) - 1;
+}
+
+/* JOIN waits on: all up, the interface gone, or a handshake to restart. */
+static bool bigiron_cluster_join_wake(struct bigiron_cluster *cl)
+{
+	unsigned int i;
+
+	if (bigiron_cluster_up_mask(cl) == bigiron_cluster_full_mask(cl) ||
+	    READ_ONCE(cl->detached))
+		return true;
+	for (i = 0; i < cl->nr_nodes; i++)
+		if (cl->peers[i] &&
+		    READ_ONCE(cl->peers[i]->state) == BI_LINK_DEAD &&
+		    !READ_ONCE(cl->peers[i]->ever_up))
+			return true;
+	return false;
+}
+
+static int bigiron_cluster_do_join(struct bigiron_cluster *cl,
+				   unsigned int timeout_ms)
+{
+	unsigned long deadline = jiffies + msecs_to_jiffies(timeout_ms);
+	unsigned int i;
+	long left;
+
+	for (;;) {
+		for (i = 0; i < cl->nr_nodes; i++)
+			if (cl->peers[i])
+				bigiron_peer_join(cl->peers[i]);
+		if (bigiron_cluster_up_mask(cl) ==
+		    bigiron_cluster_full_mask(cl))
+			return 0;
+		if (READ_ONCE(cl->detached))
+			return -ENETDOWN;
+		left = (long)(deadline - jiffies);
+		if (left <= 0)
+			return -ETIMEDOUT;
+		left = wait_event_killable_timeout(cl->wq,
+						   bigiron_cluster_join_wake(cl),
+						   left);
+		if (left < 0)
+			return -EINTR;
+	}
+}
+
+/**
+ * bigiron_cluster_join - BIGIRON_VM_JOIN
+ * @vm: the VM, held by the caller
+ * @uarg: struct bigiron_vm_join in user memory
+ *
+ * Return: 0 when every link is up, -ETIMEDOUT (up_mask tells which are),
+ * -ENETDOWN (the interface went away), -EINTR (fatal signal), -EINVAL
+ * (bad argument or no cluster), -EFAULT.
+ */
+int bigiron_cluster_join(struct bigiron_vm *vm, void __user *uarg)
+{
+	/* pairs with the release in bigiron_cluster_set() */
+	struct bigiron_cluster *cl = smp_load_acquire(&vm->cluster);
+	struct bigiron_vm_join arg;
+	int err;
+
+	if (copy_from_user(&arg, uarg, sizeof(arg)))
+		return -EFAULT;
+	if (arg.size != sizeof(arg) || arg.flags || arg.pad ||
+	    memchr_inv(arg.reserved, 0, sizeof(arg.reserved)))
+		return -EINVAL;
+	if (!cl)
+		return -EINVAL;
+
+	err = bigiron_cluster_do_join(cl, arg.timeout_ms ?:
+				      READ_ONCE(join_timeout_ms));
+	arg.up_mask = bigiron_cluster_up_mask(cl);
+	if (err != -EINTR && copy_to_user(uarg, &arg, sizeof(arg)))
+		return -EFAULT;
+	return err;
+}
+
+/* ---- PING -------------------------------------------------------------- */
+
+/**
+ * bigiron_cluster_ping - BIGIRON_VM_PING
+ * @vm: the VM, held by the caller
+ * @uarg: struct bigiron_vm_ping in user memory
+ *
+ * Return: 0 with every round trip stored, or the first error of
+ * bigiron_peer_ping(); -EINVAL (bad argument or no cluster), -EFAULT.
+ */
+int bigiron_cluster_ping(struct bigiron_vm *vm, const void __user *uarg)
+{
+	/* pairs with the release in bigiron_cluster_set() */
+	struct bigiron_cluster *cl = smp_load_acquire(&vm->cluster);
+	struct bigiron_vm_ping arg;
+	u64 *rtt;
+	u8 *payload;
+	unsigned int i;
+	int err = 0;
+
+	if (copy_from_user(&arg, uarg, sizeof(arg)))
+		return -EFAULT;
+	if (arg.size != sizeof(arg) || arg.flags || arg.pad || arg.pad2 ||
+	    memchr_inv(arg.reserved, 0, sizeof(arg.reserved)))
+		return -EINVAL;
+	if (!arg.count || arg.count > 4096 ||
+	    (arg.payload && arg.payload != BI_PAGE_SIZE) || !arg.rtt_ns)
+		return -EINVAL;
+	if (!cl || arg.node >= cl->nr_nodes || arg.node == cl->self)
+		return -EINVAL;
+
+	rtt = kvcalloc(arg.count, sizeof(*rtt), GFP_KERNEL);
+	payload = kmalloc(BI_PAGE_SIZE, GFP_KERNEL);
+	if (!rtt || !payload) {
+		err = -ENOMEM;
+		goto out;
+	}
+
+	mutex_lock(&cl->ping_lock);
+	for (i = 0; i < arg.count && !err; i++) {
+		get_random_bytes(payload, arg.payload);
+		err = bigiron_peer_ping(cl->peers[arg.node], payload,
+					arg.payload, &rtt[i]);
+	}
+	mutex_unlock(&cl->ping_lock);
+
+	if (!err && copy_to_user(u64_to_user_ptr(arg.rtt_ns), rtt,
+				 array_size(arg.count, sizeof(*rtt))))
+		err = -EFAULT;
+out:
+	kfree(payload);
+	kvfree(rtt);
+	return err;
+}

@@ -1,0 +1,556 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Peers: the reliable link (link.c) to each other node of a cluster.
+ *
+ * Every call into link.c for one peer runs under the peer's spinlock:
+ * from the receive handler and the peer's timer (both softirq) and from
+ * JOIN, PING and the netdev notifier (process context, BHs off).  After
+ * each call bigiron_peer_sync_locked() asks the link for its next deadline
+ * and re-arms the timer; the timer is never armed once teardown started.
+ *
+ * Delivery: link.c hands back one message at a time, valid until the next
+ * call on the peer.  PING and PONG are served at once under the lock.
+ * Coherence messages are copied to a queue and handed to
+ * bigiron_coh_deliver() from a work item, in order, outside the lock: the
+ * coherence protocol takes page locks and sleeps.
+ *
+ * Locking: bigiron_peer.lock, taken with BHs off in process context, is
+ * innermost among bigiron's locks (see cluster.h); nothing that sleeps and
+ * no page lock is taken under it.  Functions named _locked need it held.
+ *
+ * Lifetime: the peer is freed by the release of its kobject, after
+ * bigiron_peer_stop() cancelled its timer and its work.
+ */
+
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/hrtimer.h>
+#include <linux/ktime.h>
+#include <linux/lockdep.h>
+#include <linux/mm.h>
+#include <linux/printk.h>
+#include <linux/sched/signal.h>
+#include <linux/slab.h>
+#include <linux/sysfs.h>
+
+#include "cluster.h"
+
+static const char * const bigiron_link_state_names[] = {
+	[BI_LINK_DOWN]	= "down",
+	[BI_LINK_HELLO]	= "hello",
+	[BI_LINK_UP]	= "up",
+	[BI_LINK_DEAD]	= "dead",
+};
+
+static void bigiron_peer_arm_locked(struct bigiron_peer *pe, u64 next)
+{
+	lockdep_assert_held(&pe->lock);
+
+	if (!next || pe->cl->stopping || next == pe->timer_at)
+		return;
+	pe->timer_at = next;
+	hrtimer_start(&pe->timer, ns_to_ktime(next), HRTIMER_MODE_ABS_SOFT);
+}
+
+/*
+ * After any call into link.c: publish the state, re-arm the timer at the
+ * link's next deadline.  bi_link_tick() acts only on expired deadlines, so
+ * calling it early is harmless.
+ */
+static void bigiron_peer_sync_locked(struct bigiron_peer *pe)
+{
+	struct bigiron_cluster *cl = pe->cl;
+	u64 next;
+
+	lockdep_assert_held(&pe->lock);
+
+	next = bi_link_tick(&cl->link, &pe->lp, ktime_get_ns());
+	WRITE_ONCE(pe->state, pe->lp.state);
+	bigiron_peer_arm_locked(pe, next);
+}
+
+static enum hrtimer_restart bigiron_peer_timer(struct hrtimer *timer)
+{
+	struct bigiron_peer *pe = container_of(timer, struct bigiron_peer,
+					       timer);
+	struct bigiron_cluster *cl = pe->cl;
+	u64 next = 0;
+
+	spin_lock_bh(&pe->lock);
+	if (!cl->stopping)
+		next = bi_link_tick(&cl->link, &pe->lp, ktime_get_ns());
+	WRITE_ONCE(pe->state, pe->lp.state);
+	pe->timer_at = next;
+	if (next)
+		hrtimer_set_expires(timer, ns_to_ktime(next));
+	spin_unlock_bh(&pe->lock);
+	return next ? HRTIMER_RESTART : HRTIMER_NORESTART;
+}
+
+/* link.c: the peer went up or died.  Called under the peer lock. */
+static void bigiron_peer_state(void *priv, u16 node,
+			       enum bi_link_state state)
+{
+	struct bigiron_cluster *cl = priv;
+	struct bigiron_peer *pe = cl->peers[node];
+
+	lockdep_assert_held(&pe->lock);
+
+	WRITE_ONCE(pe->state, state);
+	if (state == BI_LINK_UP) {
+		pe->ever_up = true;
+		pr_info_ratelimited("vm%u: link to node %u up\n", cl->vm->id,
+				    node);
+	} else if (state == BI_LINK_DEAD && !cl->stopping) {
+		pr_warn_ratelimited("vm%u: node %u is dead: %s\n", cl->vm->id,
+				    node, cl->detached ?
+				    "interface went away" : pe->ever_up ?
+				    "it stopped answering" :
+				    "it never answered the handshake");
+	}
+	wake_up_all(&cl->wq);
+}
+
+const struct bi_link_ops bigiron_peer_link_ops = {
+	.xmit	= bigiron_eth_xmit,
+	.state	= bigiron_peer_state,
+};
+
+void bigiron_peer_count_drop(struct bigiron_peer *pe, enum bigiron_drop why)
+{
+	atomic64_inc(&pe->cl->drops[why]);
+	spin_lock_bh(&pe->lock);
+	pe->drops[why]++;
+	spin_unlock_bh(&pe->lock);
+}
+
+/*
+ * The delivery point of coherence messages, in process context, in the
+ * order the peer sent them.  There is no coherence protocol yet: count the
+ * message and drop it.  The next phase hands it to coh.c here.
+ */
+static void bigiron_coh_deliver(struct bigiron_cluster *cl, u16 node,
+				const struct bi_wire_hdr *h, const u8 *data)
+{
+	atomic64_inc(&cl->coh_unhandled);
+	pr_debug("vm%u: %s from node %u for page %llu: no coherence yet\n",
+		 cl->vm->id, bi_wire_type_name(h->type), node, h->page);
+}
+
+static void bigiron_peer_rx_work(struct work_struct *work)
+{
+	struct bigiron_peer *pe = container_of(work, struct bigiron_peer,
+					       rx_work);
+	struct bigiron_rx_msg *m, *tmp;
+	LIST_HEAD(list);
+
+	spin_lock_bh(&pe->lock);
+	list_splice_init(&pe->rxq, &list);
+	spin_unlock_bh(&pe->lock);
+
+	list_for_each_entry_safe(m, tmp, &list, list) {
+		list_del(&m->list);
+		bigiron_coh_deliver(pe->cl, pe->node, &m->hdr,
+				    m->hdr.payload_len ? m->data : NULL);
+		kfree(m);
+	}
+}
+
+static void bigiron_peer_queue_coh_locked(struct bigiron_peer *pe,
+					  const struct bi_link_msg *msg)
+{
+	u16 len = msg->data ? msg->hdr.payload_len : 0;
+	struct bigiron_rx_msg *m;
+
+	lockdep_assert_held(&pe->lock);
+
+	m = kmalloc(struct_size(m, data, len), GFP_ATOMIC);
+	if (!m) {
+		/*
+		 * The link acked it already: the coherence protocol's own
+		 * deadlines (next phase) recover from the loss.
+		 */
+		atomic64_inc(&pe->cl->drops[BIGIRON_DROP_COH_NOMEM]);
+		pe->drops[BIGIRON_DROP_COH_NOMEM]++;
+		return;
+	}
+	m->hdr = msg->hdr;
+	if (len)
+		memcpy(m->data, msg->data, len);
+	list_add_tail(&m->list, &pe->rxq);
+	queue_work(system_wq, &pe->rx_work);
+}
+
+/* PING: answer at once with the same txid and payload. */
+static void bigiron_peer_pong_locked(struct bigiron_peer *pe,
+				     const struct bi_link_msg *msg)
+{
+	struct bi_wire_hdr h = {
+		.type = BI_MSG_PONG,
+		.txid = msg->hdr.txid,
+		.payload_len = msg->data ? msg->hdr.payload_len : 0,
+	};
+
+	lockdep_assert_held(&pe->lock);
+
+	/* msg->data is only read before the window slot is written */
+	if (bi_link_send(&pe->cl->link, &pe->lp, &h, msg->data,
+			 ktime_get_ns())) {
+		atomic64_inc(&pe->cl->drops[BIGIRON_DROP_PONG_TX]);
+		pe->drops[BIGIRON_DROP_PONG_TX]++;
+	}
+}
+
+static void bigiron_peer_got_pong_locked(struct bigiron_peer *pe,
+					 const struct bi_link_msg *msg)
+{
+	u16 len = msg->data ? msg->hdr.payload_len : 0;
+
+	lockdep_assert_held(&pe->lock);
+
+	if (!pe->ping_txid || msg->hdr.txid != pe->ping_txid ||
+	    len != pe->ping_len ||
+	    (len && memcmp(msg->data, pe->ping_data, len))) {
+		atomic64_inc(&pe->cl->drops[BIGIRON_DROP_BAD_PONG]);
+		pe->drops[BIGIRON_DROP_BAD_PONG]++;
+		return;
+	}
+	WRITE_ONCE(pe->pong_txid, pe->ping_txid);
+	wake_up_all(&pe->cl->wq);
+}
+
+/**
+ * bigiron_peer_rx - a frame from @pe's node passed bi_wire_decode()
+ * @pe: the peer named by the frame's authenticated source
+ * @h: decoded header
+ * @frag: h->frag_len payload bytes
+ *
+ * Context: softirq (the receive handler).
+ */
+void bigiron_peer_rx(struct bigiron_peer *pe, struct bi_wire_hdr *h,
+		     const u8 *frag)
+{
+	struct bigiron_cluster *cl = pe->cl;
+	struct bi_link_msg msg;
+
+	spin_lock(&pe->lock);
+	if (cl->detached) {
+		atomic64_inc(&cl->drops[BIGIRON_DROP_STOPPED]);
+		pe->drops[BIGIRON_DROP_STOPPED]++;
+		goto out;
+	}
+	if (bi_link_rx(&cl->link, &pe->lp, h, frag, ktime_get_ns(), &msg)) {
+		switch (msg.hdr.type) {
+		case BI_MSG_PING:
+			bigiron_peer_pong_locked(pe, &msg);
+			break;
+		case BI_MSG_PONG:
+			bigiron_peer_got_pong_locked(pe, &msg);
+			break;
+		default:
+			bigiron_peer_queue_coh_locked(pe, &msg);
+			break;
+		}
+	}
+	bigiron_peer_sync_locked(pe);
+out:
+	spin_unlock(&pe->lock);
+}
+
+/*
+ * Open the link for JOIN: start the handshake of a link never opened, and
+ * again for one whose handshake ran out before the peer ever answered (the
+ * other host may start later than this one).  A link that was up and died
+ * stays dead: that host lost its pages.
+ */
+void bigiron_peer_join(struct bigiron_peer *pe)
+{
+	struct bigiron_cluster *cl = pe->cl;
+	struct bi_link_stats stats;
+
+	spin_lock_bh(&pe->lock);
+	if (cl->detached)
+		goto out;
+	if (pe->lp.state == BI_LINK_DEAD && !pe->ever_up) {
+		stats = pe->lp.stats;
+		if (WARN_ON_ONCE(bi_link_peer_init(&cl->link, &pe->lp,
+						   pe->node, pe->win,
+						   BIGIRON_PEER_WINDOW,
+						   pe->rs, 1)))
+			goto out;
+		pe->lp.stats = stats;
+	}
+	bi_link_open(&cl->link, &pe->lp, ktime_get_ns());
+	bigiron_peer_sync_locked(pe);
+out:
+	spin_unlock_bh(&pe->lock);
+}
+
+/* The interface went away or the node instance stops. */
+void bigiron_peer_kill_locked(struct bigiron_peer *pe)
+{
+	lockdep_assert_held(&pe->lock);
+
+	bi_link_kill(&pe->cl->link, &pe->lp, ktime_get_ns());
+	WRITE_ONCE(pe->state, pe->lp.state);
+}
+
+static bool bigiron_peer_ping_done(struct bigiron_peer *pe, u32 txid)
+{
+	return READ_ONCE(pe->pong_txid) == txid ||
+	       READ_ONCE(pe->state) != BI_LINK_UP;
+}
+
+/**
+ * bigiron_peer_ping - one PING and its PONG
+ * @pe: the peer
+ * @payload: @len bytes carried both ways
+ * @len: 0 or BI_PAGE_SIZE
+ * @rtt_ns: the round-trip time
+ *
+ * Context: process, bigiron_cluster.ping_lock held.
+ * Return: 0, -ENOTCONN (link not up), -EHOSTDOWN (peer dead), -EAGAIN
+ * (send window full), -ETIMEDOUT (no PONG within a second), -EINTR.
+ */
+int bigiron_peer_ping(struct bigiron_peer *pe, const u8 *payload, u16 len,
+		      u64 *rtt_ns)
+{
+	struct bigiron_cluster *cl = pe->cl;
+	struct bi_wire_hdr h = {
+		.type = BI_MSG_PING,
+		.payload_len = len,
+	};
+	u64 start, end;
+	long left = 0;
+	bool got;
+	int err;
+
+	lockdep_assert_held(&cl->ping_lock);
+
+	spin_lock_bh(&pe->lock);
+	if (pe->lp.state != BI_LINK_UP) {
+		err = pe->lp.state == BI_LINK_DEAD ? -EHOSTDOWN : -ENOTCONN;
+		spin_unlock_bh(&pe->lock);
+		return err;
+	}
+	if (!++pe->ping_next)
+		pe->ping_next = 1;
+	h.txid = pe->ping_next;
+	pe->ping_txid = h.txid;
+	pe->ping_data = payload;
+	pe->ping_len = len;
+	start = ktime_get_ns();
+	err = bi_link_send(&cl->link, &pe->lp, &h, payload, start);
+	bigiron_peer_sync_locked(pe);
+	spin_unlock_bh(&pe->lock);
+
+	if (!err)
+		left = wait_event_killable_timeout(cl->wq,
+						   bigiron_peer_ping_done(pe, h.txid),
+						   HZ);
+	end = ktime_get_ns();
+
+	spin_lock_bh(&pe->lock);
+	got = pe->pong_txid == h.txid;
+	pe->ping_txid = 0;
+	pe->ping_data = NULL;
+	pe->ping_len = 0;
+	spin_unlock_bh(&pe->lock);
+
+	if (err)
+		return err == -ENOBUFS ? -EAGAIN : -EHOSTDOWN;
+	if (got) {
+		*rtt_ns = max_t(u64, end - start, 1);
+		return 0;
+	}
+	if (left < 0)
+		return -EINTR;
+	if (READ_ONCE(pe->state) != BI_LINK_UP)
+		return -EHOSTDOWN;
+	return -ETIMEDOUT;
+}
+
+u64 bigiron_peer_total_drops(struct bigiron_peer *pe)
+{
+	u64 sum = 0;
+	int i;
+
+	spin_lock_bh(&pe->lock);
+	for (i = 0; i < BI_LINK_DROP_NR; i++)
+		sum += pe->lp.stats.drops[i];
+	for (i = 0; i < BIGIRON_DROP_NR; i++)
+		sum += pe->drops[i];
+	spin_unlock_bh(&pe->lock);
+	return sum;
+}
+
+/*
+ * ---- sysfs: /sys/kernel/bigiron/vm<id>/peers/node<N>/ ------------------
+ *
+ * ABI, one read-only value per file, for each other node of the cluster:
+ *
+ *   state        down (not joined yet), hello (handshake running), up, or
+ *                dead (stopped answering, or the interface went away)
+ *   mac          the node's link-layer address, from SET_CLUSTER
+ *   retransmits  messages this host sent again to the node (decimal)
+ *   rx_frames    authenticated frames received from the node (decimal)
+ *   tx_frames    frames sent to the node (decimal)
+ *   drops        the node's frames dropped after authentication, and
+ *                frames to it not sent, every reason together (decimal)
+ *
+ * Per-reason detail is in debugfs vm<id>/peers (for humans, may change);
+ * frames dropped before authentication cannot be charged to a node and
+ * are counted per VM in debugfs vm<id>/cluster.
+ */
+
+static struct bigiron_peer *kobj_to_peer(struct kobject *kobj)
+{
+	return container_of(kobj, struct bigiron_peer, kobj);
+}
+
+static ssize_t state_show(struct kobject *kobj, struct kobj_attribute *attr,
+			  char *buf)
+{
+	unsigned int st = READ_ONCE(kobj_to_peer(kobj)->state);
+
+	if (st >= ARRAY_SIZE(bigiron_link_state_names))
+		return -EIO;
+	return sysfs_emit(buf, "%s\n", bigiron_link_state_names[st]);
+}
+
+static ssize_t mac_show(struct kobject *kobj, struct kobj_attribute *attr,
+			char *buf)
+{
+	struct bigiron_peer *pe = kobj_to_peer(kobj);
+
+	return sysfs_emit(buf, "%pM\n", pe->cl->nodes[pe->node].mac);
+}
+
+#define BIGIRON_PEER_STAT(name, expr)					\
+static ssize_t name##_show(struct kobject *kobj,			\
+			   struct kobj_attribute *attr, char *buf)	\
+{									\
+	struct bigiron_peer *pe = kobj_to_peer(kobj);			\
+	u64 val;							\
+									\
+	spin_lock_bh(&pe->lock);					\
+	val = (expr);							\
+	spin_unlock_bh(&pe->lock);					\
+	return sysfs_emit(buf, "%llu\n", val);				\
+}									\
+static struct kobj_attribute name##_attr = __ATTR_RO(name)
+
+BIGIRON_PEER_STAT(retransmits, pe->lp.stats.retransmits);
+BIGIRON_PEER_STAT(rx_frames, pe->lp.stats.rx_frames);
+BIGIRON_PEER_STAT(tx_frames, pe->lp.stats.tx_frames);
+
+static ssize_t drops_show(struct kobject *kobj, struct kobj_attribute *attr,
+			  char *buf)
+{
+	return sysfs_emit(buf, "%llu\n",
+			  bigiron_peer_total_drops(kobj_to_peer(kobj)));
+}
+
+static struct kobj_attribute state_attr = __ATTR_RO(state);
+static struct kobj_attribute mac_attr = __ATTR_RO(mac);
+static struct kobj_attribute drops_attr = __ATTR_RO(drops);
+
+static struct attribute *bigiron_peer_attrs[] = {
+	&state_attr.attr,
+	&mac_attr.attr,
+	&retransmits_attr.attr,
+	&rx_frames_attr.attr,
+	&tx_frames_attr.attr,
+	&drops_attr.attr,
+	NULL
+};
+ATTRIBUTE_GROUPS(bigiron_peer);
+
+static void bigiron_peer_release(struct kobject *kobj)
+{
+	struct bigiron_peer *pe = kobj_to_peer(kobj);
+
+	kvfree(pe->rs);
+	kvfree(pe->win);
+	kfree(pe);
+}
+
+static const struct kobj_type bigiron_peer_ktype = {
+	.release	= bigiron_peer_release,
+	.sysfs_ops	= &kobj_sysfs_ops,
+	.default_groups	= bigiron_peer_groups,
+};
+
+/**
+ * bigiron_peer_create - the link to @node, closed, not yet published
+ * @cl: node instance with its link context set up
+ * @node: the peer's node id
+ *
+ * Return: the peer (freed by bigiron_peer_put()), or an ERR_PTR().
+ */
+struct bigiron_peer *bigiron_peer_create(struct bigiron_cluster *cl, u16 node)
+{
+	struct bigiron_peer *pe;
+	int err;
+
+	pe = kzalloc(sizeof(*pe), GFP_KERNEL);
+	if (!pe)
+		return ERR_PTR(-ENOMEM);
+	kobject_init(&pe->kobj, &bigiron_peer_ktype);
+	pe->cl = cl;
+	pe->node = node;
+	spin_lock_init(&pe->lock);
+	INIT_LIST_HEAD(&pe->rxq);
+	INIT_WORK(&pe->rx_work, bigiron_peer_rx_work);
+	hrtimer_init(&pe->timer, CLOCK_MONOTONIC, HRTIMER_MODE_ABS_SOFT);
+	pe->timer.function = bigiron_peer_timer;
+
+	pe->win = kvmalloc_array(BIGIRON_PEER_WINDOW, sizeof(*pe->win),
+				 GFP_KERNEL);
+	pe->rs = kvmalloc(sizeof(*pe->rs), GFP_KERNEL);
+	if (!pe->win || !pe->rs) {
+		err = -ENOMEM;
+		goto err_put;
+	}
+	err = bi_link_peer_init(&cl->link, &pe->lp, node, pe->win,
+				BIGIRON_PEER_WINDOW, pe->rs, 1);
+	if (err)
+		goto err_put;
+	pe->state = pe->lp.state;
+	return pe;
+
+err_put:
+	kobject_put(&pe->kobj);
+	return ERR_PTR(err);
+}
+
+/* Publish the peer's sysfs directory under cl->peers_kobj. */
+int bigiron_peer_publish(struct bigiron_peer *pe)
+{
+	return kobject_add(&pe->kobj, pe->cl->peers_kobj, "node%u", pe->node);
+}
+
+/*
+ * Stop the peer's timer and delivery work.  Called once the receive
+ * handler is gone and cl->stopping is set under the peer lock, so that
+ * nothing re-arms the timer or queues work any more.
+ */
+void bigiron_peer_stop(struct bigiron_peer *pe)
+{
+	struct bigiron_rx_msg *m, *tmp;
+
+	hrtimer_cancel(&pe->timer);
+	cancel_work_sync(&pe->rx_work);
+	list_for_each_entry_safe(m, tmp, &pe->rxq, list) {
+		list_del(&m->list);
+		kfree(m);
+	}
+}
+
+/* Unpublish (waiting for sysfs readers) and free the peer. */
+void bigiron_peer_put(struct bigiron_peer *pe)
+{
+	if (pe->kobj.state_in_sysfs)
+		kobject_del(&pe->kobj);
+	kobject_put(&pe->kobj);
+}

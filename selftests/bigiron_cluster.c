@@ -1,0 +1,870 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * bigiron_cluster: two node instances of one 128 MiB VM in one kernel,
+ * linked by raw Ethernet frames over a veth pair.
+ *
+ *   /dev/bigiron (VM A, node 0)           /dev/bigiron (VM B, node 1)
+ *     home [0, 64 MiB)                      home [64 MiB, 128 MiB)
+ *          │                                     │
+ *         bi0 ════════════ veth, MTU 9000 ════════ bi1
+ *          ▲
+ *          └── AF_PACKET socket: forged and truncated frames to bi1
+ *
+ * Cases: SET_CLUSTER argument checks; JOIN of both (one in a child
+ * process, JOIN blocks) and the peers' sysfs state; PING round trips with
+ * a page each way, in one jumbo frame and in 1500-byte fragments; a
+ * forged frame (wrong key) and a truncated frame are dropped and counted
+ * and change nothing else; JOIN with the peer absent
+ * times out; deleting the interface while the links are up kills the
+ * peers without a hang, and the VMs still close (bigiron_module runs later
+ * and unloads the module).  Each case builds its own veth pair and
+ * deletes it on exit.
+ */
+#define _GNU_SOURCE
+#include <arpa/inet.h>
+#include <linux/if_packet.h>
+#include <linux/netlink.h>
+#include <linux/rtnetlink.h>
+#include <linux/veth.h>
+#include <net/if.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <time.h>
+
+#include <bigiron/wire.h>
+
+#include "tap.h"
+#include "util.h"
+
+#define MiB		(1024ULL * 1024)
+#define VM_SIZE		(128 * MiB)
+#define CLUSTER_ID	0xb1c1
+#define ETH_P_BIGIRON	0x88B5
+#define IF_A		"bi0"
+#define IF_B		"bi1"
+#define PINGS		100
+
+/* ---- rtnetlink: the veth pair ------------------------------------------ */
+
+struct nl_req {
+	struct nlmsghdr nh;
+	struct ifinfomsg ifi;
+	char buf[512];
+};
+
+static struct rtattr *nl_tail(struct nlmsghdr *nh)
+{
+	return (struct rtattr *)((char *)nh + NLMSG_ALIGN(nh->nlmsg_len));
+}
+
+static struct rtattr *nl_attr(struct nlmsghdr *nh, unsigned short type,
+			      const void *data, size_t len)
+{
+	struct rtattr *rta = nl_tail(nh);
+
+	rta->rta_type = type;
+	rta->rta_len = RTA_LENGTH(len);
+	if (len)
+		memcpy(RTA_DATA(rta), data, len);
+	nh->nlmsg_len = NLMSG_ALIGN(nh->nlmsg_len) + RTA_ALIGN(rta->rta_len);
+	return rta;
+}
+
+static void nl_end(struct nlmsghdr *nh, struct rtattr *nest)
+{
+	nest->rta_len = (unsigned short)((char *)nl_tail(nh) - (char *)nest);
+}
+
+static int nl_talk(struct nlmsghdr *nh)
+{
+	struct sockaddr_nl sa = { .nl_family = AF_NETLINK };
+	char buf[4096];
+	struct nlmsgerr *e;
+	struct nlmsghdr *r;
+	ssize_t len;
+	int fd, ret;
+
+	fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
+	if (fd < 0)
+		return -errno;
+	nh->nlmsg_flags |= NLM_F_REQUEST | NLM_F_ACK;
+	if (sendto(fd, nh, nh->nlmsg_len, 0, (struct sockaddr *)&sa,
+		   sizeof(sa)) < 0) {
+		ret = -errno;
+		goto out;
+	}
+	len = recv(fd, buf, sizeof(buf), 0);
+	if (len < 0) {
+		ret = -errno;
+		goto out;
+	}
+	r = (struct nlmsghdr *)buf;
+	ret = -EPROTO;
+	if (NLMSG_OK(r, (size_t)len) && r->nlmsg_type == NLMSG_ERROR) {
+		e = NLMSG_DATA(r);
+		ret = e->error;
+	}
+out:
+	close(fd);
+	return ret;
+}
+
+static int veth_del(const char *name)
+{
+	struct nl_req req = { 0 };
+	unsigned int idx = if_nametoindex(name);
+
+	if (!idx)
+		return -ENODEV;
+	req.nh.nlmsg_len = NLMSG_LENGTH(sizeof(req.ifi));
+	req.nh.nlmsg_type = RTM_DELLINK;
+	req.ifi.ifi_family = AF_UNSPEC;
+	req.ifi.ifi_index = (int)idx;
+	return nl_talk(&req.nh);
+}
+
+/* ip link set NAME up (not at creation: a veth end opens once paired) */
+static int link_up(const char *name)
+{
+	struct nl_req req = { 0 };
+	unsigned int idx = if_nametoindex(name);
+
+	if (!idx)
+		return -ENODEV;
+	req.nh.nlmsg_len = NLMSG_LENGTH(sizeof(req.ifi));
+	req.nh.nlmsg_type = RTM_NEWLINK;
+	req.ifi.ifi_family = AF_UNSPEC;
+	req.ifi.ifi_index = (int)idx;
+	req.ifi.ifi_flags = IFF_UP;
+	req.ifi.ifi_change = IFF_UP;
+	return nl_talk(&req.nh);
+}
+
+/* ip link add bi0 mtu 9000 type veth peer name bi1 mtu 9000; both up */
+static int veth_add(void)
+{
+	struct nl_req req = { 0 };
+	struct rtattr *info, *data, *peer;
+	struct ifinfomsg pifi = { .ifi_family = AF_UNSPEC };
+	unsigned int mtu = 9000;
+	int ret;
+
+	veth_del(IF_A);
+	req.nh.nlmsg_len = NLMSG_LENGTH(sizeof(req.ifi));
+	req.nh.nlmsg_type = RTM_NEWLINK;
+	req.nh.nlmsg_flags = NLM_F_CREATE | NLM_F_EXCL;
+	req.ifi.ifi_family = AF_UNSPEC;
+	nl_attr(&req.nh, IFLA_IFNAME, IF_A, sizeof(IF_A));
+	nl_attr(&req.nh, IFLA_MTU, &mtu, sizeof(mtu));
+	info = nl_attr(&req.nh, IFLA_LINKINFO, NULL, 0);
+	nl_attr(&req.nh, IFLA_INFO_KIND, "veth", 4);
+	data = nl_attr(&req.nh, IFLA_INFO_DATA, NULL, 0);
+	peer = nl_attr(&req.nh, VETH_INFO_PEER, &pifi, sizeof(pifi));
+	nl_attr(&req.nh, IFLA_IFNAME, IF_B, sizeof(IF_B));
+	nl_attr(&req.nh, IFLA_MTU, &mtu, sizeof(mtu));
+	nl_end(&req.nh, peer);
+	nl_end(&req.nh, data);
+	nl_end(&req.nh, info);
+	ret = nl_talk(&req.nh);
+	if (!ret)
+		ret = link_up(IF_A);
+	if (!ret)
+		ret = link_up(IF_B);
+	return ret;
+}
+
+static int read_mac(const char *ifname, uint8_t mac[6])
+{
+	char path[96], buf[32];
+	unsigned int b[6];
+	ssize_t len;
+	int fd, i;
+
+	snprintf(path, sizeof(path), "/sys/class/net/%s/address", ifname);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	len = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (len <= 0)
+		return -EIO;
+	buf[len] = '\0';
+	if (sscanf(buf, "%x:%x:%x:%x:%x:%x", &b[0], &b[1], &b[2], &b[3],
+		   &b[4], &b[5]) != 6)
+		return -EINVAL;
+	for (i = 0; i < 6; i++)
+		mac[i] = (uint8_t)b[i];
+	return 0;
+}
+
+/* ---- node instances ---------------------------------------------------- */
+
+struct node {
+	int devfd;
+	int memfd;
+	uint32_t vm_id;
+};
+
+struct pair {
+	struct node n[2];
+	struct bigiron_node_desc desc[2];
+	unsigned int ifindex[2];
+};
+
+static const uint8_t test_key[BIGIRON_KEY_SIZE] = "bigiron selftest cluster key 32";
+
+/* Frame payload limit given to SET_CLUSTER by pair_set(); 0: the MTU's. */
+static uint32_t pair_mtu;
+
+static int node_create(struct node *n)
+{
+	struct bigiron_vm_create arg;
+	int ret;
+
+	n->devfd = bi_open_dev();
+	if (n->devfd < 0)
+		return -errno;
+	ret = bi_vm_create(n->devfd, VM_SIZE, 0, &arg);
+	if (ret)
+		return ret;
+	n->memfd = arg.mem_fd;
+	n->vm_id = arg.vm_id;
+	return 0;
+}
+
+static void node_close(struct node *n)
+{
+	if (n->memfd >= 0)
+		close(n->memfd);
+	if (n->devfd >= 0)
+		close(n->devfd);
+	n->memfd = -1;
+	n->devfd = -1;
+}
+
+static void cluster_arg(const struct pair *p, unsigned int self,
+			struct bigiron_vm_cluster *c)
+{
+	memset(c, 0, sizeof(*c));
+	c->size = sizeof(*c);
+	c->cluster_id = CLUSTER_ID;
+	c->self = (uint16_t)self;
+	c->nr_nodes = 2;
+	c->transport = BIGIRON_TRANSPORT_ETH;
+	c->ifindex = p->ifindex[self];
+	c->mtu = pair_mtu;
+	memcpy(c->key, test_key, sizeof(c->key));
+	c->nodes = (uintptr_t)p->desc;
+}
+
+static int set_cluster(int devfd, struct bigiron_vm_cluster *c)
+{
+	return ioctl(devfd, BIGIRON_VM_SET_CLUSTER, c) ? -errno : 0;
+}
+
+static int join(int devfd, uint32_t timeout_ms, uint64_t *up_mask)
+{
+	struct bigiron_vm_join j = {
+		.size = sizeof(j),
+		.timeout_ms = timeout_ms,
+	};
+	int ret;
+
+	ret = ioctl(devfd, BIGIRON_VM_JOIN, &j) ? -errno : 0;
+	if (up_mask)
+		*up_mask = j.up_mask;
+	return ret;
+}
+
+static int ping(int devfd, uint16_t node, uint32_t count, uint32_t payload,
+		uint64_t *rtt)
+{
+	struct bigiron_vm_ping p = {
+		.size = sizeof(p),
+		.node = node,
+		.count = count,
+		.payload = payload,
+		.rtt_ns = (uintptr_t)rtt,
+	};
+
+	return ioctl(devfd, BIGIRON_VM_PING, &p) ? -errno : 0;
+}
+
+/* The veth pair, two VMs and their node tables; no cluster set yet. */
+static int pair_create(struct pair *p)
+{
+	int ret, i;
+
+	memset(p, 0, sizeof(*p));
+	p->n[0].devfd = p->n[1].devfd = -1;
+	p->n[0].memfd = p->n[1].memfd = -1;
+	ret = veth_add();
+	if (ret) {
+		tap_diag("creating veth pair: %s", strerror(-ret));
+		return ret;
+	}
+	p->ifindex[0] = if_nametoindex(IF_A);
+	p->ifindex[1] = if_nametoindex(IF_B);
+	if (!p->ifindex[0] || !p->ifindex[1])
+		return -ENODEV;
+	for (i = 0; i < 2; i++) {
+		ret = read_mac(i ? IF_B : IF_A, p->desc[i].mac);
+		if (ret)
+			return ret;
+		p->desc[i].home_start = i * (VM_SIZE / 2);
+		p->desc[i].home_size = VM_SIZE / 2;
+		ret = node_create(&p->n[i]);
+		if (ret) {
+			tap_diag("creating VM %d: %s", i, strerror(-ret));
+			return ret;
+		}
+	}
+	return 0;
+}
+
+static int pair_set(struct pair *p)
+{
+	struct bigiron_vm_cluster c;
+	int ret, i;
+
+	for (i = 0; i < 2; i++) {
+		cluster_arg(p, i, &c);
+		ret = set_cluster(p->n[i].devfd, &c);
+		if (ret) {
+			tap_diag("SET_CLUSTER node %d: %s", i, strerror(-ret));
+			return ret;
+		}
+	}
+	return 0;
+}
+
+/* JOIN both: node 1 in a child (JOIN blocks), node 0 here. */
+static int pair_join(struct pair *p, uint64_t *mask0)
+{
+	uint64_t mask1 = 0;
+	int status, ret;
+	pid_t pid;
+
+	pid = fork();
+	if (pid < 0)
+		return -errno;
+	if (pid == 0) {
+		ret = join(p->n[1].devfd, 20000, &mask1);
+		_exit(ret == 0 && mask1 == 3 ? 0 : 1);
+	}
+	ret = join(p->n[0].devfd, 20000, mask0);
+	if (waitpid(pid, &status, 0) < 0)
+		return -errno;
+	if (ret)
+		return ret;
+	return WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : -EIO;
+}
+
+static int pair_up(struct pair *p)
+{
+	uint64_t mask = 0;
+	int ret;
+
+	ret = pair_create(p);
+	if (!ret)
+		ret = pair_set(p);
+	if (!ret)
+		ret = pair_join(p, &mask);
+	if (!ret && mask != 3)
+		ret = -EIO;
+	if (ret)
+		tap_diag("bringing the pair up: %s (up_mask %#" PRIx64 ")",
+			 strerror(-ret), mask);
+	return ret;
+}
+
+static void pair_destroy(struct pair *p)
+{
+	node_close(&p->n[0]);
+	node_close(&p->n[1]);
+	veth_del(IF_A);
+}
+
+static int peer_file(uint32_t vm_id, unsigned int node, const char *name,
+		     char *buf, size_t size)
+{
+	char path[128];
+	ssize_t len;
+	int fd;
+
+	snprintf(path, sizeof(path), BI_SYSFS "/vm%u/peers/node%u/%s",
+		 vm_id, node, name);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	len = read(fd, buf, size - 1);
+	close(fd);
+	if (len < 0)
+		return -errno;
+	buf[len] = '\0';
+	if (len && buf[len - 1] == '\n')
+		buf[len - 1] = '\0';
+	return 0;
+}
+
+static uint64_t peer_u64(uint32_t vm_id, unsigned int node, const char *name)
+{
+	char buf[32];
+
+	if (peer_file(vm_id, node, name, buf, sizeof(buf)))
+		return UINT64_MAX;
+	return strtoull(buf, NULL, 10);
+}
+
+static bool peer_state_is(uint32_t vm_id, unsigned int node,
+			  const char *want)
+{
+	char buf[32];
+
+	return !peer_file(vm_id, node, "state", buf, sizeof(buf)) &&
+	       !strcmp(buf, want);
+}
+
+/* One "name value" line of debugfs vm<id>/cluster. */
+static uint64_t cluster_dbg(uint32_t vm_id, const char *name)
+{
+	char path[128], line[128], key[64];
+	unsigned long long val;
+	uint64_t ret = UINT64_MAX;
+	FILE *f;
+
+	snprintf(path, sizeof(path), BI_DEBUGFS "/vm%u/cluster", vm_id);
+	f = fopen(path, "re");
+	if (!f)
+		return ret;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "%63s %llu", key, &val) == 2 &&
+		    !strcmp(key, name))
+			ret = val;
+	fclose(f);
+	return ret;
+}
+
+/* debugfs vm<id>/peers, as diagnostics */
+static void dump_peers(uint32_t vm_id)
+{
+	char path[128], line[160];
+	FILE *f;
+
+	snprintf(path, sizeof(path), BI_DEBUGFS "/vm%u/peers", vm_id);
+	f = fopen(path, "re");
+	if (!f)
+		return;
+	tap_diag("vm%u peers:", vm_id);
+	while (fgets(line, sizeof(line), f)) {
+		line[strcspn(line, "\n")] = '\0';
+		if (!strstr(line, " 0") || strstr(line, "node"))
+			tap_diag("%s", line);
+	}
+	fclose(f);
+}
+
+/*
+ * Drops in debugfs vm<id>/peers but duplicates (a retransmission that
+ * was not needed, frequent on an emulated CPU) and frames that came
+ * before JOIN opened the link.
+ */
+static uint64_t peers_bad_drops(uint32_t vm_id)
+{
+	char path[128], line[160], key[64];
+	unsigned long long val;
+	uint64_t sum = 0;
+	FILE *f;
+
+	snprintf(path, sizeof(path), BI_DEBUGFS "/vm%u/peers", vm_id);
+	f = fopen(path, "re");
+	if (!f)
+		return UINT64_MAX;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, " %63s %llu", key, &val) == 2 &&
+		    !strncmp(key, "drop_", 5) &&
+		    strcmp(key, "drop_old_seq") &&
+		    strcmp(key, "drop_bad_link_state"))
+			sum += val;
+	fclose(f);
+	return sum;
+}
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ULL + ts.tv_nsec;
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* ---- cases ------------------------------------------------------------- */
+
+static int test_set_cluster_checks(void)
+{
+	struct bigiron_node_desc saved[2];
+	struct bigiron_vm_cluster c;
+	uint64_t rtt, mask;
+	struct node busy;
+	struct pair p;
+	int ret = TAP_FAIL;
+	void *map;
+
+	if (pair_create(&p))
+		goto out;
+	memcpy(saved, p.desc, sizeof(saved));
+
+#define EXPECT(err, what, stmt) do {					\
+		cluster_arg(&p, 0, &c);					\
+		memcpy(p.desc, saved, sizeof(saved));			\
+		stmt;							\
+		int __r = set_cluster(p.n[0].devfd, &c);		\
+		if (__r != (err)) {					\
+			tap_diag("%s: got %s, want %s", what,		\
+				 strerror(-__r), strerror(-(err)));	\
+			goto out;					\
+		}							\
+	} while (0)
+
+	EXPECT(-EINVAL, "short size", c.size -= 8);
+	EXPECT(-EINVAL, "flags", c.flags = 1);
+	EXPECT(-EINVAL, "pad", c.pad = 1);
+	EXPECT(-EINVAL, "reserved", c.reserved[3] = 1);
+	EXPECT(-EINVAL, "cluster id 0", c.cluster_id = 0);
+	EXPECT(-EINVAL, "one node", c.nr_nodes = 1);
+	EXPECT(-EINVAL, "65 nodes", c.nr_nodes = 65);
+	EXPECT(-EINVAL, "self out of range", c.self = 2);
+	EXPECT(-EOPNOTSUPP, "unknown transport", c.transport = 7);
+	EXPECT(-EINVAL, "unknown ifindex", c.ifindex = 99999);
+	EXPECT(-EINVAL, "loopback", c.ifindex = if_nametoindex("lo"));
+	EXPECT(-EINVAL, "interface not self's MAC", c.ifindex = p.ifindex[1]);
+	EXPECT(-EINVAL, "tiny mtu", c.mtu = 100);
+	EXPECT(-EINVAL, "mtu above the interface's", c.mtu = 9001);
+	EXPECT(-EINVAL, "no node table", c.nodes = 0);
+	EXPECT(-EFAULT, "bad node table", c.nodes = 8);
+	EXPECT(-EINVAL, "node pad", p.desc[1].pad = 1);
+	EXPECT(-EINVAL, "node reserved", p.desc[1].reserved[1] = 1);
+	EXPECT(-EINVAL, "duplicate MAC",
+	       memcpy(p.desc[1].mac, p.desc[0].mac, 6));
+	EXPECT(-EINVAL, "zero MAC", memset(p.desc[1].mac, 0, 6));
+	EXPECT(-EINVAL, "multicast MAC", p.desc[1].mac[0] |= 1);
+	EXPECT(-EINVAL, "gap", p.desc[1].home_start += MiB;
+	       p.desc[1].home_size -= MiB);
+	EXPECT(-EINVAL, "overlap", p.desc[0].home_size += 32 * MiB;
+	       p.desc[1].home_start -= 32 * MiB);
+	EXPECT(-EINVAL, "overlap summing to the size",
+	       p.desc[0].home_size = 64 * MiB;
+	       p.desc[1].home_start = 32 * MiB);
+	EXPECT(-EINVAL, "past the end", p.desc[1].home_size += 4096);
+	EXPECT(-EINVAL, "unaligned", p.desc[0].home_size += 512;
+	       p.desc[1].home_start += 512; p.desc[1].home_size -= 512);
+
+	/* JOIN and PING want a cluster */
+	TAP_CHECK(join(p.n[0].devfd, 100, &mask) == -EINVAL, "JOIN, no cluster");
+	TAP_CHECK(ping(p.n[0].devfd, 1, 1, 0, &rtt) == -EINVAL,
+		  "PING, no cluster");
+
+	cluster_arg(&p, 0, &c);
+	memcpy(p.desc, saved, sizeof(saved));
+	ret = set_cluster(p.n[0].devfd, &c);
+	TAP_CHECK(ret == 0, "valid SET_CLUSTER: %s", strerror(-ret));
+	ret = set_cluster(p.n[0].devfd, &c);
+	TAP_CHECK(ret == -EEXIST, "second SET_CLUSTER: %s", strerror(-ret));
+	TAP_CHECK(peer_state_is(p.n[0].vm_id, 1, "down"), "peer not down");
+	TAP_CHECK(ping(p.n[0].devfd, 0, 1, 0, &rtt) == -EINVAL, "PING self");
+	TAP_CHECK(ping(p.n[0].devfd, 1, 1, 100, &rtt) == -EINVAL,
+		  "PING odd payload");
+	TAP_CHECK(ping(p.n[0].devfd, 1, 1, 0, &rtt) == -ENOTCONN,
+		  "PING before JOIN");
+
+	/* a touched page: the VM is a single node already */
+	busy.devfd = busy.memfd = -1;
+	ret = node_create(&busy);
+	TAP_CHECK(ret == 0, "VM: %s", strerror(-ret));
+	map = mmap(NULL, 4096, PROT_READ, MAP_SHARED, busy.memfd, 0);
+	TAP_CHECK(map != MAP_FAILED, "mmap: %s", strerror(errno));
+	TAP_CHECK(*(volatile uint8_t *)map == 0, "page not zero");
+	cluster_arg(&p, 1, &c);
+	ret = set_cluster(busy.devfd, &c);
+	TAP_CHECK(ret == -EBUSY, "SET_CLUSTER after a fault: %s",
+		  strerror(-ret));
+	munmap(map, 4096);
+	node_close(&busy);
+	ret = TAP_PASS;
+out:
+	pair_destroy(&p);
+	return ret;
+}
+
+static int test_join_and_ping(void)
+{
+	uint64_t rtt[PINGS], t0, drops[2];
+	struct pair p;
+	int ret, i;
+
+	if (pair_up(&p))
+		return TAP_FAIL;
+	TAP_CHECK(peer_state_is(p.n[0].vm_id, 1, "up"), "node 0's peer");
+	TAP_CHECK(peer_state_is(p.n[1].vm_id, 0, "up"), "node 1's peer");
+	for (i = 0; i < 2; i++) {
+		char mac[32], want[32];
+		const uint8_t *m = p.desc[!i].mac;
+
+		TAP_CHECK(!peer_file(p.n[i].vm_id, !i, "mac", mac,
+				     sizeof(mac)), "mac file");
+		snprintf(want, sizeof(want),
+			 "%02x:%02x:%02x:%02x:%02x:%02x",
+			 m[0], m[1], m[2], m[3], m[4], m[5]);
+		TAP_CHECK(!strcmp(mac, want), "mac %s, want %s", mac, want);
+	}
+
+	memset(rtt, 0, sizeof(rtt));
+	ret = ping(p.n[0].devfd, 1, 10, 0, rtt);
+	TAP_CHECK(ret == 0, "PING, no payload: %s", strerror(-ret));
+	t0 = now_ns();
+	ret = ping(p.n[0].devfd, 1, PINGS, 4096, rtt);
+	TAP_CHECK(ret == 0, "PING 4096: %s", strerror(-ret));
+	t0 = now_ns() - t0;
+	for (i = 0; i < PINGS; i++)
+		TAP_CHECK(rtt[i] > 0 && rtt[i] <= t0, "rtt[%d] = %" PRIu64,
+			  i, rtt[i]);
+	qsort(rtt, PINGS, sizeof(rtt[0]), cmp_u64);
+	tap_diag("PING 4096 bytes each way, %d round trips: median %" PRIu64
+		 " us, p99 %" PRIu64 " us, max %" PRIu64 " us", PINGS,
+		 rtt[PINGS / 2] / 1000, rtt[PINGS * 99 / 100 - 1] / 1000,
+		 rtt[PINGS - 1] / 1000);
+	ret = ping(p.n[1].devfd, 0, 10, 4096, rtt);
+	TAP_CHECK(ret == 0, "PING back: %s", strerror(-ret));
+	/* 4096 bytes and the header fit one 9000-byte frame */
+	TAP_CHECK(peer_u64(p.n[0].vm_id, 1, "tx_frames") >= PINGS + 10,
+		  "tx_frames");
+	TAP_CHECK(peer_u64(p.n[1].vm_id, 0, "rx_frames") >= PINGS + 10,
+		  "rx_frames");
+	for (i = 0; i < 2; i++) {
+		drops[i] = peers_bad_drops(p.n[i].vm_id);
+		if (drops[i])
+			dump_peers(p.n[i].vm_id);
+		TAP_CHECK(drops[i] == 0, "vm%u: %" PRIu64 " frames dropped",
+			  p.n[i].vm_id, drops[i]);
+	}
+	tap_diag("retransmits: %" PRIu64 " and %" PRIu64 " (spurious ones "
+		 "are dropped as duplicates)",
+		 peer_u64(p.n[0].vm_id, 1, "retransmits"),
+		 peer_u64(p.n[1].vm_id, 0, "retransmits"));
+	TAP_CHECK(cluster_dbg(p.n[1].vm_id, "drop_bad_pong") == 0,
+		  "bad pong");
+	pair_destroy(&p);
+	return TAP_PASS;
+}
+
+/* A page split in three frames of at most 1500 bytes, reassembled. */
+static int test_ping_fragmented(void)
+{
+	uint64_t rtt[PINGS], frames;
+	struct pair p;
+	int ret;
+
+	pair_mtu = 1500;
+	if (pair_up(&p))
+		return TAP_FAIL;
+	ret = ping(p.n[0].devfd, 1, PINGS, 4096, rtt);
+	TAP_CHECK(ret == 0, "PING 4096 in fragments: %s", strerror(-ret));
+	frames = peer_u64(p.n[1].vm_id, 0, "rx_frames");
+	TAP_CHECK(frames >= 3 * PINGS, "node 1 got %" PRIu64 " frames",
+		  frames);
+	TAP_CHECK(peers_bad_drops(p.n[0].vm_id) == 0, "drops on node 0");
+	TAP_CHECK(peers_bad_drops(p.n[1].vm_id) == 0, "drops on node 1");
+	qsort(rtt, PINGS, sizeof(rtt[0]), cmp_u64);
+	tap_diag("PING 4096 bytes in 1500-byte frames: median %" PRIu64
+		 " us, p99 %" PRIu64 " us", rtt[PINGS / 2] / 1000,
+		 rtt[PINGS * 99 / 100 - 1] / 1000);
+	pair_destroy(&p);
+	return TAP_PASS;
+}
+
+/* Send one raw frame from bi0 to bi1 with bigiron's ethertype. */
+static int send_raw(const struct pair *p, const uint8_t *payload,
+		    size_t len)
+{
+	struct sockaddr_ll sll = {
+		.sll_family = AF_PACKET,
+		.sll_protocol = htons(ETH_P_BIGIRON),
+		.sll_ifindex = (int)p->ifindex[0],
+		.sll_halen = 6,
+	};
+	uint8_t frame[14 + BI_WIRE_HDR_LEN];
+	ssize_t sent;
+	int fd;
+
+	if (len > sizeof(frame) - 14)
+		return -EINVAL;
+	memcpy(sll.sll_addr, p->desc[1].mac, 6);
+	memcpy(frame, p->desc[1].mac, 6);
+	memcpy(frame + 6, p->desc[0].mac, 6);
+	frame[12] = ETH_P_BIGIRON >> 8;
+	frame[13] = ETH_P_BIGIRON & 0xff;
+	memcpy(frame + 14, payload, len);
+	fd = socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC, htons(ETH_P_BIGIRON));
+	if (fd < 0)
+		return -errno;
+	sent = sendto(fd, frame, 14 + len, 0, (struct sockaddr *)&sll,
+		      sizeof(sll));
+	close(fd);
+	return sent == (ssize_t)(14 + len) ? 0 : -errno;
+}
+
+static void put_le(uint8_t *p, uint64_t v, int n)
+{
+	while (n--) {
+		*p++ = (uint8_t)v;
+		v >>= 8;
+	}
+}
+
+static uint64_t wait_dbg_change(uint32_t vm_id, const char *name,
+				uint64_t before)
+{
+	uint64_t v = before;
+	int i;
+
+	for (i = 0; i < 200 && v == before; i++) {
+		usleep(10000);
+		v = cluster_dbg(vm_id, name);
+	}
+	return v;
+}
+
+static int test_forged_frames(void)
+{
+	uint8_t hdr[BI_WIRE_HDR_LEN] = { 0 };
+	uint64_t mac0, short0, drops0, v;
+	struct pair p;
+	int ret, i;
+
+	if (pair_up(&p))
+		return TAP_FAIL;
+	mac0 = cluster_dbg(p.n[1].vm_id, "drop_bad_mac");
+	short0 = cluster_dbg(p.n[1].vm_id, "drop_short");
+	/* heartbeats keep the link busy: duplicates may come and go */
+	drops0 = peers_bad_drops(p.n[1].vm_id);
+	TAP_CHECK(mac0 != UINT64_MAX && short0 != UINT64_MAX,
+		  "debugfs counters");
+
+	/* a standalone ACK from node 0 to node 1, right but for its MAC */
+	hdr[0] = BI_WIRE_MAGIC;
+	hdr[1] = BI_WIRE_VERSION;
+	hdr[2] = BI_MSG_ACK;
+	put_le(hdr + 4, CLUSTER_ID, 4);
+	put_le(hdr + 8, 0, 2);
+	put_le(hdr + 10, 1, 2);
+	put_le(hdr + 12, 0x12345678, 4);
+	put_le(hdr + 16, 0x9abcdef0, 4);
+	put_le(hdr + 24, 1, 4);
+	for (i = 0; i < BI_WIRE_MAC_LEN; i++)
+		hdr[BI_WIRE_MAC_OFF + i] = (uint8_t)(0x5a + i);
+	ret = send_raw(&p, hdr, sizeof(hdr));
+	TAP_CHECK(ret == 0, "send forged: %s", strerror(-ret));
+	v = wait_dbg_change(p.n[1].vm_id, "drop_bad_mac", mac0);
+	TAP_CHECK(v == mac0 + 1, "bad_mac %" PRIu64 " -> %" PRIu64, mac0, v);
+
+	ret = send_raw(&p, hdr, 40);
+	TAP_CHECK(ret == 0, "send truncated: %s", strerror(-ret));
+	v = wait_dbg_change(p.n[1].vm_id, "drop_short", short0);
+	TAP_CHECK(v == short0 + 1, "short %" PRIu64 " -> %" PRIu64, short0, v);
+
+	TAP_CHECK(peer_state_is(p.n[1].vm_id, 0, "up"), "state changed");
+	TAP_CHECK(peer_state_is(p.n[0].vm_id, 1, "up"), "state changed");
+	v = peers_bad_drops(p.n[1].vm_id);
+	TAP_CHECK(v == drops0, "peer drops %" PRIu64 " -> %" PRIu64, drops0, v);
+	TAP_CHECK(cluster_dbg(p.n[1].vm_id, "drop_bad_src_mac") == 0,
+		  "src mac drops");
+	pair_destroy(&p);
+	return TAP_PASS;
+}
+
+static int test_join_alone(void)
+{
+	uint64_t mask = ~0ULL, t0, dt;
+	struct bigiron_vm_cluster c;
+	struct pair p;
+	int ret;
+
+	if (pair_create(&p))
+		return TAP_FAIL;
+	cluster_arg(&p, 0, &c);
+	ret = set_cluster(p.n[0].devfd, &c);
+	TAP_CHECK(ret == 0, "SET_CLUSTER: %s", strerror(-ret));
+	t0 = now_ns();
+	ret = join(p.n[0].devfd, 1500, &mask);
+	dt = (now_ns() - t0) / 1000000;
+	TAP_CHECK(ret == -ETIMEDOUT, "JOIN alone: %s", strerror(-ret));
+	TAP_CHECK(mask == 1, "up_mask %#" PRIx64, mask);
+	TAP_CHECK(dt >= 1400 && dt < 4000, "JOIN took %" PRIu64 " ms", dt);
+	TAP_CHECK(!peer_state_is(p.n[0].vm_id, 1, "up"), "peer up?");
+	pair_destroy(&p);
+	return TAP_PASS;
+}
+
+static int test_link_del(void)
+{
+	uint64_t rtt[4];
+	uint32_t id[2];
+	struct pair p;
+	int ret, i;
+
+	if (pair_up(&p))
+		return TAP_FAIL;
+	id[0] = p.n[0].vm_id;
+	id[1] = p.n[1].vm_id;
+	ret = veth_del(IF_A);
+	TAP_CHECK(ret == 0, "deleting %s: %s", IF_A, strerror(-ret));
+	TAP_CHECK(!bi_exists("/sys/class/net/" IF_B), IF_B " still there");
+	TAP_CHECK(peer_state_is(id[0], 1, "dead"), "node 0's peer");
+	TAP_CHECK(peer_state_is(id[1], 0, "dead"), "node 1's peer");
+	ret = ping(p.n[0].devfd, 1, 1, 0, rtt);
+	TAP_CHECK(ret == -EHOSTDOWN, "PING a dead peer: %s", strerror(-ret));
+	ret = join(p.n[1].devfd, 500, NULL);
+	TAP_CHECK(ret == -ENETDOWN, "JOIN without interface: %s",
+		  strerror(-ret));
+	pair_destroy(&p);
+	for (i = 0; i < 2; i++)
+		TAP_CHECK(!bi_vm_sysfs_exists(id[i]), "vm%u still there", id[i]);
+	return TAP_PASS;
+}
+
+static struct tap_case cases[] = {
+	{ "set_cluster_checks", test_set_cluster_checks },
+	{ "join_and_ping", test_join_and_ping },
+	{ "ping_fragmented", test_ping_fragmented },
+	{ "forged_and_truncated_frames", test_forged_frames },
+	{ "join_alone_times_out", test_join_alone },
+	{ "interface_deleted_while_up", test_link_del },
+};
+
+int main(void)
+{
+	char why[80];
+	int ret;
+
+	if (geteuid())
+		tap_skip_all("needs root");
+	if (bi_ensure_module())
+		tap_skip_all("bigiron module not loaded");
+	if (!bi_debugfs_ready())
+		tap_skip_all("no bigiron debugfs");
+	ret = veth_add();
+	if (ret) {
+		snprintf(why, sizeof(why), "cannot create a veth pair: %s",
+			 strerror(-ret));
+		tap_skip_all(why);
+	}
+	veth_del(IF_A);
+	return tap_run(cases, TAP_NCASES(cases));
+}
