@@ -152,8 +152,13 @@ static int bigiron_debugfs_parse_pages(struct bigiron_vm *vm,
 	return 0;
 }
 
-static ssize_t bigiron_unmap_write(struct file *file, const char __user *ubuf,
-				   size_t count, loff_t *ppos)
+/* A debugfs control: apply @op to the pages named in the user's text. */
+static ssize_t bigiron_debugfs_pages_write(struct file *file,
+					   const char __user *ubuf,
+					   size_t count,
+					   void (*op)(struct bigiron_vm *vm,
+						      pgoff_t first,
+						      pgoff_t nr))
 {
 	struct bigiron_vm *vm = file->private_data;
 	pgoff_t first, nr;
@@ -162,23 +167,23 @@ static ssize_t bigiron_unmap_write(struct file *file, const char __user *ubuf,
 	err = bigiron_debugfs_parse_pages(vm, ubuf, count, &first, &nr);
 	if (err)
 		return err;
-	bigiron_mem_unmap(vm, first, nr);
+	op(vm, first, nr);
 	return count;
+}
+
+static ssize_t bigiron_unmap_write(struct file *file, const char __user *ubuf,
+				   size_t count, loff_t *ppos)
+{
+	return bigiron_debugfs_pages_write(file, ubuf, count,
+					   bigiron_mem_unmap);
 }
 
 static ssize_t bigiron_wrprotect_write(struct file *file,
 				       const char __user *ubuf, size_t count,
 				       loff_t *ppos)
 {
-	struct bigiron_vm *vm = file->private_data;
-	pgoff_t first, nr;
-	int err;
-
-	err = bigiron_debugfs_parse_pages(vm, ubuf, count, &first, &nr);
-	if (err)
-		return err;
-	bigiron_mem_wrprotect(vm, first, nr);
-	return count;
+	return bigiron_debugfs_pages_write(file, ubuf, count,
+					   bigiron_mem_wrprotect);
 }
 
 static const struct file_operations bigiron_unmap_fops = {
