@@ -839,9 +839,98 @@ static int test_link_del(void)
 	return TAP_PASS;
 }
 
+static uint64_t vm_u64(uint32_t vm_id, const char *name)
+{
+	char path[128], buf[32];
+	ssize_t len;
+	int fd;
+
+	snprintf(path, sizeof(path), BI_SYSFS "/vm%u/%s", vm_id, name);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return UINT64_MAX;
+	len = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (len <= 0)
+		return UINT64_MAX;
+	buf[len] = '\0';
+	return strtoull(buf, NULL, 10);
+}
+
+#define COH_PAGES	256
+
+/*
+ * The two nodes' memory files, mapped in this one process, are one
+ * coherent memory: what one writes the other reads, for pages homed on
+ * either node, through read copies, invalidations and ownership moves.
+ */
+static int test_coherent_rw(void)
+{
+	volatile uint64_t *m[2];
+	uint64_t v, want, f;
+	unsigned int i, w, r, k;
+	struct pair p;
+	size_t off;
+
+	if (pair_up(&p))
+		return TAP_FAIL;
+	for (i = 0; i < 2; i++) {
+		m[i] = mmap(NULL, VM_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED,
+			    p.n[i].memfd, 0);
+		TAP_CHECK(m[i] != MAP_FAILED, "mmap %u: %s", i,
+			  strerror(errno));
+	}
+	/* rounds: writer w, reader r; pages on both homes */
+	for (k = 0; k < 4; k++) {
+		w = k & 1;
+		r = !w;
+		for (i = 0; i < COH_PAGES; i++) {
+			off = (size_t)(i % 2 ? VM_SIZE / 2 : 0) +
+			      (size_t)(i / 2) * 4096 + 8 * (i % 64);
+			m[w][off / 8] = (uint64_t)k << 32 | i;
+		}
+		for (i = 0; i < COH_PAGES; i++) {
+			off = (size_t)(i % 2 ? VM_SIZE / 2 : 0) +
+			      (size_t)(i / 2) * 4096 + 8 * (i % 64);
+			want = (uint64_t)k << 32 | i;
+			v = m[r][off / 8];
+			TAP_CHECK(v == want, "round %u: node %u read %#" PRIx64
+				  " at %#zx, node %u wrote %#" PRIx64, k, r, v,
+				  off, w, want);
+			v = m[w][off / 8];
+			TAP_CHECK(v == want, "round %u: writer node %u reads %#"
+				  PRIx64 " back at %#zx", k, w, v, off);
+		}
+	}
+	for (i = 0; i < 2; i++) {
+		f = vm_u64(p.n[i].vm_id, "remote_read_faults");
+		TAP_CHECK(f && f != UINT64_MAX, "node %u remote_read_faults %"
+			  PRIu64, i, f);
+		f = vm_u64(p.n[i].vm_id, "remote_write_faults");
+		TAP_CHECK(f && f != UINT64_MAX, "node %u remote_write_faults %"
+			  PRIu64, i, f);
+		TAP_CHECK(vm_u64(p.n[i].vm_id, "fault_errors") == 0,
+			  "node %u fault_errors", i);
+		tap_diag("node %u: remote faults read %" PRIu64 " write %"
+			 PRIu64 ", inv sent %" PRIu64 " recv %" PRIu64
+			 ", pages sent %" PRIu64 " recv %" PRIu64, i,
+			 vm_u64(p.n[i].vm_id, "remote_read_faults"),
+			 vm_u64(p.n[i].vm_id, "remote_write_faults"),
+			 vm_u64(p.n[i].vm_id, "inv_sent"),
+			 vm_u64(p.n[i].vm_id, "inv_recv"),
+			 vm_u64(p.n[i].vm_id, "pages_sent"),
+			 vm_u64(p.n[i].vm_id, "pages_recv"));
+	}
+	for (i = 0; i < 2; i++)
+		munmap((void *)m[i], VM_SIZE);
+	pair_destroy(&p);
+	return TAP_PASS;
+}
+
 static struct tap_case cases[] = {
 	{ "set_cluster_checks", test_set_cluster_checks },
 	{ "join_and_ping", test_join_and_ping },
+	{ "coherent_rw", test_coherent_rw },
 	{ "ping_fragmented", test_ping_fragmented },
 	{ "forged_and_truncated_frames", test_forged_frames },
 	{ "join_alone_times_out", test_join_alone },

@@ -7,9 +7,9 @@
  *   vm.c     VM objects: creation, references, teardown
  *   mem.c    the guest-memory file and its page faults
  *   stats.c  counters in sysfs and debugfs
- *   cluster.c, peer.c, eth.c
+ *   cluster.c, peer.c, eth.c, dsm.c
  *            multi-host VMs: the cluster, its links, the Ethernet
- *            transport (cluster.h)
+ *            transport, coherent memory (cluster.h)
  */
 #ifndef _BIGIRON_H
 #define _BIGIRON_H
@@ -25,6 +25,7 @@
 struct bigiron_cluster;
 struct dentry;
 struct file;
+struct folio;
 struct inode;
 struct vfsmount;
 
@@ -78,6 +79,10 @@ struct file *bigiron_mem_open(struct bigiron_vm *vm);
 unsigned long bigiron_mem_resident_pages(struct bigiron_vm *vm);
 void bigiron_mem_wrprotect(struct bigiron_vm *vm, pgoff_t first, pgoff_t nr);
 void bigiron_mem_unmap(struct bigiron_vm *vm, pgoff_t first, pgoff_t nr);
+
+/* dsm.c */
+struct folio *bigiron_dsm_access(struct bigiron_cluster *cl, u64 page,
+				 bool write, struct folio *folio, gfp_t gfp);
 
 /* stats.c */
 extern const struct attribute_group *bigiron_vm_groups[];

@@ -49,6 +49,11 @@ module_param(join_timeout_ms, uint, 0644);
 MODULE_PARM_DESC(join_timeout_ms,
 		 "Longest wait of BIGIRON_VM_JOIN for every peer link to come up, in ms, when the caller gives 0 (default 30000)");
 
+static unsigned int link_max_retries = 12;
+module_param(link_max_retries, uint, 0644);
+MODULE_PARM_DESC(link_max_retries,
+		 "Consecutive retransmission timeouts after which a peer is declared dead; read at SET_CLUSTER (default 12, 1..30)");
+
 /* Smallest frame payload limit SET_CLUSTER accepts (IPv4's minimum MTU). */
 #define BIGIRON_MIN_MTU		576
 
@@ -199,8 +204,6 @@ static int bigiron_cluster_dbg_show(struct seq_file *m, void *unused)
 		   cl->id, cl->self, cl->nr_nodes, cl->frag_size);
 	seq_printf(m, "boot_nonce %08x\ndetached %u\n", cl->link.boot,
 		   READ_ONCE(cl->detached));
-	seq_printf(m, "coh_unhandled %lld\n",
-		   (s64)atomic64_read(&cl->coh_unhandled));
 	for (i = 1; i < BI_WIRE_DROP_NR; i++)
 		seq_printf(m, "drop_%s %lld\n", bi_wire_drop_name(i),
 			   (s64)atomic64_read(&cl->wire_drops[i]));
@@ -259,6 +262,7 @@ static void bigiron_cluster_free(struct bigiron_cluster *cl)
 {
 	unsigned int i;
 
+	bigiron_dsm_free(cl);
 	debugfs_remove(cl->dbg_peers);
 	debugfs_remove(cl->dbg_cluster);
 	for (i = 0; i < cl->nr_nodes; i++)
@@ -306,11 +310,16 @@ bigiron_cluster_create(struct bigiron_vm *vm, const struct bigiron_vm_cluster *a
 
 	bi_link_default_params(&params);
 	params.frag_size = cl->frag_size;
+	params.max_retries = clamp(READ_ONCE(link_max_retries), 1U, 30U);
 	do {
 		boot = get_random_u32();
 	} while (!boot);
 	err = bi_link_init(&cl->link, &cl->wire, &params,
 			   &bigiron_peer_link_ops, cl, boot);
+	if (err)
+		goto err_free;
+
+	err = bigiron_dsm_init(cl);
 	if (err)
 		goto err_free;
 
@@ -478,6 +487,7 @@ void bigiron_cluster_destroy(struct bigiron_vm *vm)
 	for (i = 0; i < cl->nr_nodes; i++)
 		if (cl->peers[i])
 			bigiron_peer_stop(cl->peers[i]);
+	bigiron_dsm_stop(cl);
 	vm->cluster = NULL;
 	bigiron_cluster_free(cl);
 }

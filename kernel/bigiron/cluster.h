@@ -6,6 +6,7 @@
  *   cluster.c  SET_CLUSTER, JOIN and PING; setup, teardown, netdev events
  *   peer.c     one reliable link per other node: lock, timer, delivery
  *   eth.c      raw Ethernet frames: MAC, receive handler, transmit
+ *   dsm.c      the coherence protocol bound to faults and links
  *
  * Locking, outermost first:
  *   bigiron_dev_file.lock (dev.c; held by SET_CLUSTER only)
@@ -13,8 +14,10 @@
  *       bigiron_peer.lock (spinlock, taken with BHs off: the receive
  *         handler and the peer's timer run in softirq)
  *   bigiron_cluster.ping_lock is taken without any of them and takes the
- *   peer locks.  No page lock, no sleeping lock and no other peer's lock
- *   is taken under a peer lock.
+ *   peer locks.  The coherence locks (dsm.c: page bucket mutex, then the
+ *   folio lock) are taken outside all of these and take peer locks.  No
+ *   page lock, no sleeping lock and no other peer's lock is taken under a
+ *   peer lock.
  */
 #ifndef _BIGIRON_CLUSTER_H
 #define _BIGIRON_CLUSTER_H
@@ -30,6 +33,7 @@
 #include <linux/workqueue.h>
 
 #include "bigiron.h"
+#include "coh.h"
 #include "link.h"
 
 /*
@@ -60,11 +64,82 @@ enum bigiron_drop {
 
 const char *bigiron_drop_name(enum bigiron_drop why);
 
-/* A delivered coherence message on its way to process context. */
+/*
+ * A coherence message: delivered, on its way to process context (rxq), or
+ * waiting for a free slot of the send window (txq).
+ */
 struct bigiron_rx_msg {
 	struct list_head list;
 	struct bi_wire_hdr hdr;
 	u8 data[];			/* hdr.payload_len bytes */
+};
+
+/* Pages per coherence lock; a power of two. */
+#define BIGIRON_DSM_BUCKETS	256
+/* Log2 buckets of the fault-service-time histogram, in microseconds. */
+#define BIGIRON_DSM_HIST	24
+
+/**
+ * struct bigiron_dsm_bucket - the coherence lock of a group of pages
+ * @lock: held across every protocol call on one of the pages
+ * @wq: faults waiting for an answer on one of the pages
+ * @gen: completions so far (written under @lock, read with READ_ONCE())
+ * @st: protocol statistics of these pages (under @lock)
+ */
+struct bigiron_dsm_bucket {
+	struct mutex lock;	/* see above */
+	wait_queue_head_t wq;
+	u64 gen;
+	struct bi_coh_stats st;
+};
+
+/**
+ * struct bigiron_dsm - coherence state of a node instance (dsm.c)
+ * @cn: protocol node
+ * @local: per page: this node's rights, under the page's bucket lock
+ * @dir: per home page: its directory entry, under the bucket lock
+ * @home_first: first page this node is home for
+ * @home_nr: pages this node is home for
+ * @buckets: BIGIRON_DSM_BUCKETS locks; page p's is p % BIGIRON_DSM_BUCKETS
+ * @busy: pages with a request or a home transaction outstanding (atomic
+ *	bitops, changed under the page's bucket lock)
+ * @tick_lock: protects @tick_at and @stopping; irq-safe (hrtimer)
+ * @tick_at: expiry of @tick_timer, 0 when not armed
+ * @stopping: teardown started: nothing re-arms the timer or the work
+ * @tick_timer: runs @tick_work at the earliest deadline of a busy page
+ * @tick_work: bi_coh_tick() on every busy page
+ * @fault_timeout_ms: a fault waiting on another node fails after this
+ * @remote_read_faults: read faults that waited on another node
+ * @remote_write_faults: write faults that waited on another node
+ * @fault_errors: faults that failed
+ * @drops: messages dropped before the protocol saw them, by coh reason
+ * @hist: service time of remote faults, [write][log2 us bucket]
+ * @dbg: debugfs vm<id>/coherence
+ * @dbg_hist: debugfs vm<id>/fault_hist
+ * @sysfs: the counters are in sysfs vm<id>/
+ */
+struct bigiron_dsm {
+	struct bi_coh_node cn;
+	struct bi_coh_local *local;
+	struct bi_coh_dir *dir;
+	u64 home_first;
+	u64 home_nr;
+	struct bigiron_dsm_bucket *buckets;
+	unsigned long *busy;
+	spinlock_t tick_lock;	/* see above */
+	u64 tick_at;
+	bool stopping;
+	struct hrtimer tick_timer;
+	struct work_struct tick_work;
+	unsigned int fault_timeout_ms;
+	atomic64_t remote_read_faults;
+	atomic64_t remote_write_faults;
+	atomic64_t fault_errors;
+	atomic64_t drops[BI_COH_DROP_NR];
+	atomic64_t hist[2][BIGIRON_DSM_HIST];
+	struct dentry *dbg;
+	struct dentry *dbg_hist;
+	bool sysfs;
 };
 
 /**
@@ -81,7 +156,13 @@ struct bigiron_rx_msg {
  *	be opened again, one that was up and died may not
  * @state: copy of @lp.state for lockless readers (WRITE_ONCE under @lock)
  * @rxq: delivered coherence messages not yet handed to @rx_work
- * @rx_work: hands @rxq to bigiron_coh_deliver() in process context
+ * @rx_work: hands @rxq to bigiron_dsm_recv() in process context
+ * @txq: coherence messages waiting for room in the send window, in order
+ * @txq_len: messages on @txq
+ * @sent: coherence messages queued to the node, by type
+ * @recv: coherence messages delivered from the node, by type
+ * @pages_sent: of @sent, those carrying a page
+ * @pages_recv: of @recv, those carrying a page
  * @ping_txid: id of the PING being waited for, 0 when none
  * @pong_txid: id of the last matching PONG (WRITE_ONCE under @lock)
  * @ping_data: payload of that PING, @ping_len bytes, to compare the PONG
@@ -101,6 +182,12 @@ struct bigiron_peer {
 	u8 state;
 	struct list_head rxq;
 	struct work_struct rx_work;
+	struct list_head txq;
+	u32 txq_len;
+	u64 sent[BI_MSG_TYPE_MAX];
+	u64 recv[BI_MSG_TYPE_MAX];
+	u64 pages_sent;
+	u64 pages_recv;
 	u32 ping_next;
 	u32 ping_txid;
 	u32 pong_txid;
@@ -134,7 +221,7 @@ struct bigiron_peer {
  * @dbg_peers: debugfs vm<id>/peers
  * @drops: frames dropped outside the codec and the link, by reason
  * @wire_drops: frames refused by bi_wire_decode(), by reason
- * @coh_unhandled: coherence messages delivered before coherence exists
+ * @dsm: coherence state (dsm.c)
  * @peers: by node id; NULL at @self
  */
 struct bigiron_cluster {
@@ -160,7 +247,7 @@ struct bigiron_cluster {
 	struct dentry *dbg_peers;
 	atomic64_t drops[BIGIRON_DROP_NR];
 	atomic64_t wire_drops[BI_WIRE_DROP_NR];
-	atomic64_t coh_unhandled;
+	struct bigiron_dsm dsm;
 	struct bigiron_peer *peers[BIGIRON_MAX_NODES];
 };
 
@@ -178,6 +265,17 @@ void bigiron_peer_count_drop(struct bigiron_peer *pe, enum bigiron_drop why);
 int bigiron_peer_ping(struct bigiron_peer *pe, const u8 *payload, u16 len,
 		      u64 *rtt_ns);
 u64 bigiron_peer_total_drops(struct bigiron_peer *pe);
+void bigiron_peer_send(struct bigiron_peer *pe, const struct bi_wire_hdr *h,
+		       const u8 *data);
+
+/* dsm.c */
+int bigiron_dsm_init(struct bigiron_cluster *cl);
+void bigiron_dsm_stop(struct bigiron_cluster *cl);
+void bigiron_dsm_free(struct bigiron_cluster *cl);
+void bigiron_dsm_node_dead(struct bigiron_cluster *cl, u16 node);
+void bigiron_dsm_recv(struct bigiron_cluster *cl, u16 node,
+		      const struct bi_wire_hdr *h, const u8 *data);
+void bigiron_dsm_stats(struct bigiron_cluster *cl, struct bi_coh_stats *sum);
 
 /* eth.c */
 void bigiron_eth_mac(const void *priv, const u8 *a, size_t alen,

@@ -17,13 +17,21 @@
  * The pages are ordinary page-cache pages (no special PTEs), so GUP and
  * KVM see them like any shared file mapping.
  *
- * Locking, outermost first:
+ * A VM with a cluster (cluster.c) holds only some pages, with only some
+ * rights: its faults go through bigiron_dsm_access(), which waits for the
+ * coherence protocol (dsm.c) without holding any lock, killable and
+ * bounded, and ends a fault that cannot be served with SIGBUS and a log
+ * line naming the node.  Never VM_FAULT_RETRY (see bigiron_mem_fault()).
+ *
+ * Locking of a single-host VM, outermost first:
  *   mmap_lock (held by the fault core)
  *     mapping->invalidate_lock: shared while .fault looks a page up or adds
  *       it, exclusive while pages are unmapped, so that a fault cannot
  *       install a page in the middle of taking it away
  *       folio lock
  *         i_mmap_rwsem and page-table locks (inside rmap walks and unmaps)
+ * With a cluster, dsm.c's page bucket lock takes the invalidate lock's
+ * place (see there).
  */
 
 #include <linux/err.h>
@@ -57,21 +65,8 @@ static struct vfsmount *bigiron_mnt;
 static int bigiron_mnt_count;
 
 /*
- * Content of a page this host does not hold yet.
- *
- * With one host every page starts as zeroes.  With several, this fetches
- * the page from its owner over the network.  It runs on a folio no other
- * task can see yet, before the folio enters the page cache: the page lock
- * must never be held across a network wait, or every other fault, GUP and
- * rmap walk on that page would wait on the network too.  Such a wait must
- * be killable and bounded, ending in an error (which becomes SIGBUS) rather
- * than in VM_FAULT_RETRY.
- *
- * It is called with the mapping's invalidate_lock held shared, which keeps
- * bigiron_mem_unmap() of any page waiting.  A fetch that waits on the
- * network has to move out of that lock, and its result be checked against
- * invalidations that raced with it, before one page's fetch can hold up
- * another page's invalidation.
+ * Content of a page of a single-host VM never touched before: zeroes.
+ * (With a cluster, dsm.c decides where a page's content comes from.)
  */
 static int bigiron_mem_fetch(struct bigiron_vm *vm, pgoff_t index,
 			     struct folio *folio)
@@ -123,6 +118,15 @@ err_put:
 }
 
 /*
+ * A fault that could not be served: SIGBUS for the faulting task (KVM_RUN
+ * fails with -EFAULT), or OOM.  A fatal signal ends the task anyway.
+ */
+static vm_fault_t bigiron_mem_error(int err)
+{
+	return err == -ENOMEM ? VM_FAULT_OOM : VM_FAULT_SIGBUS;
+}
+
+/*
  * A page enters a mapping.  With .page_mkwrite present the core maps it
  * read-only on a read, and calls .page_mkwrite next on a write.
  *
@@ -135,10 +139,22 @@ static vm_fault_t bigiron_mem_fault(struct vm_fault *vmf)
 	struct file *file = vmf->vma->vm_file;
 	struct bigiron_vm *vm = file->private_data;
 	struct address_space *mapping = file->f_mapping;
+	struct bigiron_cluster *cl;
 	struct folio *folio;
 
 	if (vmf->pgoff >= bigiron_vm_nr_pages(vm))
 		return VM_FAULT_SIGBUS;
+
+	/* pairs with SET_CLUSTER's smp_store_release() */
+	cl = smp_load_acquire(&vm->cluster);
+	if (cl) {
+		folio = bigiron_dsm_access(cl, vmf->pgoff,
+					   vmf->flags & FAULT_FLAG_WRITE, NULL,
+					   vmf->gfp_mask);
+		if (IS_ERR(folio))
+			return bigiron_mem_error(PTR_ERR(folio));
+		goto found;
+	}
 
 	filemap_invalidate_lock_shared(mapping);
 	folio = bigiron_mem_get_folio(vm, mapping, vmf->pgoff, vmf->gfp_mask);
@@ -152,21 +168,36 @@ static vm_fault_t bigiron_mem_fault(struct vm_fault *vmf)
 		return VM_FAULT_SIGBUS;
 	}
 
+found:
 	atomic64_inc(&vm->read_faults);
 	vmf->page = folio_file_page(folio, vmf->pgoff);
 	return VM_FAULT_LOCKED;
 }
 
 /*
- * A read-only page is about to become writable.  This is where exclusive
- * ownership of the page will be acquired; as in bigiron_mem_fetch(), that
- * wait must happen without the page lock held.
+ * A read-only page is about to become writable.  With a cluster this is
+ * where exclusive ownership of the page is acquired, without the page lock
+ * held while waiting.
  */
 static vm_fault_t bigiron_mem_page_mkwrite(struct vm_fault *vmf)
 {
 	struct file *file = vmf->vma->vm_file;
 	struct bigiron_vm *vm = file->private_data;
 	struct folio *folio = page_folio(vmf->page);
+	struct bigiron_cluster *cl;
+	struct folio *got;
+
+	/* pairs with SET_CLUSTER's smp_store_release() */
+	cl = smp_load_acquire(&vm->cluster);
+	if (cl) {
+		got = bigiron_dsm_access(cl, vmf->pgoff, true, folio,
+					 vmf->gfp_mask);
+		if (got == ERR_PTR(-EAGAIN))
+			return VM_FAULT_NOPAGE;
+		if (IS_ERR(got))
+			return bigiron_mem_error(PTR_ERR(got));
+		goto locked;
+	}
 
 	folio_lock(folio);
 	if (folio->mapping != file->f_mapping) {
@@ -175,6 +206,7 @@ static vm_fault_t bigiron_mem_page_mkwrite(struct vm_fault *vmf)
 		return VM_FAULT_NOPAGE;
 	}
 
+locked:
 	folio_mark_dirty(folio);
 	atomic64_inc(&vm->write_upgrades);
 	return VM_FAULT_LOCKED;

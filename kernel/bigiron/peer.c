@@ -11,8 +11,14 @@
  * Delivery: link.c hands back one message at a time, valid until the next
  * call on the peer.  PING and PONG are served at once under the lock.
  * Coherence messages are copied to a queue and handed to
- * bigiron_coh_deliver() from a work item, in order, outside the lock: the
+ * bigiron_dsm_recv() from a work item, in order, outside the lock: the
  * coherence protocol takes page locks and sleeps.
+ *
+ * Sending: bigiron_peer_send() hands a coherence message to the link, or
+ * when the send window is full (or older messages wait) appends it to the
+ * peer's txq; every ack that frees window slots moves the txq into the
+ * window, in order.  So the protocol's send never fails while the peer is
+ * alive.
  *
  * Locking: bigiron_peer.lock, taken with BHs off in process context, is
  * innermost among bigiron's locks (see cluster.h); nothing that sleeps and
@@ -41,6 +47,8 @@ static const char * const bigiron_link_state_names[] = {
 	[BI_LINK_UP]	= "up",
 	[BI_LINK_DEAD]	= "dead",
 };
+
+static void bigiron_peer_flush_locked(struct bigiron_peer *pe);
 
 static void bigiron_peer_arm_locked(struct bigiron_peer *pe, u64 next)
 {
@@ -77,8 +85,13 @@ static enum hrtimer_restart bigiron_peer_timer(struct hrtimer *timer)
 	u64 next = 0;
 
 	spin_lock_bh(&pe->lock);
-	if (!cl->stopping)
+	if (!cl->stopping) {
 		next = bi_link_tick(&cl->link, &pe->lp, ktime_get_ns());
+		if (!list_empty(&pe->txq)) {
+			bigiron_peer_flush_locked(pe);
+			next = bi_link_tick(&cl->link, &pe->lp, ktime_get_ns());
+		}
+	}
 	WRITE_ONCE(pe->state, pe->lp.state);
 	pe->timer_at = next;
 	if (next)
@@ -101,14 +114,118 @@ static void bigiron_peer_state(void *priv, u16 node,
 		pe->ever_up = true;
 		pr_info_ratelimited("vm%u: link to node %u up\n", cl->vm->id,
 				    node);
-	} else if (state == BI_LINK_DEAD && !cl->stopping) {
-		pr_warn_ratelimited("vm%u: node %u is dead: %s\n", cl->vm->id,
-				    node, cl->detached ?
-				    "interface went away" : pe->ever_up ?
-				    "it stopped answering" :
-				    "it never answered the handshake");
+	} else if (state == BI_LINK_DEAD) {
+		if (!cl->stopping)
+			pr_warn_ratelimited("vm%u: node %u is dead: %s\n",
+					    cl->vm->id, node, cl->detached ?
+					    "interface went away" :
+					    pe->ever_up ?
+					    "it stopped answering" :
+					    "it never answered the handshake");
+		bigiron_dsm_node_dead(cl, node);
 	}
 	wake_up_all(&cl->wq);
+}
+
+/*
+ * Move waiting coherence messages into the send window while it has room;
+ * drop them all once the link is dead (the protocol ends the waits on a
+ * dead node by itself).
+ */
+static void bigiron_peer_flush_locked(struct bigiron_peer *pe)
+{
+	struct bigiron_cluster *cl = pe->cl;
+	struct bigiron_rx_msg *m;
+	int err;
+
+	lockdep_assert_held(&pe->lock);
+
+	while ((m = list_first_entry_or_null(&pe->txq, struct bigiron_rx_msg,
+					     list))) {
+		if (pe->lp.state != BI_LINK_DEAD && !bi_link_space(&pe->lp))
+			break;
+		err = pe->lp.state == BI_LINK_DEAD ? -EPIPE :
+		      bi_link_send(&cl->link, &pe->lp, &m->hdr,
+				   m->hdr.payload_len ? m->data : NULL,
+				   ktime_get_ns());
+		if (err == -ENOBUFS)
+			break;
+		list_del(&m->list);
+		pe->txq_len--;
+		kfree(m);
+	}
+}
+
+static void bigiron_peer_count_sent_locked(struct bigiron_peer *pe,
+					   const struct bi_wire_hdr *h)
+{
+	lockdep_assert_held(&pe->lock);
+
+	if (h->type < BI_MSG_TYPE_MAX)
+		pe->sent[h->type]++;
+	if (h->payload_len)
+		pe->pages_sent++;
+}
+
+/**
+ * bigiron_peer_send - queue one coherence message to @pe's node
+ * @pe: the peer
+ * @h: type, flags, txid, page and payload_len (0 or BI_PAGE_SIZE)
+ * @data: the payload, copied before this returns
+ *
+ * Never fails while the peer is alive: a full send window puts the message
+ * on the peer's txq.  Messages to a dead peer are dropped.
+ *
+ * Context: process, may sleep (the page's bucket lock is held).
+ */
+void bigiron_peer_send(struct bigiron_peer *pe, const struct bi_wire_hdr *h,
+		       const u8 *data)
+{
+	struct bigiron_cluster *cl = pe->cl;
+	struct bigiron_rx_msg *m = NULL;
+	u16 len = data ? h->payload_len : 0;
+	int err;
+
+	for (;;) {
+		spin_lock_bh(&pe->lock);
+		if (pe->lp.state == BI_LINK_DEAD) {
+			spin_unlock_bh(&pe->lock);
+			kfree(m);
+			return;
+		}
+		if (list_empty(&pe->txq)) {
+			err = bi_link_send(&cl->link, &pe->lp, h, data,
+					   ktime_get_ns());
+			if (err != -ENOBUFS) {
+				if (!err)
+					bigiron_peer_count_sent_locked(pe, h);
+				bigiron_peer_sync_locked(pe);
+				spin_unlock_bh(&pe->lock);
+				kfree(m);
+				return;
+			}
+		}
+		if (m) {
+			list_add_tail(&m->list, &pe->txq);
+			pe->txq_len++;
+			bigiron_peer_count_sent_locked(pe, h);
+			spin_unlock_bh(&pe->lock);
+			return;
+		}
+		spin_unlock_bh(&pe->lock);
+
+		/*
+		 * A page and a header: small enough that the allocator
+		 * retries until it succeeds, and the protocol has no way
+		 * to take a message back.
+		 */
+		m = kmalloc(struct_size(m, data, len),
+			    GFP_KERNEL | __GFP_NOFAIL);
+		m->hdr = *h;
+		m->hdr.payload_len = len;
+		if (len)
+			memcpy(m->data, data, len);
+	}
 }
 
 const struct bi_link_ops bigiron_peer_link_ops = {
@@ -124,19 +241,6 @@ void bigiron_peer_count_drop(struct bigiron_peer *pe, enum bigiron_drop why)
 	spin_unlock_bh(&pe->lock);
 }
 
-/*
- * The delivery point of coherence messages, in process context, in the
- * order the peer sent them.  There is no coherence protocol yet: count the
- * message and drop it.  The next phase hands it to coh.c here.
- */
-static void bigiron_coh_deliver(struct bigiron_cluster *cl, u16 node,
-				const struct bi_wire_hdr *h, const u8 *data)
-{
-	atomic64_inc(&cl->coh_unhandled);
-	pr_debug("vm%u: %s from node %u for page %llu: no coherence yet\n",
-		 cl->vm->id, bi_wire_type_name(h->type), node, h->page);
-}
-
 static void bigiron_peer_rx_work(struct work_struct *work)
 {
 	struct bigiron_peer *pe = container_of(work, struct bigiron_peer,
@@ -150,8 +254,8 @@ static void bigiron_peer_rx_work(struct work_struct *work)
 
 	list_for_each_entry_safe(m, tmp, &list, list) {
 		list_del(&m->list);
-		bigiron_coh_deliver(pe->cl, pe->node, &m->hdr,
-				    m->hdr.payload_len ? m->data : NULL);
+		bigiron_dsm_recv(pe->cl, pe->node, &m->hdr,
+				 m->hdr.payload_len ? m->data : NULL);
 		kfree(m);
 	}
 }
@@ -177,8 +281,12 @@ static void bigiron_peer_queue_coh_locked(struct bigiron_peer *pe,
 	m->hdr = msg->hdr;
 	if (len)
 		memcpy(m->data, msg->data, len);
+	if (msg->hdr.type < BI_MSG_TYPE_MAX)
+		pe->recv[msg->hdr.type]++;
+	if (len)
+		pe->pages_recv++;
 	list_add_tail(&m->list, &pe->rxq);
-	queue_work(system_wq, &pe->rx_work);
+	queue_work(system_highpri_wq, &pe->rx_work);
 }
 
 /* PING: answer at once with the same txid and payload. */
@@ -252,6 +360,7 @@ void bigiron_peer_rx(struct bigiron_peer *pe, struct bi_wire_hdr *h,
 			break;
 		}
 	}
+	bigiron_peer_flush_locked(pe);
 	bigiron_peer_sync_locked(pe);
 out:
 	spin_unlock(&pe->lock);
@@ -397,6 +506,15 @@ u64 bigiron_peer_total_drops(struct bigiron_peer *pe)
  *   tx_frames    frames sent to the node (decimal)
  *   drops        the node's frames dropped after authentication, and
  *                frames to it not sent, every reason together (decimal)
+ *   read_faults  read requests (GET_S) sent to the node as home (decimal)
+ *   write_faults write requests (GET_X) sent to the node as home
+ *   inv_sent     invalidations sent to the node (it held a copy)
+ *   inv_recv     invalidations received from the node (its home pages)
+ *   pages_sent   messages to the node that carried a page
+ *   pages_recv   messages from the node that carried a page
+ *   ping_pongs   pages whose ownership was taken from the node for
+ *                another writer (FETCH_INV sent to it)
+ *   backlog      coherence messages waiting for room in the send window
  *
  * Per-reason detail is in debugfs vm<id>/peers (for humans, may change);
  * frames dropped before authentication cannot be charged to a node and
@@ -443,6 +561,14 @@ static struct kobj_attribute name##_attr = __ATTR_RO(name)
 BIGIRON_PEER_STAT(retransmits, pe->lp.stats.retransmits);
 BIGIRON_PEER_STAT(rx_frames, pe->lp.stats.rx_frames);
 BIGIRON_PEER_STAT(tx_frames, pe->lp.stats.tx_frames);
+BIGIRON_PEER_STAT(read_faults, pe->sent[BI_MSG_GET_S]);
+BIGIRON_PEER_STAT(write_faults, pe->sent[BI_MSG_GET_X]);
+BIGIRON_PEER_STAT(inv_sent, pe->sent[BI_MSG_INV]);
+BIGIRON_PEER_STAT(inv_recv, pe->recv[BI_MSG_INV]);
+BIGIRON_PEER_STAT(pages_sent, pe->pages_sent);
+BIGIRON_PEER_STAT(pages_recv, pe->pages_recv);
+BIGIRON_PEER_STAT(ping_pongs, pe->sent[BI_MSG_FETCH_INV]);
+BIGIRON_PEER_STAT(backlog, pe->txq_len);
 
 static ssize_t drops_show(struct kobject *kobj, struct kobj_attribute *attr,
 			  char *buf)
@@ -462,6 +588,14 @@ static struct attribute *bigiron_peer_attrs[] = {
 	&rx_frames_attr.attr,
 	&tx_frames_attr.attr,
 	&drops_attr.attr,
+	&read_faults_attr.attr,
+	&write_faults_attr.attr,
+	&inv_sent_attr.attr,
+	&inv_recv_attr.attr,
+	&pages_sent_attr.attr,
+	&pages_recv_attr.attr,
+	&ping_pongs_attr.attr,
+	&backlog_attr.attr,
 	NULL
 };
 ATTRIBUTE_GROUPS(bigiron_peer);
@@ -501,6 +635,7 @@ struct bigiron_peer *bigiron_peer_create(struct bigiron_cluster *cl, u16 node)
 	pe->node = node;
 	spin_lock_init(&pe->lock);
 	INIT_LIST_HEAD(&pe->rxq);
+	INIT_LIST_HEAD(&pe->txq);
 	INIT_WORK(&pe->rx_work, bigiron_peer_rx_work);
 	hrtimer_init(&pe->timer, CLOCK_MONOTONIC, HRTIMER_MODE_ABS_SOFT);
 	pe->timer.function = bigiron_peer_timer;
@@ -545,6 +680,11 @@ void bigiron_peer_stop(struct bigiron_peer *pe)
 		list_del(&m->list);
 		kfree(m);
 	}
+	list_for_each_entry_safe(m, tmp, &pe->txq, list) {
+		list_del(&m->list);
+		kfree(m);
+	}
+	pe->txq_len = 0;
 }
 
 /* Unpublish (waiting for sysfs readers) and free the peer. */

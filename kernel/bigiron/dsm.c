@@ -1,0 +1,846 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Distributed guest memory: the coherence protocol (coh.c) bound to the
+ * guest-memory file (mem.c) and to the peers' links (peer.c).
+ *
+ * Every page of a VM with a cluster has a local state here (rights:
+ * none, read-only, writable) and, at its home node, a directory entry.
+ * The page's data is the guest-memory file's page-cache folio on every
+ * node; at a node without rights it may be stale, and no mapping of it
+ * exists.
+ *
+ *   fault (mem.c) --> bigiron_dsm_access() --> bi_coh_access() --> send
+ *     ^  waits: killable, bounded, no lock held                       |
+ *     +-- complete() <-- bi_coh_recv() <-- rx work (peer.c) <---------+
+ *
+ * Rights and mappings: a fault holds the page's bucket lock while it
+ * checks the rights and locks the folio, and returns the folio locked to
+ * the fault core, which installs the PTE before unlocking it.  Rights are
+ * only taken away under the bucket lock, with the folio locked while the
+ * mappings are removed (unmap_mapping_range()) or write-protected
+ * (folio_mkclean()).  So a PTE is never installed after the rights it
+ * relied on are gone: the revocation either runs first (and the fault
+ * sees no rights) or waits for the folio lock and removes the new PTE.
+ * KVM's SPTEs follow the PTEs through its MMU notifier.
+ *
+ * Locking, outermost first (see also mem.c and cluster.h):
+ *   mmap_lock (held by the fault core)
+ *     bigiron_dsm_bucket.lock (mutex, per group of pages)
+ *       folio lock
+ *         i_mmap_rwsem, page-table locks, KVM's mmu_lock (unmaps)
+ *       bigiron_peer.lock (inside ops->send, BHs off)
+ * No lock is held across a wait for the network.
+ */
+
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/bitmap.h>
+#include <linux/highmem.h>
+#include <linux/ktime.h>
+#include <linux/log2.h>
+#include <linux/mm.h>
+#include <linux/moduleparam.h>
+#include <linux/pagemap.h>
+#include <linux/rmap.h>
+#include <linux/sched/signal.h>
+#include <linux/seq_file.h>
+#include <linux/slab.h>
+#include <linux/sysfs.h>
+#include <linux/debugfs.h>
+
+#include "cluster.h"
+
+#define CREATE_TRACE_POINTS
+#include "trace.h"
+
+static unsigned int fault_timeout_ms = 10000;
+module_param(fault_timeout_ms, uint, 0644);
+MODULE_PARM_DESC(fault_timeout_ms,
+		 "A fault waiting on another node fails (SIGBUS) after this many ms; read at SET_CLUSTER (default 10000, 100..600000)");
+
+static unsigned int home_timeout_ms = 20000;
+module_param(home_timeout_ms, uint, 0644);
+MODULE_PARM_DESC(home_timeout_ms,
+		 "A home node gives a page up as lost when a node does not answer its request for this many ms; read at SET_CLUSTER (default 20000, 100..600000)");
+
+static unsigned int fault_queue_len = 4;
+module_param(fault_queue_len, uint, 0644);
+MODULE_PARM_DESC(fault_queue_len,
+		 "Requests for one page a home queues before it asks nodes to retry; read at SET_CLUSTER (default 4, 1..8)");
+
+/* Range of the time parameters above, in ms. */
+#define BIGIRON_DSM_MS_MIN	100U
+#define BIGIRON_DSM_MS_MAX	600000U
+
+static struct bigiron_dsm_bucket *bigiron_dsm_bucket(struct bigiron_dsm *dsm,
+						     u64 page)
+{
+	return &dsm->buckets[page & (BIGIRON_DSM_BUCKETS - 1)];
+}
+
+static struct address_space *bigiron_dsm_mapping(struct bigiron_cluster *cl)
+{
+	return cl->vm->inode->i_mapping;
+}
+
+/* ---- protocol callbacks (coh.h); all run under the page's bucket lock -- */
+
+static u16 bigiron_dsm_home(void *priv, u64 page)
+{
+	struct bigiron_cluster *cl = priv;
+	u64 addr = page << PAGE_SHIFT;
+	unsigned int i;
+
+	for (i = 0; i < cl->nr_nodes; i++)
+		if (addr - cl->nodes[i].home_start < cl->nodes[i].home_size)
+			return i;
+	/* SET_CLUSTER checked that the ranges tile the memory */
+	WARN_ON_ONCE(1);
+	return cl->self;
+}
+
+static struct bi_coh_dir *bigiron_dsm_dir(void *priv, u64 page)
+{
+	struct bigiron_cluster *cl = priv;
+	struct bigiron_dsm *dsm = &cl->dsm;
+
+	if (page - dsm->home_first >= dsm->home_nr)
+		return NULL;
+	return &dsm->dir[page - dsm->home_first];
+}
+
+static struct bi_coh_local *bigiron_dsm_local(void *priv, u64 page)
+{
+	struct bigiron_cluster *cl = priv;
+
+	return &cl->dsm.local[page];
+}
+
+static void bigiron_dsm_send(void *priv, const struct bi_coh_msg *m,
+			     bool data)
+{
+	struct bigiron_cluster *cl = priv;
+	struct bi_wire_hdr h = {
+		.type = m->type,
+		.flags = m->flags,
+		.txid = m->txid,
+		.page = m->page,
+		.payload_len = data ? BI_PAGE_SIZE : 0,
+	};
+	struct folio *folio = NULL;
+	const u8 *src = NULL;
+
+	if (data) {
+		/* write access is revoked: the folio cannot change now */
+		folio = filemap_get_folio(bigiron_dsm_mapping(cl), m->page);
+		if (folio)
+			src = kmap_local_folio(folio, 0);
+		else
+			src = page_address(ZERO_PAGE(0));	/* never touched */
+	}
+	trace_bigiron_send(cl->vm->id, m->node, m->type, m->txid, m->page,
+			   h.payload_len);
+	bigiron_peer_send(cl->peers[m->node], &h, src);
+	if (folio) {
+		kunmap_local(src);
+		folio_put(folio);
+	}
+}
+
+static void bigiron_dsm_copy_in(void *priv, u64 page, const u8 *data)
+{
+	struct bigiron_cluster *cl = priv;
+	struct folio *folio;
+	void *dst;
+
+	folio = __filemap_get_folio(bigiron_dsm_mapping(cl), page,
+				    FGP_LOCK | FGP_CREAT,
+				    GFP_HIGHUSER | __GFP_NOFAIL);
+	if (WARN_ON_ONCE(!folio)) {
+		/* cannot happen with __GFP_NOFAIL; never map stale data */
+		cl->dsm.local[page].flags |= BI_LF_BROKEN;
+		return;
+	}
+	/* no mapping of the page exists: the protocol removed them */
+	dst = kmap_local_folio(folio, 0);
+	memcpy(dst, data, PAGE_SIZE);
+	kunmap_local(dst);
+	flush_dcache_folio(folio);
+	folio_mark_uptodate(folio);
+	folio_unlock(folio);
+	folio_put(folio);
+}
+
+/* Rights are granted by the fault path, which maps what it returns. */
+static void bigiron_dsm_map(void *priv, u64 page)
+{
+}
+
+static void bigiron_dsm_revoke(struct bigiron_cluster *cl, u64 page,
+			       bool unmap)
+{
+	struct address_space *mapping = bigiron_dsm_mapping(cl);
+	struct folio *folio;
+
+	trace_bigiron_revoke(cl->vm->id, page, unmap);
+	/* no folio, no mapping */
+	folio = filemap_lock_folio(mapping, page);
+	if (!folio)
+		return;
+	if (unmap)
+		unmap_mapping_range(mapping, (loff_t)page << PAGE_SHIFT,
+				    PAGE_SIZE, 0);
+	else if (folio_mkclean(folio))
+		folio_mark_dirty(folio);
+	folio_unlock(folio);
+	folio_put(folio);
+}
+
+static void bigiron_dsm_wrprotect(void *priv, u64 page)
+{
+	bigiron_dsm_revoke(priv, page, false);
+}
+
+static void bigiron_dsm_unmap(void *priv, u64 page)
+{
+	bigiron_dsm_revoke(priv, page, true);
+}
+
+static void bigiron_dsm_complete(void *priv, u64 page, int err)
+{
+	struct bigiron_cluster *cl = priv;
+	struct bigiron_dsm_bucket *b = bigiron_dsm_bucket(&cl->dsm, page);
+
+	lockdep_assert_held(&b->lock);
+
+	WRITE_ONCE(b->gen, b->gen + 1);
+	wake_up_all(&b->wq);
+}
+
+static const struct bi_coh_ops bigiron_dsm_ops = {
+	.home		= bigiron_dsm_home,
+	.dir		= bigiron_dsm_dir,
+	.local		= bigiron_dsm_local,
+	.send		= bigiron_dsm_send,
+	.copy_in	= bigiron_dsm_copy_in,
+	.map_ro		= bigiron_dsm_map,
+	.map_rw		= bigiron_dsm_map,
+	.wrprotect	= bigiron_dsm_wrprotect,
+	.unmap		= bigiron_dsm_unmap,
+	.complete	= bigiron_dsm_complete,
+};
+
+/* ---- deadlines ----------------------------------------------------------- */
+
+/* Run the tick work at @at (ns, CLOCK_MONOTONIC) at the latest. */
+static void bigiron_dsm_arm(struct bigiron_dsm *dsm, u64 at)
+{
+	unsigned long flags;
+
+	if (!at)
+		return;
+	spin_lock_irqsave(&dsm->tick_lock, flags);
+	if (!dsm->stopping && (!dsm->tick_at || at < dsm->tick_at)) {
+		dsm->tick_at = at;
+		hrtimer_start(&dsm->tick_timer, ns_to_ktime(at),
+			      HRTIMER_MODE_ABS);
+	}
+	spin_unlock_irqrestore(&dsm->tick_lock, flags);
+}
+
+/*
+ * After every protocol call on @page: keep the busy set and the timer in
+ * step with the page's deadlines.  bi_coh_tick() only acts on expired
+ * deadlines and on dead nodes, so calling it here is harmless.
+ */
+static void bigiron_dsm_settle(struct bigiron_dsm *dsm,
+			       struct bigiron_dsm_bucket *b, u64 page, u64 now)
+{
+	u64 next;
+
+	lockdep_assert_held(&b->lock);
+
+	next = bi_coh_tick(&dsm->cn, &b->st, page, now);
+	if (bi_coh_busy(&dsm->cn, page)) {
+		set_bit(page, dsm->busy);
+		bigiron_dsm_arm(dsm, next);
+	} else {
+		clear_bit(page, dsm->busy);
+	}
+}
+
+static enum hrtimer_restart bigiron_dsm_timer(struct hrtimer *t)
+{
+	struct bigiron_dsm *dsm = container_of(t, struct bigiron_dsm,
+					       tick_timer);
+	unsigned long flags;
+
+	spin_lock_irqsave(&dsm->tick_lock, flags);
+	dsm->tick_at = 0;
+	if (!dsm->stopping)
+		queue_work(system_highpri_wq, &dsm->tick_work);
+	spin_unlock_irqrestore(&dsm->tick_lock, flags);
+	return HRTIMER_NORESTART;
+}
+
+/* Deadlines, NACK resends and dead nodes of every busy page. */
+static void bigiron_dsm_tick_work(struct work_struct *work)
+{
+	struct bigiron_dsm *dsm = container_of(work, struct bigiron_dsm,
+					       tick_work);
+	struct bigiron_dsm_bucket *b;
+	unsigned long page;
+
+	for_each_set_bit(page, dsm->busy, dsm->cn.nr_pages) {
+		b = bigiron_dsm_bucket(dsm, page);
+		mutex_lock(&b->lock);
+		bigiron_dsm_settle(dsm, b, page, ktime_get_ns());
+		mutex_unlock(&b->lock);
+		cond_resched();
+	}
+}
+
+/**
+ * bigiron_dsm_node_dead - the link to @node gave up
+ * @cl: node instance
+ * @node: the dead peer
+ *
+ * Context: any (the peer lock is held).  Waits on @node end at the tick.
+ */
+void bigiron_dsm_node_dead(struct bigiron_cluster *cl, u16 node)
+{
+	struct bigiron_dsm *dsm = &cl->dsm;
+	unsigned long flags;
+
+	if (!dsm->local)
+		return;
+	bi_coh_mark_dead(&dsm->cn, node);
+	spin_lock_irqsave(&dsm->tick_lock, flags);
+	if (!dsm->stopping)
+		queue_work(system_highpri_wq, &dsm->tick_work);
+	spin_unlock_irqrestore(&dsm->tick_lock, flags);
+}
+
+/* ---- faults ---------------------------------------------------------------- */
+
+static void bigiron_dsm_account(struct bigiron_dsm *dsm, bool write, u64 ns)
+{
+	u64 us = div_u64(ns, NSEC_PER_USEC);
+	unsigned int i = us ? ilog2(us) + 1 : 0;
+
+	if (i >= BIGIRON_DSM_HIST)
+		i = BIGIRON_DSM_HIST - 1;
+	atomic64_inc(&dsm->hist[write][i]);
+	atomic64_inc(write ? &dsm->remote_write_faults :
+			     &dsm->remote_read_faults);
+}
+
+static void bigiron_dsm_report(struct bigiron_cluster *cl, u64 page,
+			       bool write, int err)
+{
+	u16 home = bigiron_dsm_home(cl, page);
+	const char *what = write ? "write" : "read";
+
+	atomic64_inc(&cl->dsm.fault_errors);
+	switch (err) {
+	case -EHOSTDOWN:
+		pr_warn_ratelimited("vm%u: %s of page %#llx failed: its home, node %u, is dead\n",
+				    cl->vm->id, what, page, home);
+		break;
+	case -ETIMEDOUT:
+		pr_warn_ratelimited("vm%u: %s of page %#llx failed: no answer from node %u (home) within %u ms\n",
+				    cl->vm->id, what, page, home,
+				    cl->dsm.fault_timeout_ms);
+		break;
+	case -EIO:
+		pr_warn_ratelimited("vm%u: %s of page %#llx failed: the page is lost (its only current copy was on a node that died; home: node %u)\n",
+				    cl->vm->id, what, page, home);
+		break;
+	case -EINTR:
+		break;
+	default:
+		pr_warn_ratelimited("vm%u: %s of page %#llx failed (home: node %u): error %d\n",
+				    cl->vm->id, what, page, home, err);
+		break;
+	}
+}
+
+/* The folio of @page with current data, locked; under the bucket lock. */
+static struct folio *bigiron_dsm_lock_folio(struct bigiron_cluster *cl,
+					    u64 page, gfp_t gfp)
+{
+	struct folio *folio;
+	bool home = bigiron_dsm_home(cl, page) == cl->self;
+
+	folio = __filemap_get_folio(bigiron_dsm_mapping(cl), page,
+				    FGP_LOCK | FGP_CREAT, gfp);
+	if (!folio)
+		return ERR_PTR(-ENOMEM);
+	if (!folio_test_uptodate(folio)) {
+		/*
+		 * Only the home may meet a page nobody wrote: it starts as
+		 * zeroes.  Elsewhere rights come with the data (copy_in).
+		 */
+		if (WARN_ON_ONCE(!home)) {
+			folio_unlock(folio);
+			folio_put(folio);
+			return ERR_PTR(-EIO);
+		}
+		folio_zero_range(folio, 0, folio_size(folio));
+		folio_mark_uptodate(folio);
+	}
+	return folio;
+}
+
+/**
+ * bigiron_dsm_access - get the rights a fault on @page needs
+ * @cl: node instance
+ * @page: page index in the guest-memory file
+ * @write: write access wanted
+ * @folio: for a write fault on a mapped page (.page_mkwrite), its folio;
+ *	NULL for .fault
+ * @gfp: allocation flags for a new folio
+ *
+ * Waits, without any lock held, killable and for fault_timeout_ms at most,
+ * for the protocol to grant the rights.
+ *
+ * Return: the page's folio, locked, with the rights held until it is
+ * unlocked (for .fault, with a new reference); or an ERR_PTR(): -EAGAIN
+ * (@folio left the file), -EINTR (fatal signal), -ETIMEDOUT, -EHOSTDOWN,
+ * -EIO (page lost), -ENOMEM.
+ */
+struct folio *bigiron_dsm_access(struct bigiron_cluster *cl, u64 page,
+				 bool write, struct folio *folio, gfp_t gfp)
+{
+	struct bigiron_dsm *dsm = &cl->dsm;
+	struct bigiron_dsm_bucket *b = bigiron_dsm_bucket(dsm, page);
+	u64 start = ktime_get_ns(), now = start, gen;
+	u64 end = start + (u64)dsm->fault_timeout_ms * NSEC_PER_MSEC;
+	bool remote = false;
+	long left;
+	int err;
+
+	for (;;) {
+		mutex_lock(&b->lock);
+		err = bi_coh_access(&dsm->cn, &b->st, page, write, now);
+		if (!err) {
+			if (!folio) {
+				folio = bigiron_dsm_lock_folio(cl, page, gfp);
+			} else {
+				folio_lock(folio);
+				if (folio->mapping != bigiron_dsm_mapping(cl)) {
+					folio_unlock(folio);
+					folio = ERR_PTR(-EAGAIN);
+				}
+			}
+		}
+		bigiron_dsm_settle(dsm, b, page, now);
+		gen = b->gen;
+		mutex_unlock(&b->lock);
+
+		if (!err)
+			break;
+		if (err != -EAGAIN)
+			goto fail;
+		if (!remote) {
+			remote = true;
+			trace_bigiron_fault_begin(cl->vm->id, page, write);
+		}
+		now = ktime_get_ns();
+		if (now >= end) {
+			err = -ETIMEDOUT;
+			goto fail;
+		}
+		left = wait_event_killable_timeout(b->wq,
+						   READ_ONCE(b->gen) != gen,
+						   nsecs_to_jiffies(end - now) + 1);
+		if (left < 0) {
+			err = -EINTR;
+			goto fail;
+		}
+		now = ktime_get_ns();
+	}
+	if (remote) {
+		now = ktime_get_ns();
+		trace_bigiron_fault_end(cl->vm->id, page, write,
+					IS_ERR(folio) ? PTR_ERR(folio) : 0,
+					now - start);
+		if (!IS_ERR(folio))
+			bigiron_dsm_account(dsm, write, now - start);
+	}
+	return folio;
+
+fail:
+	if (remote)
+		trace_bigiron_fault_end(cl->vm->id, page, write, err,
+					ktime_get_ns() - start);
+	bigiron_dsm_report(cl, page, write, err);
+	return ERR_PTR(err);
+}
+
+/* ---- delivery ---------------------------------------------------------- */
+
+/**
+ * bigiron_dsm_recv - a coherence message from @node, in order
+ * @cl: node instance
+ * @node: the sender (authenticated by the link)
+ * @h: its header, checked by bi_wire_decode()
+ * @data: h->payload_len bytes, or NULL
+ *
+ * Context: process (the peer's rx work); takes the page's bucket lock.
+ */
+void bigiron_dsm_recv(struct bigiron_cluster *cl, u16 node,
+		      const struct bi_wire_hdr *h, const u8 *data)
+{
+	struct bigiron_dsm *dsm = &cl->dsm;
+	struct bi_coh_msg m = {
+		.type = h->type,
+		.flags = h->flags,
+		.node = node,
+		.txid = h->txid,
+		.page = h->page,
+	};
+	struct bigiron_dsm_bucket *b;
+
+	trace_bigiron_recv(cl->vm->id, node, h->type, h->txid, h->page,
+			   data ? h->payload_len : 0);
+	if (h->page >= dsm->cn.nr_pages) {
+		atomic64_inc(&dsm->drops[BI_COH_DROP_PAGE]);
+		return;
+	}
+	if (data && h->payload_len != BI_PAGE_SIZE) {
+		atomic64_inc(&dsm->drops[BI_COH_DROP_DATA]);
+		return;
+	}
+	b = bigiron_dsm_bucket(dsm, h->page);
+	mutex_lock(&b->lock);
+	bi_coh_recv(&dsm->cn, &b->st, &m, data, ktime_get_ns());
+	bigiron_dsm_settle(dsm, b, h->page, ktime_get_ns());
+	mutex_unlock(&b->lock);
+}
+
+/* ---- counters ---------------------------------------------------------- */
+
+/* Sum of every bucket's protocol statistics. */
+void bigiron_dsm_stats(struct bigiron_cluster *cl, struct bi_coh_stats *sum)
+{
+	struct bigiron_dsm *dsm = &cl->dsm;
+	const u64 *src;
+	u64 *dst = (u64 *)sum;
+	unsigned int i, j;
+
+	memset(sum, 0, sizeof(*sum));
+	if (!dsm->buckets)
+		return;
+	for (i = 0; i < BIGIRON_DSM_BUCKETS; i++) {
+		mutex_lock(&dsm->buckets[i].lock);
+		src = (const u64 *)&dsm->buckets[i].st;
+		for (j = 0; j < sizeof(*sum) / sizeof(u64); j++)
+			dst[j] += src[j];
+		mutex_unlock(&dsm->buckets[i].lock);
+	}
+}
+
+static int bigiron_dsm_dbg_show(struct seq_file *m, void *unused)
+{
+	struct bigiron_cluster *cl = m->private;
+	struct bigiron_dsm *dsm = &cl->dsm;
+	struct bi_coh_stats *st;
+	unsigned int i;
+
+	st = kmalloc(sizeof(*st), GFP_KERNEL);
+	if (!st)
+		return -ENOMEM;
+	bigiron_dsm_stats(cl, st);
+	seq_printf(m, "fault_timeout_ms %u\nhome_timeout_ms %u\nqueue_len %u\n",
+		   dsm->fault_timeout_ms,
+		   (u32)div_u64(dsm->cn.params.home_timeout_ns, NSEC_PER_MSEC),
+		   dsm->cn.params.qlen);
+	seq_printf(m, "home_pages %llu\nbusy_pages %u\n", dsm->home_nr,
+		   bitmap_weight(dsm->busy, dsm->cn.nr_pages));
+	seq_printf(m, "remote_read_faults %lld\nremote_write_faults %lld\nfault_errors %lld\n",
+		   (s64)atomic64_read(&dsm->remote_read_faults),
+		   (s64)atomic64_read(&dsm->remote_write_faults),
+		   (s64)atomic64_read(&dsm->fault_errors));
+	seq_printf(m, "read_misses %llu\nwrite_misses %llu\nupgrades %llu\nputs %llu\n",
+		   st->read_misses, st->write_misses, st->upgrades, st->puts);
+	seq_printf(m, "drops_clean %llu\nnacks_sent %llu\nretries %llu\ntimeouts %llu\nerrors %llu\nserved %llu\nping_pongs %llu\n",
+		   st->drops_clean, st->nacks_sent, st->retries, st->timeouts,
+		   st->errors, st->served, st->ping_pongs);
+	for (i = BI_MSG_GET_S; i < BI_MSG_PING; i++)
+		seq_printf(m, "msg_%s sent %llu recv %llu\n",
+			   bi_wire_type_name(i), st->sent[i], st->recv[i]);
+	for (i = 0; i < BI_COH_DROP_NR; i++)
+		seq_printf(m, "drop_%s %llu\n", bi_coh_drop_name(i),
+			   st->drops[i] + atomic64_read(&dsm->drops[i]));
+	kfree(st);
+	return 0;
+}
+DEFINE_SHOW_ATTRIBUTE(bigiron_dsm_dbg);
+
+/*
+ * debugfs vm<id>/fault_hist: service time of the faults that waited on
+ * another node, log2 buckets in microseconds.
+ */
+static int bigiron_dsm_hist_show(struct seq_file *m, void *unused)
+{
+	struct bigiron_cluster *cl = m->private;
+	struct bigiron_dsm *dsm = &cl->dsm;
+	unsigned int i;
+
+	seq_puts(m, "# us_from us_to read write\n");
+	for (i = 0; i < BIGIRON_DSM_HIST; i++)
+		seq_printf(m, "%llu %llu %lld %lld\n",
+			   i ? 1ULL << (i - 1) : 0ULL,
+			   i == BIGIRON_DSM_HIST - 1 ? 0ULL : 1ULL << i,
+			   (s64)atomic64_read(&dsm->hist[0][i]),
+			   (s64)atomic64_read(&dsm->hist[1][i]));
+	return 0;
+}
+DEFINE_SHOW_ATTRIBUTE(bigiron_dsm_hist);
+
+/*
+ * ---- sysfs: /sys/kernel/bigiron/vm<id>/, VMs with a cluster only -------
+ *
+ * ABI, one decimal value per file:
+ *
+ *   remote_read_faults   read faults that waited on another node
+ *   remote_write_faults  write faults that waited on another node
+ *   fault_errors         faults that failed (SIGBUS), see the kernel log
+ *   inv_sent, inv_recv   invalidations sent to and received from peers
+ *   pages_sent, pages_recv  messages to and from peers carrying a page
+ *   ping_pongs           pages taken from one writer for another
+ *   retransmits          messages sent again, every peer together
+ *
+ * The files go before the cluster is freed; kernfs waits for readers.
+ */
+
+static struct bigiron_cluster *bigiron_dsm_kobj_cluster(struct kobject *kobj)
+{
+	struct bigiron_vm *vm = container_of(kobj, struct bigiron_vm, kobj);
+
+	/*
+	 * NULL before SET_CLUSTER publishes it (pairs with its
+	 * smp_store_release()) and during teardown
+	 */
+	return smp_load_acquire(&vm->cluster);
+}
+
+enum bigiron_dsm_counter {
+	BIGIRON_CNT_REMOTE_READ,
+	BIGIRON_CNT_REMOTE_WRITE,
+	BIGIRON_CNT_FAULT_ERRORS,
+	BIGIRON_CNT_INV_SENT,
+	BIGIRON_CNT_INV_RECV,
+	BIGIRON_CNT_PAGES_SENT,
+	BIGIRON_CNT_PAGES_RECV,
+	BIGIRON_CNT_PING_PONGS,
+	BIGIRON_CNT_RETRANSMITS,
+};
+
+static u64 bigiron_dsm_peer_counter(struct bigiron_peer *pe,
+				    enum bigiron_dsm_counter what)
+{
+	lockdep_assert_held(&pe->lock);
+
+	switch (what) {
+	case BIGIRON_CNT_INV_SENT:
+		return pe->sent[BI_MSG_INV];
+	case BIGIRON_CNT_INV_RECV:
+		return pe->recv[BI_MSG_INV];
+	case BIGIRON_CNT_PAGES_SENT:
+		return pe->pages_sent;
+	case BIGIRON_CNT_PAGES_RECV:
+		return pe->pages_recv;
+	case BIGIRON_CNT_PING_PONGS:
+		return pe->sent[BI_MSG_FETCH_INV];
+	case BIGIRON_CNT_RETRANSMITS:
+		return pe->lp.stats.retransmits;
+	default:
+		return 0;
+	}
+}
+
+static u64 bigiron_dsm_counter(struct bigiron_cluster *cl,
+			       enum bigiron_dsm_counter what)
+{
+	struct bigiron_peer *pe;
+	unsigned int i;
+	u64 sum = 0;
+
+	switch (what) {
+	case BIGIRON_CNT_REMOTE_READ:
+		return atomic64_read(&cl->dsm.remote_read_faults);
+	case BIGIRON_CNT_REMOTE_WRITE:
+		return atomic64_read(&cl->dsm.remote_write_faults);
+	case BIGIRON_CNT_FAULT_ERRORS:
+		return atomic64_read(&cl->dsm.fault_errors);
+	default:
+		break;
+	}
+	for (i = 0; i < cl->nr_nodes; i++) {
+		pe = cl->peers[i];
+		if (!pe)
+			continue;
+		spin_lock_bh(&pe->lock);
+		sum += bigiron_dsm_peer_counter(pe, what);
+		spin_unlock_bh(&pe->lock);
+	}
+	return sum;
+}
+
+#define BIGIRON_DSM_ATTR(name, what)					\
+static ssize_t name##_show(struct kobject *kobj,			\
+			   struct kobj_attribute *attr, char *buf)	\
+{									\
+	struct bigiron_cluster *cl = bigiron_dsm_kobj_cluster(kobj);	\
+									\
+	return sysfs_emit(buf, "%llu\n",				\
+			  cl ? bigiron_dsm_counter(cl, what) : 0ULL);	\
+}									\
+static struct kobj_attribute name##_attr = __ATTR_RO(name)
+
+BIGIRON_DSM_ATTR(remote_read_faults, BIGIRON_CNT_REMOTE_READ);
+BIGIRON_DSM_ATTR(remote_write_faults, BIGIRON_CNT_REMOTE_WRITE);
+BIGIRON_DSM_ATTR(fault_errors, BIGIRON_CNT_FAULT_ERRORS);
+BIGIRON_DSM_ATTR(inv_sent, BIGIRON_CNT_INV_SENT);
+BIGIRON_DSM_ATTR(inv_recv, BIGIRON_CNT_INV_RECV);
+BIGIRON_DSM_ATTR(pages_sent, BIGIRON_CNT_PAGES_SENT);
+BIGIRON_DSM_ATTR(pages_recv, BIGIRON_CNT_PAGES_RECV);
+BIGIRON_DSM_ATTR(ping_pongs, BIGIRON_CNT_PING_PONGS);
+BIGIRON_DSM_ATTR(retransmits, BIGIRON_CNT_RETRANSMITS);
+
+static struct attribute *bigiron_dsm_attrs[] = {
+	&remote_read_faults_attr.attr,
+	&remote_write_faults_attr.attr,
+	&fault_errors_attr.attr,
+	&inv_sent_attr.attr,
+	&inv_recv_attr.attr,
+	&pages_sent_attr.attr,
+	&pages_recv_attr.attr,
+	&ping_pongs_attr.attr,
+	&retransmits_attr.attr,
+	NULL
+};
+
+static const struct attribute_group bigiron_dsm_group = {
+	.attrs = bigiron_dsm_attrs,
+};
+
+/* ---- setup and teardown ------------------------------------------------ */
+
+static unsigned int bigiron_dsm_param_ms(unsigned int ms)
+{
+	return clamp(ms, BIGIRON_DSM_MS_MIN, BIGIRON_DSM_MS_MAX);
+}
+
+/**
+ * bigiron_dsm_init - the protocol state of a new node instance
+ * @cl: node instance, with its node table
+ *
+ * Return: 0 or a negative errno.
+ */
+int bigiron_dsm_init(struct bigiron_cluster *cl)
+{
+	struct bigiron_dsm *dsm = &cl->dsm;
+	const struct bigiron_node_desc *me = &cl->nodes[cl->self];
+	u64 nr_pages = bigiron_vm_nr_pages(cl->vm);
+	struct bi_coh_params p;
+	unsigned int i;
+	int err;
+
+	spin_lock_init(&dsm->tick_lock);
+	hrtimer_init(&dsm->tick_timer, CLOCK_MONOTONIC, HRTIMER_MODE_ABS);
+	dsm->tick_timer.function = bigiron_dsm_timer;
+	INIT_WORK(&dsm->tick_work, bigiron_dsm_tick_work);
+
+	bi_coh_default_params(&p);
+	dsm->fault_timeout_ms = bigiron_dsm_param_ms(READ_ONCE(fault_timeout_ms));
+	p.req_timeout_ns = (u64)dsm->fault_timeout_ms * NSEC_PER_MSEC;
+	p.home_timeout_ns = (u64)bigiron_dsm_param_ms(READ_ONCE(home_timeout_ms)) *
+			    NSEC_PER_MSEC;
+	p.qlen = clamp_t(unsigned int, READ_ONCE(fault_queue_len), 1,
+			 BI_COH_QLEN_MAX);
+	err = bi_coh_init(&dsm->cn, cl->self, cl->nr_nodes, nr_pages, &p,
+			  &bigiron_dsm_ops, cl);
+	if (err)
+		return err;
+
+	dsm->home_first = me->home_start >> PAGE_SHIFT;
+	dsm->home_nr = me->home_size >> PAGE_SHIFT;
+	err = -ENOMEM;
+	dsm->local = kvcalloc(nr_pages, sizeof(*dsm->local), GFP_KERNEL);
+	if (!dsm->local)
+		goto err;
+	if (dsm->home_nr) {
+		dsm->dir = kvcalloc(dsm->home_nr, sizeof(*dsm->dir),
+				    GFP_KERNEL);
+		if (!dsm->dir)
+			goto err;
+	}
+	dsm->busy = bitmap_zalloc(nr_pages, GFP_KERNEL);
+	if (!dsm->busy)
+		goto err;
+	dsm->buckets = kvcalloc(BIGIRON_DSM_BUCKETS, sizeof(*dsm->buckets),
+				GFP_KERNEL);
+	if (!dsm->buckets)
+		goto err;
+	for (i = 0; i < BIGIRON_DSM_BUCKETS; i++) {
+		mutex_init(&dsm->buckets[i].lock);
+		init_waitqueue_head(&dsm->buckets[i].wq);
+	}
+	err = sysfs_create_group(&cl->vm->kobj, &bigiron_dsm_group);
+	if (err)
+		goto err;
+	dsm->sysfs = true;
+	dsm->dbg = debugfs_create_file("coherence", 0444, cl->vm->debugfs,
+				       cl, &bigiron_dsm_dbg_fops);
+	dsm->dbg_hist = debugfs_create_file("fault_hist", 0444,
+					    cl->vm->debugfs, cl,
+					    &bigiron_dsm_hist_fops);
+	return 0;
+
+err:
+	bigiron_dsm_free(cl);
+	return err;
+}
+
+/*
+ * Stop the timer and the tick work.  Called when nothing calls into the
+ * protocol any more: no mapping (the VM is being released) and the peers'
+ * rx work cancelled.
+ */
+void bigiron_dsm_stop(struct bigiron_cluster *cl)
+{
+	struct bigiron_dsm *dsm = &cl->dsm;
+	unsigned long flags;
+
+	if (!dsm->local)
+		return;
+	spin_lock_irqsave(&dsm->tick_lock, flags);
+	dsm->stopping = true;
+	spin_unlock_irqrestore(&dsm->tick_lock, flags);
+	hrtimer_cancel(&dsm->tick_timer);
+	cancel_work_sync(&dsm->tick_work);
+}
+
+void bigiron_dsm_free(struct bigiron_cluster *cl)
+{
+	struct bigiron_dsm *dsm = &cl->dsm;
+
+	if (dsm->sysfs)
+		sysfs_remove_group(&cl->vm->kobj, &bigiron_dsm_group);
+	dsm->sysfs = false;
+	debugfs_remove(dsm->dbg_hist);
+	debugfs_remove(dsm->dbg);
+	kvfree(dsm->buckets);
+	bitmap_free(dsm->busy);
+	kvfree(dsm->dir);
+	kvfree(dsm->local);
+	dsm->dbg_hist = NULL;
+	dsm->dbg = NULL;
+	dsm->buckets = NULL;
+	dsm->busy = NULL;
+	dsm->dir = NULL;
+	dsm->local = NULL;
+}
