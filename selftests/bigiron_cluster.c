@@ -14,7 +14,8 @@
  * process, JOIN blocks) and the peers' sysfs state; PING round trips with
  * a page each way, in one jumbo frame and in 1500-byte fragments; a
  * forged frame (wrong key) and a truncated frame are dropped and counted
- * and change nothing else; JOIN with the peer absent
+ * and change nothing else; the MTU changing under running links; the
+ * two memory files as one coherent memory; JOIN with the peer absent
  * times out; deleting the interface while the links are up kills the
  * peers without a hang, and the VMs still close (bigiron_module runs later
  * and unloads the module).  Each case builds its own veth pair and
@@ -137,6 +138,22 @@ static int link_up(const char *name)
 	req.ifi.ifi_index = (int)idx;
 	req.ifi.ifi_flags = IFF_UP;
 	req.ifi.ifi_change = IFF_UP;
+	return nl_talk(&req.nh);
+}
+
+/* ip link set NAME mtu MTU */
+static int link_mtu(const char *name, unsigned int mtu)
+{
+	struct nl_req req = { 0 };
+	unsigned int idx = if_nametoindex(name);
+
+	if (!idx)
+		return -ENODEV;
+	req.nh.nlmsg_len = NLMSG_LENGTH(sizeof(req.ifi));
+	req.nh.nlmsg_type = RTM_NEWLINK;
+	req.ifi.ifi_family = AF_UNSPEC;
+	req.ifi.ifi_index = (int)idx;
+	nl_attr(&req.nh, IFLA_MTU, &mtu, sizeof(mtu));
 	return nl_talk(&req.nh);
 }
 
@@ -789,6 +806,48 @@ static int test_forged_frames(void)
 	return TAP_PASS;
 }
 
+/*
+ * The interface's MTU changes under running links: frames follow it down
+ * to fragments and back up to one frame per page.
+ */
+static int test_mtu_change(void)
+{
+	uint64_t rtt[PINGS], before, got;
+	struct pair p;
+	int ret, i;
+
+	pair_mtu = 0;		/* follow the interface */
+	if (pair_up(&p))
+		return TAP_FAIL;
+	TAP_CHECK(cluster_dbg(p.n[0].vm_id, "frame_payload") == 4096,
+		  "frame payload at MTU 9000: %" PRIu64,
+		  cluster_dbg(p.n[0].vm_id, "frame_payload"));
+	for (i = 0; i < 2; i++) {
+		ret = link_mtu(i ? IF_B : IF_A, 1500);
+		TAP_CHECK(ret == 0, "MTU 1500: %s", strerror(-ret));
+	}
+	for (i = 0; i < 2; i++)
+		TAP_CHECK(cluster_dbg(p.n[i].vm_id, "frame_payload") == 1432,
+			  "node %d frame payload at MTU 1500: %" PRIu64, i,
+			  cluster_dbg(p.n[i].vm_id, "frame_payload"));
+	before = peer_u64(p.n[1].vm_id, 0, "rx_frames");
+	ret = ping(p.n[0].devfd, 1, PINGS, 4096, rtt);
+	TAP_CHECK(ret == 0, "PING at MTU 1500: %s", strerror(-ret));
+	got = peer_u64(p.n[1].vm_id, 0, "rx_frames") - before;
+	TAP_CHECK(got >= 3 * PINGS, "node 1 got %" PRIu64 " frames", got);
+	for (i = 0; i < 2; i++) {
+		ret = link_mtu(i ? IF_B : IF_A, 9000);
+		TAP_CHECK(ret == 0, "MTU 9000: %s", strerror(-ret));
+	}
+	TAP_CHECK(cluster_dbg(p.n[0].vm_id, "frame_payload") == 4096,
+		  "frame payload back at MTU 9000");
+	ret = ping(p.n[0].devfd, 1, PINGS, 4096, rtt);
+	TAP_CHECK(ret == 0, "PING at MTU 9000 again: %s", strerror(-ret));
+	TAP_CHECK(peers_bad_drops(p.n[1].vm_id) == 0, "drops on node 1");
+	pair_destroy(&p);
+	return TAP_PASS;
+}
+
 static int test_join_alone(void)
 {
 	uint64_t mask = ~0ULL, t0, dt;
@@ -933,6 +992,7 @@ static struct tap_case cases[] = {
 	{ "coherent_rw", test_coherent_rw },
 	{ "ping_fragmented", test_ping_fragmented },
 	{ "forged_and_truncated_frames", test_forged_frames },
+	{ "mtu_change", test_mtu_change },
 	{ "join_alone_times_out", test_join_alone },
 	{ "interface_deleted_while_up", test_link_del },
 };

@@ -178,6 +178,45 @@ static void bigiron_cluster_detach(struct bigiron_cluster *cl, bool stopping)
 	cl->dev = NULL;
 }
 
+/*
+ * The interface's MTU changed: frames follow it (up to the MTU given to
+ * SET_CLUSTER, if any).  Messages already in flight keep their fragments;
+ * a retransmission uses the new size, which the receiver reassembles.
+ */
+static void bigiron_cluster_change_mtu(struct bigiron_cluster *cl, u32 mtu)
+{
+	struct bigiron_peer *pe;
+	unsigned int i;
+	u32 frag;
+
+	ASSERT_RTNL();
+
+	if (cl->mtu_cfg)
+		mtu = min(mtu, cl->mtu_cfg);
+	frag = bigiron_eth_frag_size(mtu);
+	if (!frag) {
+		pr_warn("vm%u: %s: MTU %u is below the %u bytes bigiron frames need: frames stay at %u bytes and will be dropped\n",
+			cl->vm->id, cl->dev->name, mtu,
+			BI_WIRE_HDR_LEN + BI_WIRE_MIN_FRAG,
+			BI_WIRE_HDR_LEN + cl->frag_size);
+		return;
+	}
+	if (frag == cl->frag_size)
+		return;
+	/* link.c reads the size under a peer lock: change it under each */
+	for (i = 0; i < cl->nr_nodes; i++) {
+		pe = cl->peers[i];
+		if (!pe)
+			continue;
+		spin_lock_bh(&pe->lock);
+		WRITE_ONCE(cl->link.params.frag_size, frag);
+		spin_unlock_bh(&pe->lock);
+	}
+	WRITE_ONCE(cl->frag_size, frag);
+	pr_info("vm%u: %s: MTU %u, %u-byte frame payloads\n", cl->vm->id,
+		cl->dev->name, mtu, frag);
+}
+
 static int bigiron_cluster_netdev_event(struct notifier_block *nb,
 					unsigned long event, void *ptr)
 {
@@ -185,12 +224,20 @@ static int bigiron_cluster_netdev_event(struct notifier_block *nb,
 						  nb);
 	struct net_device *dev = netdev_notifier_info_to_dev(ptr);
 
-	if (event != NETDEV_UNREGISTER || !cl->dev || dev != cl->dev)
+	if (!cl->dev || dev != cl->dev)
 		return NOTIFY_DONE;
-	pr_warn("vm%u: interface %s went away: every peer is dead\n",
-		cl->vm->id, dev->name);
-	bigiron_cluster_detach(cl, false);
-	return NOTIFY_OK;
+	switch (event) {
+	case NETDEV_CHANGEMTU:
+		bigiron_cluster_change_mtu(cl, dev->mtu);
+		return NOTIFY_OK;
+	case NETDEV_UNREGISTER:
+		pr_warn("vm%u: interface %s went away: every peer is dead\n",
+			cl->vm->id, dev->name);
+		bigiron_cluster_detach(cl, false);
+		return NOTIFY_OK;
+	default:
+		return NOTIFY_DONE;
+	}
 }
 
 /* ---- debugfs ----------------------------------------------------------- */
@@ -201,7 +248,7 @@ static int bigiron_cluster_dbg_show(struct seq_file *m, void *unused)
 	unsigned int i;
 
 	seq_printf(m, "cluster_id %u\nself %u\nnr_nodes %u\nframe_payload %u\n",
-		   cl->id, cl->self, cl->nr_nodes, cl->frag_size);
+		   cl->id, cl->self, cl->nr_nodes, READ_ONCE(cl->frag_size));
 	seq_printf(m, "boot_nonce %08x\ndetached %u\n", cl->link.boot,
 		   READ_ONCE(cl->detached));
 	for (i = 1; i < BI_WIRE_DROP_NR; i++)
@@ -294,6 +341,7 @@ bigiron_cluster_create(struct bigiron_vm *vm, const struct bigiron_vm_cluster *a
 	cl->self = arg->self;
 	cl->nr_nodes = arg->nr_nodes;
 	cl->frag_size = bigiron_eth_frag_size(mtu);
+	cl->mtu_cfg = arg->mtu;
 	cl->nodes = nodes;
 	cl->detached = true;	/* until attached to @dev */
 	init_waitqueue_head(&cl->wq);

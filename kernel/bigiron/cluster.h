@@ -202,7 +202,8 @@ struct bigiron_peer {
  * @vm: the VM (not a reference: the VM's release destroys the cluster)
  * @self: this host's node id
  * @nr_nodes: nodes in the cluster
- * @frag_size: payload bytes per frame
+ * @frag_size: payload bytes per frame (changed with the MTU, under RTNL)
+ * @mtu_cfg: MTU given to SET_CLUSTER, 0: the interface's
  * @nodes: the node table from SET_CLUSTER, by node id
  * @mac_key: BLAKE2s state keyed with the cluster key, copied per MAC
  * @wire: codec context
@@ -230,6 +231,7 @@ struct bigiron_cluster {
 	u16 self;
 	u16 nr_nodes;
 	u32 frag_size;
+	u32 mtu_cfg;
 	struct bigiron_node_desc *nodes;
 	struct blake2s_state mac_key;
 	struct bi_wire_ctx wire;
