@@ -986,10 +986,87 @@ static int test_coherent_rw(void)
 	return TAP_PASS;
 }
 
+static int dbg_write(uint32_t vm_id, const char *file, const char *text)
+{
+	char path[128];
+	ssize_t len;
+	int fd;
+
+	snprintf(path, sizeof(path), BI_DEBUGFS "/vm%u/%s", vm_id, file);
+	fd = open(path, O_WRONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	len = write(fd, text, strlen(text));
+	close(fd);
+	return len == (ssize_t)strlen(text) ? 0 : -errno;
+}
+
+#define EVICT_PAGES	64
+
+/*
+ * A node gives its copies back (debugfs evict): read-only copies go at
+ * once, written pages go home with their data (PUT), and the memory is
+ * freed.  The home then reads the data locally, with no remote fault.
+ */
+static int test_evict(void)
+{
+	volatile uint64_t *m[2];
+	uint64_t rr0, prcv0, res, v;
+	unsigned int i;
+	struct pair p;
+	int ret;
+
+	pair_mtu = 0;
+	if (pair_up(&p))
+		return TAP_FAIL;
+	for (i = 0; i < 2; i++) {
+		m[i] = mmap(NULL, VM_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED,
+			    p.n[i].memfd, 0);
+		TAP_CHECK(m[i] != MAP_FAILED, "mmap %u: %s", i,
+			  strerror(errno));
+	}
+	/* node 1 writes pages homed on node 0 and reads as many others */
+	for (i = 0; i < EVICT_PAGES; i++) {
+		m[1][i * 512] = 0xe71c7000 + i;
+		v = m[1][(EVICT_PAGES + i) * 512];
+		TAP_CHECK(v == 0, "untouched page %u reads %#" PRIx64, i, v);
+	}
+	res = vm_u64(p.n[1].vm_id, "resident_pages");
+	TAP_CHECK(res == 2 * EVICT_PAGES, "node 1 holds %" PRIu64 " pages",
+		  res);
+	munmap((void *)m[1], VM_SIZE);
+	rr0 = vm_u64(p.n[0].vm_id, "remote_read_faults");
+	prcv0 = vm_u64(p.n[0].vm_id, "pages_recv");
+
+	ret = dbg_write(p.n[1].vm_id, "evict", "all");
+	TAP_CHECK(ret == 0, "evict: %s", strerror(-ret));
+	/* the last PUT_DATA may still be on the wire */
+	for (i = 0; i < 500; i++) {
+		res = vm_u64(p.n[1].vm_id, "resident_pages");
+		v = vm_u64(p.n[0].vm_id, "pages_recv") - prcv0;
+		if (!res && v >= EVICT_PAGES)
+			break;
+		usleep(10000);
+	}
+	TAP_CHECK(res == 0, "node 1 still holds %" PRIu64 " pages", res);
+	TAP_CHECK(v == EVICT_PAGES, "home got %" PRIu64 " pages back", v);
+	for (i = 0; i < EVICT_PAGES; i++) {
+		v = m[0][i * 512];
+		TAP_CHECK(v == 0xe71c7000 + i, "page %u: %#" PRIx64, i, v);
+	}
+	v = vm_u64(p.n[0].vm_id, "remote_read_faults");
+	TAP_CHECK(v == rr0, "home's remote read faults %" PRIu64 " -> %"
+		  PRIu64, rr0, v);
+	munmap((void *)m[0], VM_SIZE);
+	pair_destroy(&p);
+	return TAP_PASS;
+}
+
 static struct tap_case cases[] = {
 	{ "set_cluster_checks", test_set_cluster_checks },
 	{ "join_and_ping", test_join_and_ping },
 	{ "coherent_rw", test_coherent_rw },
+	{ "evict_writes_back", test_evict },
 	{ "ping_fragmented", test_ping_fragmented },
 	{ "forged_and_truncated_frames", test_forged_frames },
 	{ "mtu_change", test_mtu_change },

@@ -91,6 +91,9 @@ void bigiron_stats_exit(void);
 int bigiron_stats_add_vm(struct bigiron_vm *vm);
 void bigiron_stats_del_vm(struct bigiron_vm *vm);
 void bigiron_stats_read(struct bigiron_vm *vm, struct bigiron_vm_stats *st);
+int bigiron_debugfs_parse_pages(struct bigiron_vm *vm,
+				const char __user *ubuf, size_t count,
+				pgoff_t *first, pgoff_t *nr);
 
 /* cluster.c */
 int bigiron_cluster_set(struct bigiron_vm *vm, const void __user *uarg);

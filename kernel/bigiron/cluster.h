@@ -116,6 +116,7 @@ struct bigiron_dsm_bucket {
  * @hist: service time of remote faults, [write][log2 us bucket]
  * @dbg: debugfs vm<id>/coherence
  * @dbg_hist: debugfs vm<id>/fault_hist
+ * @dbg_evict: debugfs vm<id>/evict
  * @sysfs: the counters are in sysfs vm<id>/
  */
 struct bigiron_dsm {
@@ -139,6 +140,7 @@ struct bigiron_dsm {
 	atomic64_t hist[2][BIGIRON_DSM_HIST];
 	struct dentry *dbg;
 	struct dentry *dbg_hist;
+	struct dentry *dbg_evict;
 	bool sysfs;
 };
 

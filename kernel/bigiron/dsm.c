@@ -35,6 +35,8 @@
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
 #include <linux/bitmap.h>
+#include <linux/debugfs.h>
+#include <linux/fs.h>
 #include <linux/highmem.h>
 #include <linux/ktime.h>
 #include <linux/log2.h>
@@ -46,7 +48,6 @@
 #include <linux/seq_file.h>
 #include <linux/slab.h>
 #include <linux/sysfs.h>
-#include <linux/debugfs.h>
 
 #include "cluster.h"
 
@@ -230,6 +231,28 @@ static const struct bi_coh_ops bigiron_dsm_ops = {
 	.complete	= bigiron_dsm_complete,
 };
 
+/*
+ * A node that is not the page's home and has no rights on it holds no
+ * memory for it: the stale copy goes, once the protocol has sent what it
+ * needed from it.  (The home keeps its folio: it is the page's backing.)
+ * Truncation locks the folio, so a fault still installing it finishes
+ * first and its PTE is then removed.
+ */
+static void bigiron_dsm_release_copy(struct bigiron_dsm *dsm, u64 page)
+{
+	struct bigiron_cluster *cl = container_of(dsm, struct bigiron_cluster,
+						  dsm);
+	struct address_space *mapping = bigiron_dsm_mapping(cl);
+	loff_t start = (loff_t)page << PAGE_SHIFT;
+	struct folio *folio;
+
+	folio = filemap_get_folio(mapping, page);
+	if (!folio)
+		return;
+	folio_put(folio);
+	truncate_inode_pages_range(mapping, start, start + PAGE_SIZE - 1);
+}
+
 /* ---- deadlines ----------------------------------------------------------- */
 
 /* Run the tick work at @at (ns, CLOCK_MONOTONIC) at the latest. */
@@ -261,6 +284,9 @@ static void bigiron_dsm_settle(struct bigiron_dsm *dsm,
 	lockdep_assert_held(&b->lock);
 
 	next = bi_coh_tick(&dsm->cn, &b->st, page, now);
+	if (dsm->local[page].state == BI_L_INVALID &&
+	    page - dsm->home_first >= dsm->home_nr)
+		bigiron_dsm_release_copy(dsm, page);
 	if (bi_coh_busy(&dsm->cn, page)) {
 		set_bit(page, dsm->busy);
 		bigiron_dsm_arm(dsm, next);
@@ -579,6 +605,45 @@ static int bigiron_dsm_dbg_show(struct seq_file *m, void *unused)
 DEFINE_SHOW_ATTRIBUTE(bigiron_dsm_dbg);
 
 /*
+ * debugfs vm<id>/evict, write "all" or a page index: give up this node's
+ * copies, as memory pressure would: a read-only copy is dropped at once,
+ * a writable one goes back to its home (PUT) first.  Pages with a request
+ * outstanding are left alone.
+ */
+static ssize_t bigiron_dsm_evict_write(struct file *file,
+				       const char __user *ubuf, size_t count,
+				       loff_t *ppos)
+{
+	struct bigiron_cluster *cl = file->private_data;
+	struct bigiron_dsm *dsm = &cl->dsm;
+	struct bigiron_dsm_bucket *b;
+	pgoff_t first, nr, page;
+	int err;
+
+	err = bigiron_debugfs_parse_pages(cl->vm, ubuf, count, &first, &nr);
+	if (err)
+		return err;
+	for (page = first; page < first + nr; page++) {
+		if (fatal_signal_pending(current))
+			return -EINTR;
+		b = bigiron_dsm_bucket(dsm, page);
+		mutex_lock(&b->lock);
+		bi_coh_evict(&dsm->cn, &b->st, page, ktime_get_ns());
+		bigiron_dsm_settle(dsm, b, page, ktime_get_ns());
+		mutex_unlock(&b->lock);
+		cond_resched();
+	}
+	return count;
+}
+
+static const struct file_operations bigiron_dsm_evict_fops = {
+	.owner	= THIS_MODULE,
+	.open	= simple_open,
+	.write	= bigiron_dsm_evict_write,
+	.llseek	= noop_llseek,
+};
+
+/*
  * debugfs vm<id>/fault_hist: service time of the faults that waited on
  * another node, log2 buckets in microseconds.
  */
@@ -798,6 +863,8 @@ int bigiron_dsm_init(struct bigiron_cluster *cl)
 	dsm->dbg_hist = debugfs_create_file("fault_hist", 0444,
 					    cl->vm->debugfs, cl,
 					    &bigiron_dsm_hist_fops);
+	dsm->dbg_evict = debugfs_create_file("evict", 0200, cl->vm->debugfs,
+					     cl, &bigiron_dsm_evict_fops);
 	return 0;
 
 err:
@@ -831,12 +898,14 @@ void bigiron_dsm_free(struct bigiron_cluster *cl)
 	if (dsm->sysfs)
 		sysfs_remove_group(&cl->vm->kobj, &bigiron_dsm_group);
 	dsm->sysfs = false;
+	debugfs_remove(dsm->dbg_evict);
 	debugfs_remove(dsm->dbg_hist);
 	debugfs_remove(dsm->dbg);
 	kvfree(dsm->buckets);
 	bitmap_free(dsm->busy);
 	kvfree(dsm->dir);
 	kvfree(dsm->local);
+	dsm->dbg_evict = NULL;
 	dsm->dbg_hist = NULL;
 	dsm->dbg = NULL;
 	dsm->buckets = NULL;

@@ -20,6 +20,10 @@
  *       make the page(s) read-only in every mapping; the next write runs
  *       the write upgrade again
  *
+ * A VM with a cluster has more (dsm.c): counters in sysfs vm<id>/, and in
+ * debugfs vm<id>/coherence, vm<id>/fault_hist and the vm<id>/evict control
+ * (give this node's copies of the page(s) back to their home).
+ *
  * Lifetime: the vm<id> directories are removed in bigiron_stats_del_vm()
  * before the VM is freed.  Both kernfs and debugfs wait there for readers
  * and writers already inside a handler, and fail later calls on files that
@@ -122,9 +126,9 @@ static int bigiron_stats_show(struct seq_file *m, void *unused)
 DEFINE_SHOW_ATTRIBUTE(bigiron_stats);
 
 /* Parse "all" or one page index written to a control file. */
-static int bigiron_debugfs_parse_pages(struct bigiron_vm *vm,
-				       const char __user *ubuf, size_t count,
-				       pgoff_t *first, pgoff_t *nr)
+int bigiron_debugfs_parse_pages(struct bigiron_vm *vm,
+				const char __user *ubuf, size_t count,
+				pgoff_t *first, pgoff_t *nr)
 {
 	char buf[24];
 	u64 index;
