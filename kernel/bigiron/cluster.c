@@ -264,10 +264,12 @@ DEFINE_SHOW_ATTRIBUTE(bigiron_cluster_dbg);
 static int bigiron_peers_dbg_show(struct seq_file *m, void *unused)
 {
 	struct bigiron_cluster *cl = m->private;
-	struct bi_link_stats st;
 	u64 drops[BIGIRON_DROP_NR], reasm[BI_REASM_DROP_NR];
+	u64 srtt, rttvar, rto;
+	struct bi_link_stats st;
 	struct bigiron_peer *pe;
 	unsigned int i, j;
+	u32 backlog;
 	u8 state;
 
 	for (i = 0; i < cl->nr_nodes; i++) {
@@ -279,6 +281,10 @@ static int bigiron_peers_dbg_show(struct seq_file *m, void *unused)
 		memcpy(drops, pe->drops, sizeof(drops));
 		memcpy(reasm, pe->lp.reasm.drops, sizeof(reasm));
 		state = pe->lp.state;
+		srtt = pe->lp.srtt_ns;
+		rttvar = pe->lp.rttvar_ns;
+		rto = pe->lp.rto_ns;
+		backlog = pe->txq_len;
 		spin_unlock_bh(&pe->lock);
 
 		seq_printf(m, "node%u %pM state %u\n", i, cl->nodes[i].mac,
@@ -289,6 +295,11 @@ static int bigiron_peers_dbg_show(struct seq_file *m, void *unused)
 		seq_printf(m, "  retransmits %llu timeouts %llu acks %llu heartbeats %llu hellos %llu\n",
 			   st.retransmits, st.timeouts, st.acks,
 			   st.heartbeats, st.hellos);
+		seq_printf(m, "  srtt_us %llu rttvar_us %llu rto_us %llu rtt_samples %llu backlog %u\n",
+			   div_u64(srtt, NSEC_PER_USEC),
+			   div_u64(rttvar, NSEC_PER_USEC),
+			   div_u64(rto, NSEC_PER_USEC), st.rtt_samples,
+			   backlog);
 		for (j = 0; j < BI_LINK_DROP_NR; j++)
 			seq_printf(m, "  drop_%s %llu\n", bi_link_drop_name(j),
 				   st.drops[j]);

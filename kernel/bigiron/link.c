@@ -28,6 +28,7 @@ const char *bi_link_drop_name(enum bi_link_drop why)
 void bi_link_default_params(struct bi_link_params *p)
 {
 	p->rto_init_ns = 2 * 1000 * 1000;
+	p->rto_min_ns = 200 * 1000;
 	p->rto_max_ns = 500 * 1000 * 1000;
 	p->max_retries = 12;
 	p->frag_size = (1500 - BI_WIRE_HDR_LEN) & ~7U;
@@ -42,23 +43,60 @@ static u64 bi_rto_next(const struct bi_link_params *p, u64 rto)
 	return rto > p->rto_max_ns ? p->rto_max_ns : rto;
 }
 
+/*
+ * Every RTO, computed or backed off, is at most rto_max_ns: the one in use
+ * when the peer falls silent, and each of the max_retries after it.
+ */
 u64 bi_link_dead_bound(const struct bi_link_params *p)
 {
-	u64 rto = p->rto_init_ns, sum = 0;
-	u32 i;
+	return ((u64)p->max_retries + 1) * p->rto_max_ns;
+}
 
-	for (i = 0; i <= p->max_retries; i++) {
-		sum += rto;
-		rto = bi_rto_next(p, rto);
+/* RFC 6298 with the delayed-ack floor, see link.h. */
+static u64 bi_rto_calc(const struct bi_link_params *p, u64 srtt, u64 rttvar)
+{
+	u64 var = 4 * rttvar, rto;
+
+	if (var < BI_LINK_RTO_GRAN_NS)
+		var = BI_LINK_RTO_GRAN_NS;
+	if (var < p->ack_delay_ns + BI_LINK_RTO_GRAN_NS)
+		var = p->ack_delay_ns + BI_LINK_RTO_GRAN_NS;
+	rto = srtt + var;
+	if (rto < p->rto_min_ns)
+		rto = p->rto_min_ns;
+	return rto > p->rto_max_ns ? p->rto_max_ns : rto;
+}
+
+/*
+ * One RTT sample r: the first sets SRTT = r, RTTVAR = r / 2; later ones
+ * RTTVAR += (|SRTT - r| - RTTVAR) / 4, SRTT += (r - SRTT) / 8 (shifts;
+ * the truncation is a few ns). A sample also ends any backoff.
+ */
+static void bi_link_rtt_sample(const struct bi_link *lk,
+			       struct bi_link_peer *pe, u64 r)
+{
+	u64 delta;
+
+	if (!pe->rtt_valid) {
+		pe->rtt_valid = 1;
+		pe->srtt_ns = r;
+		pe->rttvar_ns = r >> 1;
+	} else {
+		delta = pe->srtt_ns > r ? pe->srtt_ns - r : r - pe->srtt_ns;
+		pe->rttvar_ns = pe->rttvar_ns - (pe->rttvar_ns >> 2) +
+				(delta >> 2);
+		pe->srtt_ns = pe->srtt_ns - (pe->srtt_ns >> 3) + (r >> 3);
 	}
-	return sum;
+	pe->stats.rtt_samples++;
+	pe->rto_ns = bi_rto_calc(&lk->params, pe->srtt_ns, pe->rttvar_ns);
 }
 
 int bi_link_init(struct bi_link *lk, const struct bi_wire_ctx *wire,
 		 const struct bi_link_params *p, const struct bi_link_ops *ops,
 		 void *priv, u32 boot)
 {
-	if (!boot || !p->rto_init_ns || p->rto_max_ns < p->rto_init_ns ||
+	if (!boot || !p->rto_min_ns || p->rto_init_ns < p->rto_min_ns ||
+	    p->rto_max_ns < p->rto_init_ns ||
 	    p->frag_size < BI_WIRE_MIN_FRAG || p->frag_size % 8 ||
 	    !p->reasm_timeout_ns)
 		return -EINVAL;
@@ -144,11 +182,18 @@ static void bi_link_ctl(const struct bi_link *lk, struct bi_link_peer *pe,
 	bi_link_xmit(lk, pe, &h, NULL, now);
 }
 
+/* Send a window slot; its first send is timed, a later one spoils that. */
 static void bi_link_send_slot(const struct bi_link *lk,
 			      struct bi_link_peer *pe, u32 seq, u64 now)
 {
 	struct bi_link_slot *s = &pe->win[seq & (pe->win_size - 1)];
 
+	if (!s->sends) {
+		s->sent_ns = now;
+		s->sends = 1;
+	} else {
+		s->sends = 2;
+	}
 	bi_link_xmit(lk, pe, &s->hdr, s->data, now);
 }
 
@@ -182,6 +227,7 @@ static void bi_link_up(const struct bi_link *lk, struct bi_link_peer *pe,
 
 	pe->state = BI_LINK_UP;
 	pe->retries = 0;
+	/* the handshake's backoff ends; it gave no RTT sample */
 	pe->rto_ns = lk->params.rto_init_ns;
 	pe->rtx_deadline = 0;
 	lk->ops->state(lk->priv, pe->node, BI_LINK_UP);
@@ -229,16 +275,17 @@ static int bi_link_queue(const struct bi_link *lk, struct bi_link_peer *pe,
 	s->hdr.page = h->page;
 	s->hdr.payload_len = h->payload_len;
 	s->hdr.seq = pe->snd_nxt;
+	s->sends = 0;
 	if (h->payload_len)
 		memcpy(s->data, payload, h->payload_len);
+	/* an RTO still backed off stays so until a sample (Karn) */
 	if (pe->snd_una == pe->snd_nxt && pe->state == BI_LINK_UP) {
 		pe->retries = 0;
-		pe->rto_ns = lk->params.rto_init_ns;
 		pe->rtx_deadline = now + pe->rto_ns;
 	}
 	pe->snd_nxt++;
 	if (pe->state == BI_LINK_UP)
-		bi_link_xmit(lk, pe, &s->hdr, s->data, now);
+		bi_link_send_slot(lk, pe, s->hdr.seq, now);
 	return 0;
 }
 
@@ -302,18 +349,29 @@ static void bi_link_rx_hello_ack(const struct bi_link *lk,
 	bi_link_up(lk, pe, now);
 }
 
-/* Cumulative ack: everything before ack arrived. False if impossible. */
+/*
+ * Cumulative ack: everything before ack arrived. False if impossible.
+ * The newest message acked gives the RTT sample if it was sent once: the
+ * ack then answers that very transmission. The ack of one sent again is
+ * ambiguous (Karn) and leaves the RTO backed off, long enough for the
+ * next message to be answered in time, so that it gives a sample. The
+ * peer is alive either way: the count of timeouts restarts.
+ */
 static bool bi_link_rx_ack(const struct bi_link *lk, struct bi_link_peer *pe,
 			   u32 ack, u64 now)
 {
+	const struct bi_link_slot *s;
+
 	if (bi_seq_after(ack, pe->snd_nxt))
 		return false;
 	/* an older ack overtaken by a newer one is harmless */
 	if (!bi_seq_after(ack, pe->snd_una))
 		return true;
+	s = &pe->win[(ack - 1) & (pe->win_size - 1)];
+	if (s->sends == 1 && now >= s->sent_ns)
+		bi_link_rtt_sample(lk, pe, now - s->sent_ns);
 	pe->snd_una = ack;
 	pe->retries = 0;
-	pe->rto_ns = lk->params.rto_init_ns;
 	pe->rtx_deadline = pe->snd_una != pe->snd_nxt ? now + pe->rto_ns : 0;
 	return true;
 }

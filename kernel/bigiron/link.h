@@ -10,6 +10,23 @@
  * go-back-N retransmission with exponential backoff, heartbeats when idle,
  * and a dead signal after max_retries consecutive timeouts.
  *
+ * Retransmission timeout (RFC 6298, per peer): SRTT and RTTVAR are
+ * measured from the acks of messages sent exactly once (Karn: a message
+ * sent again gives no sample, its ack is ambiguous). The handshake gives
+ * no sample; until the first one the RTO is rto_init_ns. Then
+ *
+ *	RTO = SRTT + max(G, 4 * RTTVAR, ack_delay_ns + G)
+ *
+ * clamped to [rto_min_ns, rto_max_ns], G being BI_LINK_RTO_GRAN_NS. The
+ * ack_delay_ns term is for the peer's delayed ack: a sample is taken
+ * whether its ack came at once (piggybacked) or ack_delay_ns late
+ * (standalone), and SRTT may have been learnt from prompt acks only; a
+ * later standalone ack then comes up to ack_delay_ns after one round trip,
+ * so the RTO keeps that much, plus G for the peer's timer, above SRTT.
+ * Both sides are assumed to run the same parameters. Each timeout doubles
+ * the RTO (capped at rto_max_ns); it stays backed off until an ack
+ * brings a new sample.
+ *
  * Go-back-N: the receiver accepts only the next expected sequence number
  * and drops the rest (counted); the sender resends everything unacked on a
  * timeout. The receiver thus needs no buffer beyond the one message being
@@ -39,9 +56,16 @@
 #include "pure.h"
 #include <bigiron/wire.h>
 
+/*
+ * G of RFC 6298: lowest margin of the RTO over SRTT, for timer lateness
+ * (the caller's timers, ours and the peer's, are not exact).
+ */
+#define BI_LINK_RTO_GRAN_NS	(50 * 1000ULL)
+
 struct bi_link_params {
-	u64 rto_init_ns;	/* first retransmission timeout */
-	u64 rto_max_ns;		/* backoff cap */
+	u64 rto_init_ns;	/* RTO until the first RTT sample */
+	u64 rto_min_ns;		/* lowest RTO computed from samples */
+	u64 rto_max_ns;		/* highest RTO, backoff included */
 	u32 max_retries;	/* consecutive timeouts before "dead" */
 	u32 frag_size;		/* payload bytes per frame: MTU - 64 */
 	u64 ack_delay_ns;	/* standalone ack when nothing carries one */
@@ -78,12 +102,16 @@ struct bi_link_stats {
 	u64 acks;		/* standalone acks sent */
 	u64 heartbeats;
 	u64 hellos;		/* HELLO and HELLO_ACK sent */
+	u64 rtt_samples;	/* RTT samples taken (Karn: first sends only) */
 };
 
 /* One message of the send window. */
 struct bi_link_slot {
 	struct bi_wire_hdr hdr;
 	u8 data[BI_PAGE_SIZE];
+	/* the link's own, for RTT samples */
+	u64 sent_ns;		/* first transmission */
+	u8 sends;		/* 0: queued, 1: sent once, 2: sent again */
 };
 
 struct bi_link_ops {
@@ -112,7 +140,11 @@ struct bi_link_peer {
 	u32 rcv_nxt;		/* next expected */
 	u32 retries;		/* consecutive timeouts */
 	u32 win_size;		/* power of two */
-	u64 rto_ns;
+	/* RTT estimate: valid once rtt_valid is set */
+	u8 rtt_valid;
+	u64 srtt_ns;
+	u64 rttvar_ns;
+	u64 rto_ns;		/* current RTO, backoff included */
 	u64 rtx_deadline;	/* retransmission or HELLO timer; 0: off */
 	u64 ack_deadline;
 	u64 last_tx_ns;
@@ -133,7 +165,11 @@ void bi_link_default_params(struct bi_link_params *p);
  * Longest time from an unanswered transmission to "dead" (plus the
  * caller's timer granularity per retry). A peer that falls silent while
  * the link is idle is noticed through the heartbeat, so from its last
- * answer it takes at most hb_idle_ns longer.
+ * answer it takes at most hb_idle_ns longer. The RTO in use when the peer
+ * falls silent may be anything up to rto_max_ns (a slow peer's, or one
+ * still backed off), so this is (max_retries + 1) * rto_max_ns; a peer
+ * silent from an RTO of r is dead after the sum of min(r * 2^i,
+ * rto_max_ns), i = 0..max_retries, usually far less.
  */
 u64 bi_link_dead_bound(const struct bi_link_params *p);
 const char *bi_link_drop_name(enum bi_link_drop why);

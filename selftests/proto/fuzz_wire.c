@@ -172,6 +172,7 @@ static void f_setup(bool real_mac)
 	bi_link_default_params(&lp);
 	lp.max_retries = 3;
 	lp.rto_init_ns = 10000;
+	lp.rto_min_ns = 5000;
 	lp.rto_max_ns = 40000;
 	lp.hb_idle_ns = 100000;
 	lp.reasm_timeout_ns = 50000;

@@ -621,6 +621,7 @@ static void s_setup(const struct scfg *cfg)
 	cp.retry_max_ns = 1000 * 1000;
 	bi_link_default_params(&lp);
 	lp.rto_init_ns = 2 * cfg->net.delay_max_ns + 100 * 1000;
+	lp.rto_min_ns = 20 * 1000;
 	lp.rto_max_ns = 50 * 1000 * 1000;
 	lp.max_retries = 16;
 	lp.frag_size = cfg->frag;

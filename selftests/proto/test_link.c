@@ -9,6 +9,12 @@
  *   - a silent peer is declared dead after max_retries, within
  *     bi_link_dead_bound(); an idle one through the heartbeat; a
  *     handshake that never completes also ends in "dead";
+ *   - the adaptive RTO (RFC 6298): converges to a constant round trip,
+ *     short or longer than rto_init; Karn's rule (no sample from the ack
+ *     of a message sent again, its backoff kept until a sample); never
+ *     below rto_min; a delayed ack after prompt ones is no timeout;
+ *     backoff from an adapted RTO doubles, caps, and ends in "dead"
+ *     within bi_link_dead_bound();
  *   - replayed, forged, earlier-boot and impossible-ack frames are
  *     dropped with the right reason, and the link keeps working.
  */
@@ -167,6 +173,7 @@ static bool l_stream(u64 seed, const struct net_cfg *nc, u32 frag, u32 count,
 
 	bi_link_default_params(&p);
 	p.rto_init_ns = 2 * nc->delay_max_ns + 50000;
+	p.rto_min_ns = 20000;
 	p.rto_max_ns = 20 * 1000 * 1000;
 	p.max_retries = 30;
 	p.frag_size = frag;
@@ -301,7 +308,7 @@ static void test_backoff_and_dead(void)
 	struct bi_link_params p;
 	struct lnode *a = calloc(1, sizeof(*a)), *b = calloc(1, sizeof(*b));
 	struct bi_wire_hdr h;
-	u64 rto, start, bound;
+	u64 rto, start, bound, expect = 0;
 	u32 i, n = 0;
 	bool ok = true;
 
@@ -331,13 +338,15 @@ static void test_backoff_and_dead(void)
 		}
 		if (n)
 			rto = rto * 2 > p.rto_max_ns ? p.rto_max_ns : rto * 2;
+		expect += rto;
 		n++;
 	}
 	tap_ok(ok && n == p.max_retries + 1,
 	       "retransmission backoff 1,2,4,8,16,16.. ms: %u transmissions",
 	       n);
 	bound = bi_link_dead_bound(&p);
-	tap_ok(a->state == BI_LINK_DEAD && a->dead_ns - start == bound,
+	tap_ok(a->state == BI_LINK_DEAD && a->dead_ns - start == expect &&
+	       expect <= bound,
 	       "peer dead after %u retries, %llu ms (bound %llu ms)",
 	       p.max_retries, (unsigned long long)(a->dead_ns - start) / 1000000,
 	       (unsigned long long)bound / 1000000);
@@ -365,9 +374,306 @@ static void test_backoff_and_dead(void)
 	start = l_now;
 	bi_link_open(&a->link, &a->peer, l_now);
 	l_run_timers(a, l_now + 10ULL * 1000 * 1000 * 1000);
-	tap_ok(a->state == BI_LINK_DEAD && a->dead_ns - start == bound &&
+	tap_ok(a->state == BI_LINK_DEAD && a->dead_ns - start == expect &&
 	       a->ntx == p.max_retries + 1,
 	       "unanswered handshake: dead after %u HELLOs", a->ntx);
+	l_free_frames(a);
+	free(a);
+	free(b);
+}
+
+/* ---- adaptive retransmission timeout ----------------------------------- */
+
+/*
+ * Bring a and b up over l_net, then let a send count messages one at a
+ * time (the next when the previous is acked), b answering each with a
+ * message of its own when echo is set (the ack then rides on it). All
+ * timers run exactly at their deadlines. *min_rto: lowest a->peer.rto_ns
+ * seen once a has an RTT sample.
+ */
+static void l_drive(struct lnode *a, struct lnode *b, u32 count, bool echo,
+		    u64 *min_rto)
+{
+	static u8 buf[BI_PAGE_SIZE];
+	u64 limit = l_now + 600ULL * 1000 * 1000 * 1000;
+	u32 sent = 0, echoed = b->nrx;
+
+	while (l_now < limit && a->state != BI_LINK_DEAD) {
+		struct bi_wire_hdr h;
+		struct net_frame f;
+		u64 t, tn;
+
+		if (a->peer.state == BI_LINK_UP &&
+		    a->peer.snd_una == a->peer.snd_nxt) {
+			if (sent == count)
+				break;
+			l_msg(&h, ++sent, false, buf);
+			if (bi_link_send(&a->link, &a->peer, &h, buf, l_now))
+				abort();
+		}
+		while (echo && echoed < b->nrx) {
+			l_msg(&h, 100000 + echoed++, false, buf);
+			if (bi_link_send(&b->link, &b->peer, &h, buf, l_now))
+				abort();
+		}
+		t = bi_min_deadline(bi_link_tick(&a->link, &a->peer, l_now),
+				    bi_link_tick(&b->link, &b->peer, l_now));
+		if (min_rto && a->peer.rtt_valid && a->peer.rto_ns < *min_rto)
+			*min_rto = a->peer.rto_ns;
+		tn = net_next_time(&l_net);
+		if (tn && (!t || tn <= t)) {
+			net_pop(&l_net, &f);
+			l_now = f.time > l_now ? f.time : l_now;
+			l_rx(f.dst ? b : a, f.buf, f.len);
+			free(f.buf);
+		} else if (t) {
+			l_now = t > l_now ? t : l_now + 1;
+		} else {
+			break;
+		}
+	}
+}
+
+/* a and b over a network of constant one-way delay d (no loss). */
+static void l_net_pair(struct lnode *a, struct lnode *b,
+		       const struct bi_link_params *p, u64 d)
+{
+	struct net_cfg nc = { .delay_min_ns = d, .delay_max_ns = d };
+
+	l_setup(a, 0, p, 0x1111);
+	l_setup(b, 1, p, 0x2222);
+	net_init(&l_net, &nc, 1);
+	l_use_net = true;
+	l_now = 1000;
+	bi_link_open(&a->link, &a->peer, l_now);
+	bi_link_open(&b->link, &b->peer, l_now);
+	l_drive(a, b, 0, false, NULL);
+}
+
+static void l_net_done(void)
+{
+	net_free(&l_net);
+	l_use_net = false;
+}
+
+static u64 l_absdiff(u64 x, u64 y)
+{
+	return x > y ? x - y : y - x;
+}
+
+static void test_rto_converge(void)
+{
+	struct lnode *a = calloc(1, sizeof(*a)), *b = calloc(1, sizeof(*b));
+	const u64 g = BI_LINK_RTO_GRAN_NS;
+	struct bi_link_params p;
+	u64 rtt, want, mid;
+	bool ok;
+
+	bi_link_default_params(&p);
+	p.hb_idle_ns = 0;
+
+	/*
+	 * 300 us each way, acks standalone after ack_delay: every sample
+	 * is 800 us; RTTVAR decays, RTO -> SRTT + ack_delay + G.
+	 */
+	l_net_pair(a, b, &p, 300 * 1000);
+	l_drive(a, b, 200, false, NULL);
+	rtt = 600 * 1000 + p.ack_delay_ns;
+	want = rtt + p.ack_delay_ns + g;
+	ok = a->nrx == 0 && b->nrx == 200 && a->peer.rtt_valid &&
+	     a->peer.stats.rtt_samples == 200 &&
+	     l_absdiff(a->peer.srtt_ns, rtt) < 1000 &&
+	     a->peer.rttvar_ns < 1000 &&
+	     l_absdiff(a->peer.rto_ns, want) < 5000 &&
+	     !a->peer.stats.timeouts && !a->peer.stats.retransmits;
+	tap_ok(ok, "RTO converges, 800 us round trip: srtt %llu rttvar %llu rto %llu ns (want ~%llu), %llu timeouts",
+	       (unsigned long long)a->peer.srtt_ns,
+	       (unsigned long long)a->peer.rttvar_ns,
+	       (unsigned long long)a->peer.rto_ns,
+	       (unsigned long long)want,
+	       (unsigned long long)a->peer.stats.timeouts);
+	l_net_done();
+
+	/*
+	 * 2.5 ms each way, longer than rto_init (emulated hosts): the first
+	 * messages time out and are sent again, their acks give no sample
+	 * but the RTO stays backed off until one sent once is answered;
+	 * then no more timeouts.
+	 */
+	l_net_pair(a, b, &p, 2500 * 1000);
+	l_drive(a, b, 100, false, NULL);
+	mid = a->peer.stats.timeouts;
+	l_drive(a, b, 100, false, NULL);
+	rtt = 5000 * 1000 + p.ack_delay_ns;
+	want = rtt + p.ack_delay_ns + g;
+	ok = b->nrx == 200 && mid > 0 && a->peer.stats.timeouts == mid &&
+	     a->peer.stats.rtt_samples < 200 &&
+	     l_absdiff(a->peer.srtt_ns, rtt) < 10000 &&
+	     l_absdiff(a->peer.rto_ns, want) < 20000;
+	tap_ok(ok, "RTO converges, 5.2 ms round trip > rto_init: %llu early timeouts, none later, %llu samples, srtt %llu rto %llu ns",
+	       (unsigned long long)mid,
+	       (unsigned long long)a->peer.stats.rtt_samples,
+	       (unsigned long long)a->peer.srtt_ns,
+	       (unsigned long long)a->peer.rto_ns);
+	l_net_done();
+
+	/* 1 us each way, prompt acks: the RTO is held at rto_min */
+	p.ack_delay_ns = 0;
+	l_net_pair(a, b, &p, 1000);
+	mid = ~0ULL;
+	l_drive(a, b, 100, false, &mid);
+	tap_ok(b->nrx == 100 && a->peer.srtt_ns < 10000 &&
+	       a->peer.rto_ns == p.rto_min_ns && mid == p.rto_min_ns,
+	       "RTO never below rto_min: srtt %llu ns, rto %llu ns, lowest %llu ns",
+	       (unsigned long long)a->peer.srtt_ns,
+	       (unsigned long long)a->peer.rto_ns, (unsigned long long)mid);
+	l_net_done();
+
+	/*
+	 * 100 us each way; first b answers every message (the ack rides on
+	 * the answer: 200 us samples, no variance), then stops answering:
+	 * now each ack waits ack_delay. The RTO kept ack_delay + G above
+	 * SRTT, so that is no timeout.
+	 */
+	p.ack_delay_ns = 200 * 1000;
+	l_net_pair(a, b, &p, 100 * 1000);
+	l_drive(a, b, 50, true, NULL);
+	rtt = a->peer.srtt_ns;
+	want = a->peer.rto_ns;
+	l_drive(a, b, 50, false, NULL);
+	tap_ok(b->nrx == 100 && a->nrx == 50 && rtt < 205 * 1000 &&
+	       want >= rtt + p.ack_delay_ns + g &&
+	       !a->peer.stats.timeouts && !a->peer.stats.retransmits,
+	       "delayed ack after prompt ones: no timeout (srtt %llu ns, rto %llu ns)",
+	       (unsigned long long)rtt, (unsigned long long)want);
+	l_net_done();
+	free(a);
+	free(b);
+}
+
+static void test_karn(void)
+{
+	static u8 buf[BI_PAGE_SIZE];
+	struct lnode *a = calloc(1, sizeof(*a)), *b = calloc(1, sizeof(*b));
+	struct bi_link_params p;
+	struct bi_wire_hdr h;
+	u64 t0, r = 400 * 1000;
+	u32 i;
+
+	bi_link_default_params(&p);
+	p.hb_idle_ns = 0;
+	l_pair(a, b, &p);
+
+	/* message 1 times out and is sent again; the ack comes after that */
+	l_msg(&h, 1, false, buf);
+	t0 = l_now;
+	bi_link_send(&a->link, &a->peer, &h, buf, l_now);
+	l_now = t0 + p.rto_init_ns;
+	bi_link_tick(&a->link, &a->peer, l_now);
+	if (a->ntx != 2)
+		abort();
+	l_now += 50 * 1000;
+	l_rx(b, a->tx_frame[1], a->tx_len[1]);
+	l_now += p.ack_delay_ns;
+	bi_link_tick(&b->link, &b->peer, l_now);
+	l_now += 50 * 1000;
+	for (i = 0; i < b->ntx; i++)
+		l_rx(a, b->tx_frame[i], b->tx_len[i]);
+	tap_ok(a->peer.snd_una == a->peer.snd_nxt && !a->peer.rtt_valid &&
+	       !a->peer.stats.rtt_samples &&
+	       a->peer.rto_ns == 2 * p.rto_init_ns && !a->peer.retries,
+	       "Karn: ack of a message sent twice gives no sample, backoff kept (rto %llu ns)",
+	       (unsigned long long)a->peer.rto_ns);
+	l_free_frames(a);
+	l_free_frames(b);
+
+	/* message 2 is sent once, answered after r: a sample, backoff gone */
+	l_msg(&h, 2, false, buf);
+	t0 = l_now;
+	bi_link_send(&a->link, &a->peer, &h, buf, l_now);
+	l_now = t0 + r / 4;
+	l_rx(b, a->tx_frame[0], a->tx_len[0]);
+	l_now += p.ack_delay_ns;
+	bi_link_tick(&b->link, &b->peer, l_now);
+	l_now = t0 + r;
+	for (i = 0; i < b->ntx; i++)
+		l_rx(a, b->tx_frame[i], b->tx_len[i]);
+	/* first sample: SRTT = r, RTTVAR = r / 2, RTO = r + 4 * r / 2 */
+	tap_ok(a->peer.rtt_valid && a->peer.stats.rtt_samples == 1 &&
+	       a->peer.srtt_ns == r && a->peer.rttvar_ns == r / 2 &&
+	       a->peer.rto_ns == 3 * r,
+	       "first sample after it: srtt %llu rttvar %llu rto %llu ns",
+	       (unsigned long long)a->peer.srtt_ns,
+	       (unsigned long long)a->peer.rttvar_ns,
+	       (unsigned long long)a->peer.rto_ns);
+	l_free_frames(a);
+	l_free_frames(b);
+	free(a);
+	free(b);
+}
+
+/* Backoff from an adapted RTO: doubling, capped, dead within the bound. */
+static void test_adapted_backoff(void)
+{
+	static u8 buf[BI_PAGE_SIZE];
+	struct lnode *a = calloc(1, sizeof(*a)), *b = calloc(1, sizeof(*b));
+	struct bi_link_params p;
+	struct bi_wire_hdr h;
+	u64 rto, r0, start, expect = 0, bound;
+	u32 i, n = 0;
+	bool ok = true;
+
+	bi_link_default_params(&p);
+	p.hb_idle_ns = 0;
+	p.rto_max_ns = 16 * 1000 * 1000;
+	p.max_retries = 8;
+	l_net_pair(a, b, &p, 300 * 1000);
+	l_drive(a, b, 100, false, NULL);
+	l_net_done();
+	/* b falls silent: a's frames are captured, never delivered */
+	r0 = a->peer.rto_ns;
+	l_msg(&h, 1000, false, buf);
+	start = l_now;
+	bi_link_send(&a->link, &a->peer, &h, buf, l_now);
+	l_run_timers(a, l_now + 10ULL * 1000 * 1000 * 1000);
+	rto = r0;
+	for (i = 0; i < a->ntx; i++) {
+		if (i && a->tx_time[i] - a->tx_time[i - 1] != rto) {
+			tap_diag("retry %u after %llu ns, expected %llu", i,
+				 (unsigned long long)(a->tx_time[i] -
+						      a->tx_time[i - 1]),
+				 (unsigned long long)rto);
+			ok = false;
+		}
+		if (i)
+			rto = rto * 2 > p.rto_max_ns ? p.rto_max_ns : rto * 2;
+		expect += rto;
+		n++;
+	}
+	bound = bi_link_dead_bound(&p);
+	tap_ok(ok && r0 < p.rto_init_ns && n == p.max_retries + 1 &&
+	       rto == p.rto_max_ns,
+	       "backoff from an adapted RTO of %llu us doubles up to rto_max: %u transmissions",
+	       (unsigned long long)r0 / 1000, n);
+	tap_ok(a->state == BI_LINK_DEAD && a->dead_ns - start == expect &&
+	       expect <= bound,
+	       "then dead after %llu ms (bound %llu ms)",
+	       (unsigned long long)(a->dead_ns - start) / 1000000,
+	       (unsigned long long)bound / 1000000);
+	l_free_frames(a);
+
+	/* the bound holds from the largest RTO too: a slow peer's */
+	l_setup(a, 0, &p, 0x1111);
+	a->peer.state = BI_LINK_UP;
+	a->peer.peer_boot = 0x2222;
+	a->peer.rto_ns = p.rto_max_ns;
+	l_now = 1000;
+	start = l_now;
+	bi_link_send(&a->link, &a->peer, &h, buf, l_now);
+	l_run_timers(a, l_now + 10ULL * 1000 * 1000 * 1000);
+	tap_ok(a->state == BI_LINK_DEAD && a->dead_ns - start == bound,
+	       "peer silent from an RTO of rto_max: dead after exactly the bound, %llu ms",
+	       (unsigned long long)(a->dead_ns - start) / 1000000);
 	l_free_frames(a);
 	free(a);
 	free(b);
@@ -560,6 +866,9 @@ int main(void)
 {
 	test_stream();
 	test_backoff_and_dead();
+	test_rto_converge();
+	test_karn();
+	test_adapted_backoff();
 	test_echo_and_kill();
 	test_hostile();
 	return tap_exit();
