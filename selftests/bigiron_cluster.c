@@ -28,6 +28,7 @@
 #include <linux/rtnetlink.h>
 #include <linux/veth.h>
 #include <net/if.h>
+#include <pthread.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
 #include <time.h>
@@ -1062,11 +1063,99 @@ static int test_evict(void)
 	return TAP_PASS;
 }
 
+#define CONTEND_THREADS	2	/* per node */
+#define CONTEND_INCS	300	/* per thread */
+
+struct contender {
+	volatile uint64_t *ctr;
+	pthread_barrier_t *start;
+	uint64_t ns;
+};
+
+static void *contend(void *arg)
+{
+	struct contender *c = arg;
+	uint64_t t0;
+	int i;
+
+	pthread_barrier_wait(c->start);
+	t0 = now_ns();
+	for (i = 0; i < CONTEND_INCS; i++) {
+		__atomic_fetch_add(c->ctr, 1, __ATOMIC_SEQ_CST);
+		/* let the other node's threads in between */
+		usleep(50);
+	}
+	c->ns = now_ns() - t0;
+	return NULL;
+}
+
+/*
+ * Threads on both nodes increment one counter: its page moves back and
+ * forth with every few increments.  Every increment counts, and no node
+ * starves: each faulting thread gets to use the page it waited for
+ * before the other node takes it back (the holds of dsm.c), so no fault
+ * runs into its timeout.
+ */
+static int test_contended_page(void)
+{
+	struct contender c[2 * CONTEND_THREADS];
+	pthread_t t[2 * CONTEND_THREADS];
+	pthread_barrier_t start;
+	volatile uint64_t *m[2];
+	uint64_t v, pp;
+	unsigned int i;
+	struct pair p;
+
+	pair_mtu = 0;
+	if (pair_up(&p))
+		return TAP_FAIL;
+	for (i = 0; i < 2; i++) {
+		m[i] = mmap(NULL, VM_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED,
+			    p.n[i].memfd, 0);
+		TAP_CHECK(m[i] != MAP_FAILED, "mmap %u: %s", i,
+			  strerror(errno));
+	}
+	/* a page homed on node 1 */
+	pthread_barrier_init(&start, NULL, 2 * CONTEND_THREADS);
+	for (i = 0; i < 2 * CONTEND_THREADS; i++) {
+		c[i].ctr = m[i % 2] + VM_SIZE / 2 / 8 + 3;
+		c[i].start = &start;
+		TAP_CHECK(!pthread_create(&t[i], NULL, contend, &c[i]),
+			  "thread %u", i);
+	}
+	for (i = 0; i < 2 * CONTEND_THREADS; i++)
+		pthread_join(t[i], NULL);
+	pthread_barrier_destroy(&start);
+	tap_diag("%u threads x %u increments; threads took %" PRIu64 " %"
+		 PRIu64 " %" PRIu64 " %" PRIu64 " ms; ping-pongs %" PRIu64
+		 ", remote write faults %" PRIu64 " and %" PRIu64,
+		 2 * CONTEND_THREADS, CONTEND_INCS, c[0].ns / 1000000,
+		 c[1].ns / 1000000, c[2].ns / 1000000, c[3].ns / 1000000,
+		 vm_u64(p.n[1].vm_id, "ping_pongs"),
+		 vm_u64(p.n[0].vm_id, "remote_write_faults"),
+		 vm_u64(p.n[1].vm_id, "remote_write_faults"));
+	v = m[0][VM_SIZE / 2 / 8 + 3];
+	TAP_CHECK(v == 2 * CONTEND_THREADS * CONTEND_INCS,
+		  "counter %" PRIu64 ", want %u", v,
+		  2 * CONTEND_THREADS * CONTEND_INCS);
+	for (i = 0; i < 2; i++)
+		TAP_CHECK(vm_u64(p.n[i].vm_id, "fault_errors") == 0,
+			  "node %u: %" PRIu64 " faults failed", i,
+			  vm_u64(p.n[i].vm_id, "fault_errors"));
+	pp = vm_u64(p.n[1].vm_id, "ping_pongs");
+	TAP_CHECK(pp > 0 && pp != UINT64_MAX, "ping_pongs %" PRIu64, pp);
+	for (i = 0; i < 2; i++)
+		munmap((void *)m[i], VM_SIZE);
+	pair_destroy(&p);
+	return TAP_PASS;
+}
+
 static struct tap_case cases[] = {
 	{ "set_cluster_checks", test_set_cluster_checks },
 	{ "join_and_ping", test_join_and_ping },
 	{ "coherent_rw", test_coherent_rw },
 	{ "evict_writes_back", test_evict },
+	{ "contended_page", test_contended_page },
 	{ "ping_fragmented", test_ping_fragmented },
 	{ "forged_and_truncated_frames", test_forged_frames },
 	{ "mtu_change", test_mtu_change },

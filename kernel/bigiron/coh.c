@@ -47,6 +47,8 @@ void bi_coh_default_params(struct bi_coh_params *p)
 	p->home_timeout_ns = 20ULL * 1000 * 1000 * 1000;
 	p->retry_ns = 50 * 1000;
 	p->retry_max_ns = 10 * 1000 * 1000;
+	p->hold_min_ns = 0;
+	p->hold_max_ns = 0;
 }
 
 int bi_coh_init(struct bi_coh_node *cn, u16 self, u16 nr_nodes,
@@ -54,7 +56,8 @@ int bi_coh_init(struct bi_coh_node *cn, u16 self, u16 nr_nodes,
 		const struct bi_coh_ops *ops, void *priv)
 {
 	if (nr_nodes < 1 || nr_nodes > BI_MAX_NODES || self >= nr_nodes ||
-	    !nr_pages || !p->qlen || p->qlen > BI_COH_QLEN_MAX)
+	    !nr_pages || !p->qlen || p->qlen > BI_COH_QLEN_MAX ||
+	    p->hold_min_ns > p->hold_max_ns)
 		return -EINVAL;
 	memset(cn, 0, sizeof(*cn));
 	cn->self = self;
@@ -86,6 +89,36 @@ static u64 bi_bit(u16 node)
 static struct bi_coh_local *bi_local(struct bi_coh_node *cn, u64 page)
 {
 	return cn->ops->local(cn->priv, page);
+}
+
+/* ---- holds (see struct bi_coh_local) ---------------------------------- */
+
+/* Rights were just granted to a waiting access. */
+static void bi_hold_start(struct bi_coh_node *cn, struct bi_coh_local *l,
+			  u64 now)
+{
+	if (!cn->params.hold_max_ns)
+		return;
+	l->flags |= BI_LF_HELD;
+	l->hold_ns = now + cn->params.hold_max_ns;
+}
+
+/* The access used its rights: keep them hold_min_ns longer at most. */
+static void bi_hold_used(struct bi_coh_node *cn, struct bi_coh_local *l,
+			 u64 now)
+{
+	u64 end = now + cn->params.hold_min_ns;
+
+	if (!(l->flags & BI_LF_HELD))
+		return;
+	l->flags &= ~BI_LF_HELD;
+	if (end < l->hold_ns)
+		l->hold_ns = end;
+}
+
+static bool bi_held(const struct bi_coh_local *l, u64 now)
+{
+	return l->hold_ns && now < l->hold_ns;
 }
 
 static u16 bi_home(struct bi_coh_node *cn, u64 page)
@@ -196,8 +229,10 @@ int bi_coh_access(struct bi_coh_node *cn, struct bi_coh_stats *st, u64 page,
 	if (page >= cn->nr_pages)
 		return -EINVAL;
 	l = bi_local(cn, page);
-	if (bi_has_rights(l, write))
+	if (bi_has_rights(l, write)) {
+		bi_hold_used(cn, l, now);
 		return 0;
+	}
 	if (l->flags & BI_LF_BROKEN)
 		return -EIO;
 	h = bi_home(cn, page);
@@ -216,8 +251,10 @@ int bi_coh_access(struct bi_coh_node *cn, struct bi_coh_stats *st, u64 page,
 	l->deadline_ns = cn->params.req_timeout_ns ?
 			 now + cn->params.req_timeout_ns : 0;
 	bi_req_send(cn, st, page, l, now);
-	if (bi_has_rights(l, write))
+	if (bi_has_rights(l, write)) {
+		bi_hold_used(cn, l, now);
 		return 0;
+	}
 	if (l->flags & BI_LF_BROKEN)
 		return -EIO;
 	return -EAGAIN;
@@ -264,7 +301,7 @@ static bool bi_req_match(const struct bi_coh_local *l, u8 pending, u32 txid)
 }
 
 static int bi_rx_data_s(struct bi_coh_node *cn, struct bi_coh_stats *st,
-			const struct bi_coh_msg *m, const u8 *data)
+			const struct bi_coh_msg *m, const u8 *data, u64 now)
 {
 	struct bi_coh_local *l = bi_local(cn, m->page);
 
@@ -275,12 +312,13 @@ static int bi_rx_data_s(struct bi_coh_node *cn, struct bi_coh_stats *st,
 	cn->ops->copy_in(cn->priv, m->page, data);
 	l->state = BI_L_SHARED;
 	cn->ops->map_ro(cn->priv, m->page);
+	bi_hold_start(cn, l, now);
 	bi_req_done(cn, st, m->page, l, 0);
 	return BI_COH_DROP_NR;
 }
 
 static int bi_rx_data_x(struct bi_coh_node *cn, struct bi_coh_stats *st,
-			const struct bi_coh_msg *m, const u8 *data)
+			const struct bi_coh_msg *m, const u8 *data, u64 now)
 {
 	struct bi_coh_local *l = bi_local(cn, m->page);
 
@@ -300,6 +338,7 @@ static int bi_rx_data_x(struct bi_coh_node *cn, struct bi_coh_stats *st,
 	}
 	l->state = BI_L_EXCL;
 	cn->ops->map_rw(cn->priv, m->page);
+	bi_hold_start(cn, l, now);
 	bi_req_done(cn, st, m->page, l, 0);
 	return BI_COH_DROP_NR;
 }
@@ -343,13 +382,30 @@ static int bi_rx_put_ack(struct bi_coh_node *cn, struct bi_coh_stats *st,
 	return BI_COH_DROP_NR;
 }
 
+/*
+ * A revocation from the home during a hold is kept, one at most: the home
+ * waits for its answer before it sends anything else about the page.
+ */
+static int bi_rx_defer(struct bi_coh_stats *st, struct bi_coh_local *l,
+		       const struct bi_coh_msg *m)
+{
+	if (l->defer_type)
+		return BI_COH_DROP_STATE;
+	l->defer_type = m->type;
+	l->defer_txid = m->txid;
+	st->deferred++;
+	return BI_COH_DROP_NR;
+}
+
 static int bi_rx_inv(struct bi_coh_node *cn, struct bi_coh_stats *st,
-		     const struct bi_coh_msg *m)
+		     const struct bi_coh_msg *m, u64 now)
 {
 	struct bi_coh_local *l = bi_local(cn, m->page);
 
 	if (l->state == BI_L_EXCL)
 		return BI_COH_DROP_STATE;
+	if (l->state == BI_L_SHARED && bi_held(l, now))
+		return bi_rx_defer(st, l, m);
 	if (l->state == BI_L_SHARED) {
 		cn->ops->unmap(cn->priv, m->page);
 		l->state = BI_L_INVALID;
@@ -359,12 +415,14 @@ static int bi_rx_inv(struct bi_coh_node *cn, struct bi_coh_stats *st,
 }
 
 static int bi_rx_fetch(struct bi_coh_node *cn, struct bi_coh_stats *st,
-		       const struct bi_coh_msg *m)
+		       const struct bi_coh_msg *m, u64 now)
 {
 	struct bi_coh_local *l = bi_local(cn, m->page);
 
 	if (l->state != BI_L_EXCL)
 		return BI_COH_DROP_STATE;
+	if (bi_held(l, now))
+		return bi_rx_defer(st, l, m);
 	if (m->type == BI_MSG_FETCH) {
 		cn->ops->wrprotect(cn->priv, m->page);
 		l->state = BI_L_SHARED;
@@ -425,7 +483,7 @@ static void bi_home_nack(struct bi_coh_node *cn, struct bi_coh_stats *st,
 /* Grant the home's own request: its data is current. */
 static void bi_home_grant_local(struct bi_coh_node *cn,
 				struct bi_coh_stats *st, u64 page,
-				const struct bi_coh_req *rq, u8 state)
+				const struct bi_coh_req *rq, u8 state, u64 now)
 {
 	struct bi_coh_local *l = bi_local(cn, page);
 
@@ -438,6 +496,8 @@ static void bi_home_grant_local(struct bi_coh_node *cn,
 		else
 			cn->ops->map_ro(cn->priv, page);
 	}
+	/* a grant inside bi_coh_access() is used at once, by its return */
+	bi_hold_start(cn, l, now);
 	bi_req_done(cn, st, page, l, 0);
 }
 
@@ -468,7 +528,7 @@ static void bi_home_fetch(struct bi_coh_node *cn, struct bi_coh_stats *st,
 }
 
 static void bi_home_finish_x(struct bi_coh_node *cn, struct bi_coh_stats *st,
-			     u64 page, struct bi_coh_dir *d)
+			     u64 page, struct bi_coh_dir *d, u64 now)
 {
 	const struct bi_coh_req *rq = &d->cur;
 	bool has;
@@ -477,7 +537,7 @@ static void bi_home_finish_x(struct bi_coh_node *cn, struct bi_coh_stats *st,
 	if (rq->node == cn->self) {
 		d->state = BI_D_UNCACHED;
 		d->copyset = 0;
-		bi_home_grant_local(cn, st, page, rq, BI_L_EXCL);
+		bi_home_grant_local(cn, st, page, rq, BI_L_EXCL, now);
 		return;
 	}
 	has = (d->copyset & bi_bit(rq->node)) && (rq->flags & BI_WF_HAS_COPY);
@@ -503,7 +563,7 @@ static void bi_serve_get_s(struct bi_coh_node *cn, struct bi_coh_stats *st,
 		return;
 	}
 	if (rq->node == cn->self) {
-		bi_home_grant_local(cn, st, page, rq, BI_L_SHARED);
+		bi_home_grant_local(cn, st, page, rq, BI_L_SHARED, now);
 		return;
 	}
 	if (hl->state == BI_L_EXCL) {
@@ -549,7 +609,7 @@ static void bi_serve_get_x(struct bi_coh_node *cn, struct bi_coh_stats *st,
 		bi_home_busy(cn, d, BI_H_WAIT_ACKS, now);
 		return;
 	}
-	bi_home_finish_x(cn, st, page, d);
+	bi_home_finish_x(cn, st, page, d, now);
 }
 
 static void bi_serve_put(struct bi_coh_node *cn, struct bi_coh_stats *st,
@@ -598,6 +658,24 @@ static void bi_home_serve(struct bi_coh_node *cn, struct bi_coh_stats *st,
 	}
 }
 
+/* Does the home's own hold keep rq waiting? */
+static bool bi_home_holding(struct bi_coh_node *cn, u64 page,
+			    const struct bi_coh_req *rq, u64 now)
+{
+	const struct bi_coh_local *l = bi_local(cn, page);
+
+	if (rq->node == cn->self || !bi_held(l, now))
+		return false;
+	switch (rq->type) {
+	case BI_MSG_GET_S:
+		return l->state == BI_L_EXCL;	/* would write-protect */
+	case BI_MSG_GET_X:
+		return l->state != BI_L_INVALID; /* would unmap */
+	default:
+		return false;			/* a PUT takes nothing here */
+	}
+}
+
 /* Serve queued requests until one makes the home wait. */
 static void bi_home_drain(struct bi_coh_node *cn, struct bi_coh_stats *st,
 			  u64 page, struct bi_coh_dir *d, u64 now)
@@ -606,6 +684,8 @@ static void bi_home_drain(struct bi_coh_node *cn, struct bi_coh_stats *st,
 
 	while (d->phase == BI_H_IDLE && d->qlen) {
 		rq = d->q[d->qhead];
+		if (bi_home_holding(cn, page, &rq, now))
+			break;
 		d->qhead = (d->qhead + 1) % BI_COH_QLEN_MAX;
 		d->qlen--;
 		if (rq.node != cn->self && bi_dead(cn, rq.node))
@@ -621,7 +701,8 @@ static void bi_home_request(struct bi_coh_node *cn, struct bi_coh_stats *st,
 
 	if (BI_WARN_ON(!d))
 		return;
-	if (d->phase == BI_H_IDLE && !d->qlen) {
+	if (d->phase == BI_H_IDLE && !d->qlen &&
+	    !bi_home_holding(cn, page, rq, now)) {
 		bi_home_serve(cn, st, page, d, rq, now);
 		return;
 	}
@@ -673,7 +754,7 @@ static int bi_rx_inv_ack(struct bi_coh_node *cn, struct bi_coh_stats *st,
 		return BI_COH_DROP_STALE;
 	d->acks &= ~bi_bit(m->node);
 	if (!d->acks) {
-		bi_home_finish_x(cn, st, m->page, d);
+		bi_home_finish_x(cn, st, m->page, d, now);
 		bi_home_drain(cn, st, m->page, d, now);
 	}
 	return BI_COH_DROP_NR;
@@ -695,13 +776,14 @@ static int bi_rx_fetch_data(struct bi_coh_node *cn, struct bi_coh_stats *st,
 		/* the owner dropped its copy: nobody else holds one */
 		d->state = BI_D_UNCACHED;
 		d->copyset = 0;
-		bi_home_finish_x(cn, st, m->page, d);
+		bi_home_finish_x(cn, st, m->page, d, now);
 	} else {
 		bi_home_idle(d);
 		d->state = BI_D_SHARED;
 		d->copyset = bi_bit(o);
 		if (rq->node == cn->self) {
-			bi_home_grant_local(cn, st, m->page, rq, BI_L_SHARED);
+			bi_home_grant_local(cn, st, m->page, rq, BI_L_SHARED,
+					    now);
 		} else {
 			d->copyset |= bi_bit(rq->node);
 			bi_send(cn, st, BI_MSG_DATA_S, 0, rq->node, rq->txid,
@@ -810,10 +892,10 @@ void bi_coh_recv(struct bi_coh_node *cn, struct bi_coh_stats *st,
 		why = bi_rx_put_data(cn, st, m, data, now);
 		break;
 	case BI_MSG_DATA_S:
-		why = bi_rx_data_s(cn, st, m, data);
+		why = bi_rx_data_s(cn, st, m, data, now);
 		break;
 	case BI_MSG_DATA_X:
-		why = bi_rx_data_x(cn, st, m, data);
+		why = bi_rx_data_x(cn, st, m, data, now);
 		break;
 	case BI_MSG_NACK:
 		why = bi_rx_nack(cn, st, m, now);
@@ -822,11 +904,11 @@ void bi_coh_recv(struct bi_coh_node *cn, struct bi_coh_stats *st,
 		why = bi_rx_put_ack(cn, st, m);
 		break;
 	case BI_MSG_INV:
-		why = bi_rx_inv(cn, st, m);
+		why = bi_rx_inv(cn, st, m, now);
 		break;
 	case BI_MSG_FETCH:
 	case BI_MSG_FETCH_INV:
-		why = bi_rx_fetch(cn, st, m);
+		why = bi_rx_fetch(cn, st, m, now);
 		break;
 	default:
 		why = BI_COH_DROP_TYPE;
@@ -838,6 +920,28 @@ void bi_coh_recv(struct bi_coh_node *cn, struct bi_coh_stats *st,
 	}
 drop:
 	st->drops[why]++;
+}
+
+/* The revocation kept during a hold, now that it is over. */
+static void bi_run_deferred(struct bi_coh_node *cn, struct bi_coh_stats *st,
+			    u64 page, struct bi_coh_local *l, u16 home,
+			    u64 now)
+{
+	struct bi_coh_msg m = {
+		.type = l->defer_type,
+		.node = home,
+		.txid = l->defer_txid,
+		.page = page,
+	};
+
+	l->defer_type = 0;
+	l->defer_txid = 0;
+	if (bi_dead(cn, home))
+		return;		/* nobody waits for the answer */
+	if (m.type == BI_MSG_INV)
+		bi_rx_inv(cn, st, &m, now);
+	else
+		bi_rx_fetch(cn, st, &m, now);
 }
 
 /* ---- time and failures ----------------------------------------------- */
@@ -863,7 +967,7 @@ static void bi_home_tick(struct bi_coh_node *cn, struct bi_coh_stats *st,
 		case BI_H_WAIT_ACKS:
 			d->acks &= ~dead;
 			if (!d->acks)
-				bi_home_finish_x(cn, st, page, d);
+				bi_home_finish_x(cn, st, page, d, now);
 			break;
 		case BI_H_WAIT_FETCH:
 			if (dead & bi_bit(d->owner))
@@ -902,6 +1006,13 @@ u64 bi_coh_tick(struct bi_coh_node *cn, struct bi_coh_stats *st, u64 page,
 		return 0;
 	l = bi_local(cn, page);
 	h = bi_home(cn, page);
+	if (l->hold_ns && !bi_held(l, now)) {
+		/* the hold is over */
+		l->hold_ns = 0;
+		l->flags &= ~BI_LF_HELD;
+	}
+	if (l->defer_type && (!l->hold_ns || bi_dead(cn, h)))
+		bi_run_deferred(cn, st, page, l, h, now);
 	if (h == cn->self) {
 		d = bi_dir(cn, page);
 		bi_home_tick(cn, st, page, d, now);
@@ -935,6 +1046,8 @@ u64 bi_coh_tick(struct bi_coh_node *cn, struct bi_coh_stats *st, u64 page,
 	}
 	if (d && d->phase != BI_H_IDLE)
 		next = bi_min_deadline(next, d->deadline_ns);
+	if (l->hold_ns && (l->defer_type || (d && d->qlen)))
+		next = bi_min_deadline(next, l->hold_ns);
 	return next;
 }
 
@@ -944,7 +1057,8 @@ bool bi_coh_busy(struct bi_coh_node *cn, u64 page)
 
 	if (page >= cn->nr_pages)
 		return false;
-	if (bi_local(cn, page)->pending != BI_P_NONE)
+	if (bi_local(cn, page)->pending != BI_P_NONE ||
+	    bi_local(cn, page)->defer_type)
 		return true;
 	if (bi_home(cn, page) != cn->self)
 		return false;

@@ -48,7 +48,18 @@ enum bi_coh_pending {
 #define BI_LF_NACKED	0x01	/* refused by the home; resend at retry_ns */
 #define BI_LF_FAILED	0x02	/* waiters already failed with a timeout */
 #define BI_LF_BROKEN	0x04	/* page lost (its owner or home died) */
+#define BI_LF_HELD	0x08	/* granted to a waiter that did not use it yet */
 
+/*
+ * Hold: rights granted to a waiting access are kept for a while before
+ * anyone may take them back: until hold_ns, which is hold_max_ns after the
+ * grant, or hold_min_ns after the access used them (bi_coh_access()
+ * returned 0), whichever comes first.  Otherwise a page contended by two
+ * nodes can be taken back before the waiter on one of them ever runs, and
+ * that waiter starves.  A revocation that comes meanwhile (INV, FETCH,
+ * FETCH_INV from the home, or at the home a request from another node) is
+ * kept and acted on when the hold ends (bi_coh_tick()).
+ */
 struct bi_coh_local {
 	u8 state;		/* enum bi_coh_lstate */
 	u8 pending;		/* enum bi_coh_pending */
@@ -57,6 +68,10 @@ struct bi_coh_local {
 	u32 txid;		/* id of the outstanding request */
 	u64 deadline_ns;	/* waiters fail after this; 0: none */
 	u64 retry_ns;		/* NACKed request is resent at this time */
+	u64 hold_ns;		/* revocations wait until this; 0: none */
+	u8 defer_type;		/* revocation kept during the hold; 0: none */
+	u8 pad[3];
+	u32 defer_txid;		/* its txid (it came from the home) */
 };
 
 /* Directory state of a page at its home. */
@@ -137,6 +152,7 @@ struct bi_coh_stats {
 	u64 errors;		/* waits failed by an error */
 	u64 served;		/* requests served by this home */
 	u64 ping_pongs;		/* ownership moved between two nodes */
+	u64 deferred;		/* revocations kept back by a hold */
 };
 
 struct bi_coh_params {
@@ -145,6 +161,8 @@ struct bi_coh_params {
 	u64 home_timeout_ns;	/* a busy home gives up after; 0: never */
 	u64 retry_ns;		/* first resend after a NACK */
 	u64 retry_max_ns;	/* backoff cap */
+	u64 hold_min_ns;	/* hold after the waiter used the rights */
+	u64 hold_max_ns;	/* hold after a grant; 0: no hold at all */
 };
 
 struct bi_coh_node;
@@ -193,7 +211,9 @@ void bi_coh_default_params(struct bi_coh_params *p);
  * A guest access to page faulted here. Returns 0 when this node has the
  * rights now (mapped through map_ro/map_rw), -EAGAIN when a request is on
  * its way (wait for complete(), then call again), or an error: -EIO page
- * lost, -EHOSTDOWN home dead, -ETIMEDOUT, -EPROTO.
+ * lost, -EHOSTDOWN home dead, -ETIMEDOUT, -EPROTO. A return of 0 counts as
+ * the use of a grant (see the hold above): the caller must make the access
+ * happen before a revocation can act, i.e. before its next bi_coh_tick().
  */
 int bi_coh_access(struct bi_coh_node *cn, struct bi_coh_stats *st, u64 page,
 		  bool write, u64 now);

@@ -69,6 +69,16 @@ module_param(fault_queue_len, uint, 0644);
 MODULE_PARM_DESC(fault_queue_len,
 		 "Requests for one page a home queues before it asks nodes to retry; read at SET_CLUSTER (default 4, 1..8)");
 
+static unsigned int hold_min_us = 200;
+module_param(hold_min_us, uint, 0644);
+MODULE_PARM_DESC(hold_min_us,
+		 "A node keeps a page it waited for this many us after its fault used it, before giving it to another node; read at SET_CLUSTER (default 200, at most hold_max_us)");
+
+static unsigned int hold_max_us = 10000;
+module_param(hold_max_us, uint, 0644);
+MODULE_PARM_DESC(hold_max_us,
+		 "... and this many us after it arrived if no fault used it; 0: no holds (pages contended by several nodes may then starve a node); read at SET_CLUSTER (default 10000, at most 1000000)");
+
 /* Range of the time parameters above, in ms. */
 #define BIGIRON_DSM_MS_MIN	100U
 #define BIGIRON_DSM_MS_MAX	600000U
@@ -391,6 +401,25 @@ static void bigiron_dsm_report(struct bigiron_cluster *cl, u64 page,
 	}
 }
 
+static bool bigiron_dsm_rights(struct bigiron_dsm *dsm, u64 page, bool write)
+{
+	u8 state = dsm->local[page].state;
+
+	return write ? state == BI_L_EXCL : state != BI_L_INVALID;
+}
+
+/* The fault's own folio, locked, or -EAGAIN if it left the file. */
+static struct folio *bigiron_dsm_lock_given(struct bigiron_cluster *cl,
+					    struct folio *folio)
+{
+	folio_lock(folio);
+	if (folio->mapping != bigiron_dsm_mapping(cl)) {
+		folio_unlock(folio);
+		return ERR_PTR(-EAGAIN);
+	}
+	return folio;
+}
+
 /* The folio of @page with current data, locked; under the bucket lock. */
 static struct folio *bigiron_dsm_lock_folio(struct bigiron_cluster *cl,
 					    u64 page, gfp_t gfp)
@@ -449,24 +478,26 @@ struct folio *bigiron_dsm_access(struct bigiron_cluster *cl, u64 page,
 	for (;;) {
 		mutex_lock(&b->lock);
 		err = bi_coh_access(&dsm->cn, &b->st, page, write, now);
-		if (!err) {
-			if (!folio) {
-				folio = bigiron_dsm_lock_folio(cl, page, gfp);
-			} else {
-				folio_lock(folio);
-				if (folio->mapping != bigiron_dsm_mapping(cl)) {
-					folio_unlock(folio);
-					folio = ERR_PTR(-EAGAIN);
-				}
-			}
-		}
+		/*
+		 * Timers of the page first, with no folio locked: they may
+		 * act on a revocation that waited for a hold to end, which
+		 * locks the folio.  If one took the rights just granted, ask
+		 * again.  From the folio lock on, a revocation waits until
+		 * the fault core has installed (and then loses) the PTE.
+		 */
 		bigiron_dsm_settle(dsm, b, page, now);
+		if (!err && !bigiron_dsm_rights(dsm, page, write))
+			err = -ESTALE;
+		else if (!err && !folio)
+			folio = bigiron_dsm_lock_folio(cl, page, gfp);
+		else if (!err)
+			folio = bigiron_dsm_lock_given(cl, folio);
 		gen = b->gen;
 		mutex_unlock(&b->lock);
 
 		if (!err)
 			break;
-		if (err != -EAGAIN)
+		if (err != -EAGAIN && err != -ESTALE)
 			goto fail;
 		if (!remote) {
 			remote = true;
@@ -476,6 +507,11 @@ struct folio *bigiron_dsm_access(struct bigiron_cluster *cl, u64 page,
 		if (now >= end) {
 			err = -ETIMEDOUT;
 			goto fail;
+		}
+		if (err == -ESTALE) {
+			/* nothing outstanding: ask again now */
+			cond_resched();
+			continue;
 		}
 		left = wait_event_killable_timeout(b->wq,
 						   READ_ONCE(b->gen) != gen,
@@ -582,6 +618,9 @@ static int bigiron_dsm_dbg_show(struct seq_file *m, void *unused)
 		   dsm->fault_timeout_ms,
 		   (u32)div_u64(dsm->cn.params.home_timeout_ns, NSEC_PER_MSEC),
 		   dsm->cn.params.qlen);
+	seq_printf(m, "hold_min_us %llu\nhold_max_us %llu\n",
+		   div_u64(dsm->cn.params.hold_min_ns, NSEC_PER_USEC),
+		   div_u64(dsm->cn.params.hold_max_ns, NSEC_PER_USEC));
 	seq_printf(m, "home_pages %llu\nbusy_pages %u\n", dsm->home_nr,
 		   bitmap_weight(dsm->busy, dsm->cn.nr_pages));
 	seq_printf(m, "remote_read_faults %lld\nremote_write_faults %lld\nfault_errors %lld\n",
@@ -590,9 +629,9 @@ static int bigiron_dsm_dbg_show(struct seq_file *m, void *unused)
 		   (s64)atomic64_read(&dsm->fault_errors));
 	seq_printf(m, "read_misses %llu\nwrite_misses %llu\nupgrades %llu\nputs %llu\n",
 		   st->read_misses, st->write_misses, st->upgrades, st->puts);
-	seq_printf(m, "drops_clean %llu\nnacks_sent %llu\nretries %llu\ntimeouts %llu\nerrors %llu\nserved %llu\nping_pongs %llu\n",
+	seq_printf(m, "drops_clean %llu\nnacks_sent %llu\nretries %llu\ntimeouts %llu\nerrors %llu\nserved %llu\nping_pongs %llu\ndeferred %llu\n",
 		   st->drops_clean, st->nacks_sent, st->retries, st->timeouts,
-		   st->errors, st->served, st->ping_pongs);
+		   st->errors, st->served, st->ping_pongs, st->deferred);
 	for (i = BI_MSG_GET_S; i < BI_MSG_PING; i++)
 		seq_printf(m, "msg_%s sent %llu recv %llu\n",
 			   bi_wire_type_name(i), st->sent[i], st->recv[i]);
@@ -826,6 +865,10 @@ int bigiron_dsm_init(struct bigiron_cluster *cl)
 			    NSEC_PER_MSEC;
 	p.qlen = clamp_t(unsigned int, READ_ONCE(fault_queue_len), 1,
 			 BI_COH_QLEN_MAX);
+	p.hold_max_ns = (u64)min(READ_ONCE(hold_max_us), 1000000U) *
+			NSEC_PER_USEC;
+	p.hold_min_ns = min_t(u64, (u64)READ_ONCE(hold_min_us) * NSEC_PER_USEC,
+			      p.hold_max_ns);
 	err = bi_coh_init(&dsm->cn, cl->self, cl->nr_nodes, nr_pages, &p,
 			  &bigiron_dsm_ops, cl);
 	if (err)
