@@ -1,0 +1,246 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0
+#
+# Two-node tests of bigiron's coherent guest memory (bigiron_dsm) and its
+# fault latency (bigiron_bench).  busybox sh compatible.  Modes:
+#
+#   run_dsm.sh veth      both nodes in this kernel, on a veth pair bi0/bi1
+#                        (MTU 9000): a clean pass, then a pass with netem
+#                        on both ends (1 % loss, 1 % duplication, ~1 %
+#                        reordering); then rmmod bigiron must succeed.
+#   run_dsm.sh 2host N   this host is node N (0 or 1) of two, linked by
+#                        eth0 (MAC 52:54:00:b1:00:01 for node 0, :02 for
+#                        node 1, MTU 1500: pages travel in fragments);
+#                        10.77.0.(N+1)/24 on eth0 carries the control
+#                        channel.  Clean pass, netem pass on this host's
+#                        eth0, rmmod check.  Both hosts run it together.
+#   run_dsm.sh bench     bigiron_bench on a veth pair (MTU 9000).
+#
+# tc-netem(8): "delay 1ms reorder 99%" sends 99 % of the packets at once
+# and delays the other 1 % by 1 ms, so that about 1 % arrive after
+# packets sent later than them.
+#
+# Environment: DSM_MEM_MB (default 256) guest memory of the clean pass,
+# DSM_NETEM_MEM_MB (default 256) of the netem pass; DSM_TIMEOUT (default
+# 600) and DSM_NETEM_TIMEOUT (default 600) seconds a program of the clean
+# and of the netem pass may run before it is killed (together below the
+# lab's limit per scenario); DSM_CTL_WAIT (default 30) seconds node 1
+# retries to connect; DSM_ARGS extra arguments for bigiron_dsm (e.g.
+# --cases LIST);
+# BIGIRON_KO (default /bigiron/bigiron.ko) to load bigiron again after
+# the rmmod check.
+#
+# Exit status: 0 when everything passed, 1 otherwise.
+
+# $NETEM and $DSM_ARGS are lists of arguments: split on purpose
+# shellcheck disable=SC2086
+
+dir=$(cd "$(dirname "$0")" && pwd)
+DSM=$dir/bigiron_dsm
+BENCH=$dir/bigiron_bench
+MEM_MB=${DSM_MEM_MB:-256}
+NETEM_MB=${DSM_NETEM_MEM_MB:-256}
+T_CLEAN=${DSM_TIMEOUT:-600}
+T_NETEM=${DSM_NETEM_TIMEOUT:-600}
+T=$T_CLEAN
+CTL_WAIT=${DSM_CTL_WAIT:-30}
+NETEM="loss 1% duplicate 1% delay 1ms reorder 99%"
+PARAM=/sys/module/bigiron/parameters/fault_timeout_ms
+LOGS=${TMPDIR:-/tmp}
+
+pass=0
+fail=0
+failed=""
+
+usage() {
+	echo "usage: $0 veth | 2host 0|1 | bench" >&2
+	exit 2
+}
+
+ok() {
+	echo "ok - run_dsm: $*"
+	pass=$((pass + 1))
+}
+
+notok() {
+	echo "not ok - run_dsm: $*"
+	fail=$((fail + 1))
+	failed="$failed $(echo "$1" | sed 's/ #.*//; s/ /_/g')"
+}
+
+# fault_timeout_ms as found, put back after each program (a killed one
+# cannot restore it itself)
+saved_timeout=$(cat $PARAM 2>/dev/null)
+restore_param() {
+	[ -n "$saved_timeout" ] && [ -w $PARAM ] && echo "$saved_timeout" >$PARAM
+}
+
+mac_of() {
+	cat "/sys/class/net/$1/address" 2>/dev/null
+}
+
+veth_del() {
+	ip link del bi0 2>/dev/null || "$DSM" --del-veth bi0
+}
+
+# bi0/bi1, MTU 9000, up; busybox ip may not know veth: then the helper
+veth_add() {
+	veth_del
+	if ! ip link add bi0 mtu 9000 type veth peer name bi1 mtu 9000 \
+		2>/dev/null || [ ! -e /sys/class/net/bi1 ]; then
+		veth_del
+		"$DSM" --make-veth bi0 bi1 9000 || return 1
+	fi
+	ip link set bi0 mtu 9000 up && ip link set bi1 mtu 9000 up
+}
+
+netem_on() {
+	modprobe sch_netem 2>/dev/null
+	for ifc in "$@"; do
+		if ! tc qdisc add dev "$ifc" root netem $NETEM; then
+			echo "# run_dsm: tc qdisc add dev $ifc root netem $NETEM failed"
+			return 1
+		fi
+		echo "# run_dsm: $ifc: $(tc qdisc show dev "$ifc" | head -n 1)"
+	done
+}
+
+netem_off() {
+	for ifc in "$@"; do
+		tc qdisc del dev "$ifc" root 2>/dev/null
+	done
+}
+
+# Verdict of one program run: $1 name, $2 exit status, $3 its log if
+# it still has to be shown.
+verdict() {
+	[ -z "$3" ] || cat "$3"
+	case $2 in
+	0)	ok "$1" ;;
+	137)	notok "$1 # killed after ${T}s" ;;
+	*)	notok "$1 # exit $2" ;;
+	esac
+}
+
+# Both nodes of PROG on bi0/bi1 at once: $1 name, $2 port, $3 program,
+# then its extra arguments.  Node 0's output is shown as it comes, node
+# 1's (kept in a file meanwhile) after it, so that they do not mix.
+run_pair() {
+	name=$1 port=$2 prog=$3
+	shift 3
+	m0=$(mac_of bi0)
+	m1=$(mac_of bi1)
+	timeout -s KILL "$T" "$prog" --node 0 --dev bi0 --mac0 "$m0" \
+		--mac1 "$m1" --ctl 127.0.0.1:"$port" --ctl-wait "$CTL_WAIT" \
+		"$@" 2>&1 &
+	pid0=$!
+	timeout -s KILL "$T" "$prog" --node 1 --dev bi1 --mac0 "$m0" \
+		--mac1 "$m1" --ctl 127.0.0.1:"$port" --ctl-wait "$CTL_WAIT" \
+		"$@" >"$LOGS/dsm-$name-1.log" 2>&1 &
+	pid1=$!
+	wait "$pid0"
+	rc0=$?
+	wait "$pid1"
+	rc1=$?
+	restore_param
+	verdict "$name node0" $rc0 ""
+	verdict "$name node1" $rc1 "$LOGS/dsm-$name-1.log"
+}
+
+# This host's node only: $1 name, $2 node, $3 port, then extra arguments.
+run_one() {
+	name=$1 n=$2 port=$3
+	shift 3
+	timeout -s KILL "$T" "$DSM" --node "$n" --dev eth0 \
+		--mac0 52:54:00:b1:00:01 --mac1 52:54:00:b1:00:02 \
+		--ctl 10.77.0.1:"$port" --ctl-wait "$CTL_WAIT" "$@" 2>&1
+	rc=$?
+	restore_param
+	verdict "$name node$n" $rc ""
+}
+
+# The module must go away once every VM is closed.
+rmmod_check() {
+	if [ ! -d /sys/module/bigiron ]; then
+		notok "rmmod bigiron # module not loaded"
+		return
+	fi
+	if rmmod bigiron && [ ! -d /sys/module/bigiron ]; then
+		ok "rmmod bigiron: unloaded cleanly"
+	else
+		notok "rmmod bigiron: did not unload # left: $(echo /sys/kernel/bigiron/vm*)"
+	fi
+	ko=${BIGIRON_KO:-/bigiron/bigiron.ko}
+	if [ ! -d /sys/module/bigiron ] && [ -f "$ko" ]; then
+		insmod "$ko" || echo "# run_dsm: insmod $ko failed"
+	fi
+}
+
+summary() {
+	echo "# run_dsm $mode: $pass passed, $fail failed${failed:+ (failed:$failed)}"
+	[ "$fail" -eq 0 ]
+	exit $?
+}
+
+mode=$1
+if [ ! -x "$DSM" ] || [ ! -x "$BENCH" ]; then
+	echo "not ok - run_dsm: programs not found in $dir"
+	exit 1
+fi
+
+# the control channel of one-host modes runs over 127.0.0.1
+ip link set lo up 2>/dev/null
+
+case "$mode" in
+veth)
+	if veth_add; then
+		run_pair veth 7790 "$DSM" --mem-mb "$MEM_MB" $DSM_ARGS
+		if netem_on bi0 bi1; then
+			T=$T_NETEM
+			run_pair veth-netem 7791 "$DSM" --netem \
+				--mem-mb "$NETEM_MB" $DSM_ARGS
+		else
+			notok "veth-netem # cannot set up netem"
+		fi
+		netem_off bi0 bi1
+		veth_del
+	else
+		notok "veth # cannot create the veth pair bi0/bi1"
+	fi
+	rmmod_check
+	summary
+	;;
+2host)
+	n=$2
+	[ "$n" = 0 ] || [ "$n" = 1 ] || usage
+	want=52:54:00:b1:00:0$((n + 1))
+	[ "$(mac_of eth0)" = "$want" ] ||
+		echo "# run_dsm: warning: eth0 is $(mac_of eth0), node $n expects $want"
+	ip link set eth0 mtu 1500
+	ip link set eth0 up
+	ip addr add 10.77.0.$((n + 1))/24 dev eth0 2>/dev/null
+	run_one 2host "$n" 7790 --mem-mb "$MEM_MB" $DSM_ARGS
+	if netem_on eth0; then
+		T=$T_NETEM
+		run_one 2host-netem "$n" 7791 --netem --mem-mb "$NETEM_MB" \
+			$DSM_ARGS
+	else
+		notok "2host-netem # cannot set up netem"
+	fi
+	netem_off eth0
+	rmmod_check
+	summary
+	;;
+bench)
+	if veth_add; then
+		run_pair bench 7792 "$BENCH" --mem-mb "$MEM_MB"
+		veth_del
+	else
+		notok "bench # cannot create the veth pair bi0/bi1"
+	fi
+	summary
+	;;
+*)
+	usage
+	;;
+esac
