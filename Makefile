@@ -6,6 +6,7 @@
 #   make install    install the module (and run depmod) and the launcher
 #   make check      every test: unit tests, lint, selftests and lab scenarios
 #   make demo       boot an unmodified Linux guest on bigiron in the QEMU lab
+#   make bench      run the benchmarks in the QEMU lab (not part of check)
 #
 # KDIR selects the kernel build tree; by default the running kernel's, else
 # the newest one under /lib/modules.
@@ -20,7 +21,7 @@ MODDIR := $(CURDIR)/kernel/bigiron
 export KDIR KVER
 
 .PHONY: all module launcher selftests guest install uninstall check demo \
-	lint deps clean help
+	bench lint deps clean help
 
 all: module launcher selftests guest
 
@@ -61,6 +62,9 @@ check: deps
 demo: deps
 	@scripts/lab demo
 
+bench: deps
+	@scripts/lab run bench
+
 clean:
 	-$(MAKE) -C $(KDIR) M=$(MODDIR) clean
 	-$(MAKE) -C launcher clean
@@ -69,4 +73,4 @@ clean:
 	rm -rf build
 
 help:
-	@sed -n '3,12p' Makefile
+	@sed -n '3,13p' Makefile
