@@ -15,7 +15,9 @@
  * a page each way, in one jumbo frame and in 1500-byte fragments; a
  * forged frame (wrong key) and a truncated frame are dropped and counted
  * and change nothing else; the MTU changing under running links; the
- * two memory files as one coherent memory; JOIN with the peer absent
+ * two memory files as one coherent memory (cross reads and writes, copies
+ * given back, a page contended from both nodes, counters, histogram and
+ * tracepoints); JOIN with the peer absent
  * times out; deleting the interface while the links are up kills the
  * peers without a hang, and the VMs still close (bigiron_module runs later
  * and unloads the module).  Each case builds its own veth pair and
@@ -1150,12 +1152,135 @@ static int test_contended_page(void)
 	return TAP_PASS;
 }
 
+#define TRACING		"/sys/kernel/debug/tracing"
+
+static int write_file(const char *path, const char *text)
+{
+	ssize_t len;
+	int fd;
+
+	fd = open(path, O_WRONLY | O_TRUNC | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	len = write(fd, text, strlen(text));
+	close(fd);
+	return len == (ssize_t)strlen(text) ? 0 : -EIO;
+}
+
+/* Lines of the trace buffer that contain @what. */
+static unsigned int trace_count(const char *what)
+{
+	char line[512];
+	unsigned int n = 0;
+	FILE *f;
+
+	f = fopen(TRACING "/trace", "re");
+	if (!f)
+		return 0;
+	while (fgets(line, sizeof(line), f))
+		if (strstr(line, what))
+			n++;
+	fclose(f);
+	return n;
+}
+
+/* Sum of debugfs vm<id>/fault_hist's read and write columns. */
+static uint64_t hist_total(uint32_t vm_id, unsigned int *buckets)
+{
+	unsigned long long from, to, r, w;
+	char path[128], line[128];
+	uint64_t sum = 0;
+	FILE *f;
+
+	*buckets = 0;
+	snprintf(path, sizeof(path), BI_DEBUGFS "/vm%u/fault_hist", vm_id);
+	f = fopen(path, "re");
+	if (!f)
+		return UINT64_MAX;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "%llu %llu %llu %llu", &from, &to, &r, &w) == 4) {
+			sum += r + w;
+			(*buckets)++;
+		}
+	fclose(f);
+	return sum;
+}
+
+/*
+ * What a user sees of remote faults: the tracepoints fire, the histogram
+ * counts each remote fault once, the per-peer counters add up to the
+ * VM's.
+ */
+static int test_observability(void)
+{
+	uint64_t faults, hist, peer;
+	volatile uint64_t *m[2];
+	unsigned int i, buckets, n;
+	struct pair p;
+	int ret;
+
+	if (!bi_exists(TRACING "/events/bigiron"))
+		return TAP_FAIL;
+	pair_mtu = 0;
+	if (pair_up(&p))
+		return TAP_FAIL;
+	ret = write_file(TRACING "/trace", "");
+	TAP_CHECK(ret == 0, "clearing the trace: %s", strerror(-ret));
+	ret = write_file(TRACING "/events/bigiron/enable", "1");
+	TAP_CHECK(ret == 0, "enabling events: %s", strerror(-ret));
+	for (i = 0; i < 2; i++) {
+		m[i] = mmap(NULL, VM_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED,
+			    p.n[i].memfd, 0);
+		TAP_CHECK(m[i] != MAP_FAILED, "mmap %u: %s", i,
+			  strerror(errno));
+	}
+	/* 32 remote writes from node 0, 32 remote reads by node 1 */
+	for (i = 0; i < 32; i++)
+		m[0][VM_SIZE / 2 / 8 + i * 512] = i;
+	for (i = 0; i < 32; i++)
+		TAP_CHECK(m[1][i * 512] == 0, "page %u", i);
+	write_file(TRACING "/events/bigiron/enable", "0");
+
+	n = trace_count("bigiron_fault_end");
+	TAP_CHECK(n >= 64, "%u bigiron_fault_end events", n);
+	n = trace_count("bigiron_fault_begin");
+	TAP_CHECK(n >= 64, "%u bigiron_fault_begin events", n);
+	n = trace_count("get_x");
+	TAP_CHECK(n >= 64, "%u get_x send/recv events", n);
+	n = trace_count("bigiron_recv");
+	TAP_CHECK(n >= 128, "%u bigiron_recv events", n);
+	for (i = 0; i < 2; i++) {
+		faults = vm_u64(p.n[i].vm_id, "remote_read_faults") +
+			 vm_u64(p.n[i].vm_id, "remote_write_faults");
+		hist = hist_total(p.n[i].vm_id, &buckets);
+		TAP_CHECK(buckets > 10, "%u histogram buckets", buckets);
+		TAP_CHECK(hist == faults && faults >= 32,
+			  "node %u: histogram %" PRIu64 ", remote faults %"
+			  PRIu64, i, hist, faults);
+		peer = peer_u64(p.n[i].vm_id, !i, "pages_recv");
+		TAP_CHECK(peer == vm_u64(p.n[i].vm_id, "pages_recv"),
+			  "node %u: peer pages_recv %" PRIu64, i, peer);
+	}
+	TAP_CHECK(peer_u64(p.n[0].vm_id, 1, "write_faults") == 32,
+		  "node 0's write faults to node 1: %" PRIu64,
+		  peer_u64(p.n[0].vm_id, 1, "write_faults"));
+	TAP_CHECK(peer_u64(p.n[1].vm_id, 0, "read_faults") == 32,
+		  "node 1's read faults to node 0: %" PRIu64,
+		  peer_u64(p.n[1].vm_id, 0, "read_faults"));
+	write_file(TRACING "/trace", "");
+	for (i = 0; i < 2; i++)
+		munmap((void *)m[i], VM_SIZE);
+	pair_destroy(&p);
+	return TAP_PASS;
+}
+
 static struct tap_case cases[] = {
 	{ "set_cluster_checks", test_set_cluster_checks },
 	{ "join_and_ping", test_join_and_ping },
 	{ "coherent_rw", test_coherent_rw },
 	{ "evict_writes_back", test_evict },
 	{ "contended_page", test_contended_page },
+	{ "observability", test_observability },
 	{ "ping_fragmented", test_ping_fragmented },
 	{ "forged_and_truncated_frames", test_forged_frames },
 	{ "mtu_change", test_mtu_change },
