@@ -26,9 +26,6 @@
 #define _GNU_SOURCE
 #include <arpa/inet.h>
 #include <linux/if_packet.h>
-#include <linux/netlink.h>
-#include <linux/rtnetlink.h>
-#include <linux/veth.h>
 #include <net/if.h>
 #include <pthread.h>
 #include <sys/mman.h>
@@ -37,6 +34,7 @@
 
 #include <bigiron/wire.h>
 
+#include "netlink.h"
 #include "tap.h"
 #include "util.h"
 
@@ -48,149 +46,18 @@
 #define IF_B		"bi1"
 #define PINGS		100
 
-/* ---- rtnetlink: the veth pair ------------------------------------------ */
-
-struct nl_req {
-	struct nlmsghdr nh;
-	struct ifinfomsg ifi;
-	char buf[512];
-};
-
-static struct rtattr *nl_tail(struct nlmsghdr *nh)
-{
-	return (struct rtattr *)((char *)nh + NLMSG_ALIGN(nh->nlmsg_len));
-}
-
-static struct rtattr *nl_attr(struct nlmsghdr *nh, unsigned short type,
-			      const void *data, size_t len)
-{
-	struct rtattr *rta = nl_tail(nh);
-
-	rta->rta_type = type;
-	rta->rta_len = RTA_LENGTH(len);
-	if (len)
-		memcpy(RTA_DATA(rta), data, len);
-	nh->nlmsg_len = NLMSG_ALIGN(nh->nlmsg_len) + RTA_ALIGN(rta->rta_len);
-	return rta;
-}
-
-static void nl_end(struct nlmsghdr *nh, struct rtattr *nest)
-{
-	nest->rta_len = (unsigned short)((char *)nl_tail(nh) - (char *)nest);
-}
-
-static int nl_talk(struct nlmsghdr *nh)
-{
-	struct sockaddr_nl sa = { .nl_family = AF_NETLINK };
-	char buf[4096];
-	struct nlmsgerr *e;
-	struct nlmsghdr *r;
-	ssize_t len;
-	int fd, ret;
-
-	fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
-	if (fd < 0)
-		return -errno;
-	nh->nlmsg_flags |= NLM_F_REQUEST | NLM_F_ACK;
-	if (sendto(fd, nh, nh->nlmsg_len, 0, (struct sockaddr *)&sa,
-		   sizeof(sa)) < 0) {
-		ret = -errno;
-		goto out;
-	}
-	len = recv(fd, buf, sizeof(buf), 0);
-	if (len < 0) {
-		ret = -errno;
-		goto out;
-	}
-	r = (struct nlmsghdr *)buf;
-	ret = -EPROTO;
-	if (NLMSG_OK(r, (size_t)len) && r->nlmsg_type == NLMSG_ERROR) {
-		e = NLMSG_DATA(r);
-		ret = e->error;
-	}
-out:
-	close(fd);
-	return ret;
-}
+/* ---- the veth pair ------------------------------------------------------ */
 
 static int veth_del(const char *name)
 {
-	struct nl_req req = { 0 };
-	unsigned int idx = if_nametoindex(name);
-
-	if (!idx)
-		return -ENODEV;
-	req.nh.nlmsg_len = NLMSG_LENGTH(sizeof(req.ifi));
-	req.nh.nlmsg_type = RTM_DELLINK;
-	req.ifi.ifi_family = AF_UNSPEC;
-	req.ifi.ifi_index = (int)idx;
-	return nl_talk(&req.nh);
-}
-
-/* ip link set NAME up (not at creation: a veth end opens once paired) */
-static int link_up(const char *name)
-{
-	struct nl_req req = { 0 };
-	unsigned int idx = if_nametoindex(name);
-
-	if (!idx)
-		return -ENODEV;
-	req.nh.nlmsg_len = NLMSG_LENGTH(sizeof(req.ifi));
-	req.nh.nlmsg_type = RTM_NEWLINK;
-	req.ifi.ifi_family = AF_UNSPEC;
-	req.ifi.ifi_index = (int)idx;
-	req.ifi.ifi_flags = IFF_UP;
-	req.ifi.ifi_change = IFF_UP;
-	return nl_talk(&req.nh);
-}
-
-/* ip link set NAME mtu MTU */
-static int link_mtu(const char *name, unsigned int mtu)
-{
-	struct nl_req req = { 0 };
-	unsigned int idx = if_nametoindex(name);
-
-	if (!idx)
-		return -ENODEV;
-	req.nh.nlmsg_len = NLMSG_LENGTH(sizeof(req.ifi));
-	req.nh.nlmsg_type = RTM_NEWLINK;
-	req.ifi.ifi_family = AF_UNSPEC;
-	req.ifi.ifi_index = (int)idx;
-	nl_attr(&req.nh, IFLA_MTU, &mtu, sizeof(mtu));
-	return nl_talk(&req.nh);
+	return link_del(name);
 }
 
 /* ip link add bi0 mtu 9000 type veth peer name bi1 mtu 9000; both up */
-static int veth_add(void)
+static int veth_pair_add(void)
 {
-	struct nl_req req = { 0 };
-	struct rtattr *info, *data, *peer;
-	struct ifinfomsg pifi = { .ifi_family = AF_UNSPEC };
-	unsigned int mtu = 9000;
-	int ret;
-
 	veth_del(IF_A);
-	req.nh.nlmsg_len = NLMSG_LENGTH(sizeof(req.ifi));
-	req.nh.nlmsg_type = RTM_NEWLINK;
-	req.nh.nlmsg_flags = NLM_F_CREATE | NLM_F_EXCL;
-	req.ifi.ifi_family = AF_UNSPEC;
-	nl_attr(&req.nh, IFLA_IFNAME, IF_A, sizeof(IF_A));
-	nl_attr(&req.nh, IFLA_MTU, &mtu, sizeof(mtu));
-	info = nl_attr(&req.nh, IFLA_LINKINFO, NULL, 0);
-	nl_attr(&req.nh, IFLA_INFO_KIND, "veth", 4);
-	data = nl_attr(&req.nh, IFLA_INFO_DATA, NULL, 0);
-	peer = nl_attr(&req.nh, VETH_INFO_PEER, &pifi, sizeof(pifi));
-	nl_attr(&req.nh, IFLA_IFNAME, IF_B, sizeof(IF_B));
-	nl_attr(&req.nh, IFLA_MTU, &mtu, sizeof(mtu));
-	nl_end(&req.nh, peer);
-	nl_end(&req.nh, data);
-	nl_end(&req.nh, info);
-	ret = nl_talk(&req.nh);
-	if (!ret)
-		ret = link_up(IF_A);
-	if (!ret)
-		ret = link_up(IF_B);
-	return ret;
+	return veth_add(IF_A, IF_B, 9000);
 }
 
 static int read_mac(const char *ifname, uint8_t mac[6])
@@ -318,7 +185,7 @@ static int pair_create(struct pair *p)
 	memset(p, 0, sizeof(*p));
 	p->n[0].devfd = p->n[1].devfd = -1;
 	p->n[0].memfd = p->n[1].memfd = -1;
-	ret = veth_add();
+	ret = veth_pair_add();
 	if (ret) {
 		tap_diag("creating veth pair: %s", strerror(-ret));
 		return ret;
@@ -903,20 +770,9 @@ static int test_link_del(void)
 
 static uint64_t vm_u64(uint32_t vm_id, const char *name)
 {
-	char path[128], buf[32];
-	ssize_t len;
-	int fd;
+	uint64_t v;
 
-	snprintf(path, sizeof(path), BI_SYSFS "/vm%u/%s", vm_id, name);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return UINT64_MAX;
-	len = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (len <= 0)
-		return UINT64_MAX;
-	buf[len] = '\0';
-	return strtoull(buf, NULL, 10);
+	return bi_vm_sysfs_u64(vm_id, name, &v) ? UINT64_MAX : v;
 }
 
 #define COH_PAGES	256
@@ -1299,7 +1155,7 @@ int main(void)
 		tap_skip_all("bigiron module not loaded");
 	if (!bi_debugfs_ready())
 		tap_skip_all("no bigiron debugfs");
-	ret = veth_add();
+	ret = veth_pair_add();
 	if (ret) {
 		snprintf(why, sizeof(why), "cannot create a veth pair: %s",
 			 strerror(-ret));

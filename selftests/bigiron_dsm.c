@@ -42,9 +42,6 @@
 #include <arpa/inet.h>
 #include <linux/if_ether.h>
 #include <linux/if_packet.h>
-#include <linux/netlink.h>
-#include <linux/rtnetlink.h>
-#include <linux/veth.h>
 #include <net/if.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -57,6 +54,7 @@
 
 #include <bigiron/wire.h>
 
+#include "netlink.h"
 #include "tap.h"
 #include "util.h"
 
@@ -139,132 +137,6 @@ static DSM_UNUSED uint64_t mix64(uint64_t x)
 	x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
 	x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
 	return x ^ (x >> 31);
-}
-
-/* ---- rtnetlink: veth pair (the --make-veth helper) ---------------------- */
-
-struct nl_req {
-	struct nlmsghdr nh;
-	struct ifinfomsg ifi;
-	char buf[512];
-};
-
-static struct rtattr *nl_tail(struct nlmsghdr *nh)
-{
-	return (struct rtattr *)((char *)nh + NLMSG_ALIGN(nh->nlmsg_len));
-}
-
-static struct rtattr *nl_attr(struct nlmsghdr *nh, unsigned short type,
-			      const void *data, size_t len)
-{
-	struct rtattr *rta = nl_tail(nh);
-
-	rta->rta_type = type;
-	rta->rta_len = RTA_LENGTH(len);
-	if (len)
-		memcpy(RTA_DATA(rta), data, len);
-	nh->nlmsg_len = NLMSG_ALIGN(nh->nlmsg_len) + RTA_ALIGN(rta->rta_len);
-	return rta;
-}
-
-static void nl_end(struct nlmsghdr *nh, struct rtattr *nest)
-{
-	nest->rta_len = (unsigned short)((char *)nl_tail(nh) - (char *)nest);
-}
-
-static int nl_talk(struct nlmsghdr *nh)
-{
-	struct sockaddr_nl sa = { .nl_family = AF_NETLINK };
-	char buf[4096];
-	struct nlmsgerr *e;
-	struct nlmsghdr *r;
-	ssize_t len;
-	int fd, ret;
-
-	fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
-	if (fd < 0)
-		return -errno;
-	nh->nlmsg_flags |= NLM_F_REQUEST | NLM_F_ACK;
-	if (sendto(fd, nh, nh->nlmsg_len, 0, (struct sockaddr *)&sa,
-		   sizeof(sa)) < 0) {
-		ret = -errno;
-		goto out;
-	}
-	len = recv(fd, buf, sizeof(buf), 0);
-	if (len < 0) {
-		ret = -errno;
-		goto out;
-	}
-	r = (struct nlmsghdr *)buf;
-	ret = -EPROTO;
-	if (NLMSG_OK(r, (size_t)len) && r->nlmsg_type == NLMSG_ERROR) {
-		e = NLMSG_DATA(r);
-		ret = e->error;
-	}
-out:
-	close(fd);
-	return ret;
-}
-
-static DSM_UNUSED int veth_del(const char *name)
-{
-	struct nl_req req = { 0 };
-	unsigned int idx = if_nametoindex(name);
-
-	if (!idx)
-		return -ENODEV;
-	req.nh.nlmsg_len = NLMSG_LENGTH(sizeof(req.ifi));
-	req.nh.nlmsg_type = RTM_DELLINK;
-	req.ifi.ifi_family = AF_UNSPEC;
-	req.ifi.ifi_index = (int)idx;
-	return nl_talk(&req.nh);
-}
-
-static int link_up(const char *name)
-{
-	struct nl_req req = { 0 };
-	unsigned int idx = if_nametoindex(name);
-
-	if (!idx)
-		return -ENODEV;
-	req.nh.nlmsg_len = NLMSG_LENGTH(sizeof(req.ifi));
-	req.nh.nlmsg_type = RTM_NEWLINK;
-	req.ifi.ifi_family = AF_UNSPEC;
-	req.ifi.ifi_index = (int)idx;
-	req.ifi.ifi_flags = IFF_UP;
-	req.ifi.ifi_change = IFF_UP;
-	return nl_talk(&req.nh);
-}
-
-/* ip link add A mtu M type veth peer name B mtu M; both up */
-static DSM_UNUSED int veth_add(const char *a, const char *b, unsigned int mtu)
-{
-	struct nl_req req = { 0 };
-	struct rtattr *info, *data, *peer;
-	struct ifinfomsg pifi = { .ifi_family = AF_UNSPEC };
-	int ret;
-
-	req.nh.nlmsg_len = NLMSG_LENGTH(sizeof(req.ifi));
-	req.nh.nlmsg_type = RTM_NEWLINK;
-	req.nh.nlmsg_flags = NLM_F_CREATE | NLM_F_EXCL;
-	req.ifi.ifi_family = AF_UNSPEC;
-	nl_attr(&req.nh, IFLA_IFNAME, a, strlen(a) + 1);
-	nl_attr(&req.nh, IFLA_MTU, &mtu, sizeof(mtu));
-	info = nl_attr(&req.nh, IFLA_LINKINFO, NULL, 0);
-	nl_attr(&req.nh, IFLA_INFO_KIND, "veth", 4);
-	data = nl_attr(&req.nh, IFLA_INFO_DATA, NULL, 0);
-	peer = nl_attr(&req.nh, VETH_INFO_PEER, &pifi, sizeof(pifi));
-	nl_attr(&req.nh, IFLA_IFNAME, b, strlen(b) + 1);
-	nl_attr(&req.nh, IFLA_MTU, &mtu, sizeof(mtu));
-	nl_end(&req.nh, peer);
-	nl_end(&req.nh, data);
-	nl_end(&req.nh, info);
-	ret = nl_talk(&req.nh);
-	if (!ret)
-		ret = link_up(a);
-	if (!ret)
-		ret = link_up(b);
-	return ret;
 }
 
 /* ---- options ------------------------------------------------------------ */
@@ -2118,7 +1990,7 @@ static int tool_main(int argc, char **argv)
 	int ret;
 
 	if (!strcmp(argv[1], "--make-veth") && argc == 5) {
-		veth_del(argv[2]);
+		link_del(argv[2]);
 		ret = veth_add(argv[2], argv[3],
 			       (unsigned int)strtoul(argv[4], NULL, 0));
 		if (ret)
@@ -2127,7 +1999,7 @@ static int tool_main(int argc, char **argv)
 		return ret ? 1 : 0;
 	}
 	if (!strcmp(argv[1], "--del-veth") && argc == 3) {
-		ret = veth_del(argv[2]);
+		ret = link_del(argv[2]);
 		if (ret && ret != -ENODEV)
 			fprintf(stderr, "del-veth %s: %s\n", argv[2],
 				strerror(-ret));
