@@ -108,7 +108,6 @@ struct bigiron_dsm_bucket {
  * @stopping: teardown started: nothing re-arms the timer or the work
  * @tick_timer: runs @tick_work at the earliest deadline of a busy page
  * @tick_work: bi_coh_tick() on every busy page
- * @fault_timeout_ms: a fault waiting on another node fails after this
  * @remote_read_faults: read faults that waited on another node
  * @remote_write_faults: write faults that waited on another node
  * @fault_errors: faults that failed
@@ -132,7 +131,6 @@ struct bigiron_dsm {
 	bool stopping;
 	struct hrtimer tick_timer;
 	struct work_struct tick_work;
-	unsigned int fault_timeout_ms;
 	atomic64_t remote_read_faults;
 	atomic64_t remote_write_faults;
 	atomic64_t fault_errors;

@@ -386,7 +386,8 @@ static void bigiron_dsm_report(struct bigiron_cluster *cl, u64 page,
 	case -ETIMEDOUT:
 		pr_warn_ratelimited("vm%u: %s of page %#llx failed: no answer from node %u (home) within %u ms\n",
 				    cl->vm->id, what, page, home,
-				    cl->dsm.fault_timeout_ms);
+				    (u32)div_u64(cl->dsm.cn.params.req_timeout_ns,
+						 NSEC_PER_MSEC));
 		break;
 	case -EIO:
 		pr_warn_ratelimited("vm%u: %s of page %#llx failed: the page is lost (its only current copy was on a node that died; home: node %u)\n",
@@ -470,7 +471,7 @@ struct folio *bigiron_dsm_access(struct bigiron_cluster *cl, u64 page,
 	struct bigiron_dsm *dsm = &cl->dsm;
 	struct bigiron_dsm_bucket *b = bigiron_dsm_bucket(dsm, page);
 	u64 start = ktime_get_ns(), now = start, gen;
-	u64 end = start + (u64)dsm->fault_timeout_ms * NSEC_PER_MSEC;
+	u64 end = start + dsm->cn.params.req_timeout_ns;
 	bool remote = false;
 	long left;
 	int err;
@@ -563,6 +564,7 @@ void bigiron_dsm_recv(struct bigiron_cluster *cl, u16 node,
 		.page = h->page,
 	};
 	struct bigiron_dsm_bucket *b;
+	u64 now;
 
 	trace_bigiron_recv(cl->vm->id, node, h->type, h->txid, h->page,
 			   data ? h->payload_len : 0);
@@ -576,8 +578,9 @@ void bigiron_dsm_recv(struct bigiron_cluster *cl, u16 node,
 	}
 	b = bigiron_dsm_bucket(dsm, h->page);
 	mutex_lock(&b->lock);
-	bi_coh_recv(&dsm->cn, &b->st, &m, data, ktime_get_ns());
-	bigiron_dsm_settle(dsm, b, h->page, ktime_get_ns());
+	now = ktime_get_ns();
+	bi_coh_recv(&dsm->cn, &b->st, &m, data, now);
+	bigiron_dsm_settle(dsm, b, h->page, now);
 	mutex_unlock(&b->lock);
 }
 
@@ -615,7 +618,7 @@ static int bigiron_dsm_dbg_show(struct seq_file *m, void *unused)
 		return -ENOMEM;
 	bigiron_dsm_stats(cl, st);
 	seq_printf(m, "fault_timeout_ms %u\nhome_timeout_ms %u\nqueue_len %u\n",
-		   dsm->fault_timeout_ms,
+		   (u32)div_u64(dsm->cn.params.req_timeout_ns, NSEC_PER_MSEC),
 		   (u32)div_u64(dsm->cn.params.home_timeout_ns, NSEC_PER_MSEC),
 		   dsm->cn.params.qlen);
 	seq_printf(m, "hold_min_us %llu\nhold_max_us %llu\n",
@@ -859,8 +862,8 @@ int bigiron_dsm_init(struct bigiron_cluster *cl)
 	INIT_WORK(&dsm->tick_work, bigiron_dsm_tick_work);
 
 	bi_coh_default_params(&p);
-	dsm->fault_timeout_ms = bigiron_dsm_param_ms(READ_ONCE(fault_timeout_ms));
-	p.req_timeout_ns = (u64)dsm->fault_timeout_ms * NSEC_PER_MSEC;
+	p.req_timeout_ns = (u64)bigiron_dsm_param_ms(READ_ONCE(fault_timeout_ms)) *
+			   NSEC_PER_MSEC;
 	p.home_timeout_ns = (u64)bigiron_dsm_param_ms(READ_ONCE(home_timeout_ms)) *
 			    NSEC_PER_MSEC;
 	p.qlen = clamp_t(unsigned int, READ_ONCE(fault_queue_len), 1,
