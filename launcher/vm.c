@@ -25,6 +25,7 @@
 #include "cluster.h"
 #include "layout.h"
 #include "log.h"
+#include "virtio.h"
 #include "vm.h"
 
 #define KERNEL_MAX_SIZE		(256ULL << 20)
@@ -233,6 +234,9 @@ static int vm_setup_devices(struct vm *vm)
 	    io_register(&vm->pio, PORT_COM1, 8, serial_pio, &vm->com1, "com1") ||
 	    power_init(vm))
 		return -1;
+	/* virtio: the I/O node's devices */
+	if (cluster_is_io_node(vm->cfg, vm->self) && virtio_setup(vm))
+		return -1;
 	return 0;
 }
 
@@ -397,6 +401,8 @@ void vm_teardown(struct vm *vm)
 		vm->vcpus[i].thread_started = false;
 	}
 	console_stop();
+	/* virtio: before the memory it reads goes away */
+	virtio_teardown(vm);
 
 	if (vm->mem_fd >= 0)
 		guestmem_print_stats(vm);

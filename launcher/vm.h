@@ -69,6 +69,7 @@ struct vm {
 	struct ioapic ioapic;
 	struct serial8250 com1;
 	bool devices_ready;
+	struct vm_virtio *virtio;	/* virtio.c; NULL when none */
 	atomic_int stop;		/* enum vm_stop */
 	char stop_msg[256];		/* written by the first stopper */
 };
