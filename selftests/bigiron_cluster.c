@@ -1130,6 +1130,120 @@ static int test_observability(void)
 	return TAP_PASS;
 }
 
+/* ---- launcher messages and SET_KVM ------------------------------------ */
+
+static int msg_send(int devfd, uint16_t node, const void *data, uint32_t len)
+{
+	struct bigiron_vm_msg m = {
+		.size = sizeof(m), .node = node, .len = len,
+		.data = (uint64_t)(uintptr_t)data,
+	};
+
+	return ioctl(devfd, BIGIRON_VM_SEND, &m) ? -errno : 0;
+}
+
+static int msg_recv(int devfd, uint32_t timeout_ms, void *buf, uint32_t *len,
+		    uint16_t *event, uint16_t *node)
+{
+	struct bigiron_vm_recv r = {
+		.size = sizeof(r), .timeout_ms = timeout_ms, .len = *len,
+		.data = (uint64_t)(uintptr_t)buf,
+	};
+	int ret = ioctl(devfd, BIGIRON_VM_RECV, &r) ? -errno : 0;
+
+	*len = r.len;
+	*event = r.event;
+	*node = r.node;
+	return ret;
+}
+
+/*
+ * Messages arrive whole and in order, whatever their size (one byte, a
+ * fragment's worth, a full 4096); a short buffer leaves the message
+ * queued; bad arguments are refused; a node whose link dies is reported
+ * once. SET_KVM refuses what is not a KVM VM.
+ */
+static int test_messages(void)
+{
+	static const uint32_t sizes[] = { 1, 100, 1500, 4096 };
+	static uint8_t out[4][BIGIRON_MSG_MAX], in[BIGIRON_MSG_MAX];
+	struct bigiron_vm_kvm k = { .size = sizeof(k), .nr_vcpus = 1 };
+	uint16_t event, node, vnode = 0;
+	uint32_t len, i, j, id0;
+	struct pair p;
+	int ret, fd;
+
+	if (pair_up(&p))
+		return TAP_FAIL;
+	id0 = p.n[0].vm_id;
+	for (i = 0; i < 4; i++) {
+		for (j = 0; j < sizes[i]; j++)
+			out[i][j] = (uint8_t)(i * 31 + j * 7);
+		ret = msg_send(p.n[0].devfd, 1, out[i], sizes[i]);
+		TAP_CHECK(ret == 0, "SEND %u bytes: %s", sizes[i],
+			  strerror(-ret));
+	}
+	len = 0;
+	ret = msg_recv(p.n[1].devfd, 5000, in, &len, &event, &node);
+	TAP_CHECK(ret == -EMSGSIZE && len == 1, "short buffer: %s, len %u",
+		  strerror(-ret), len);
+	for (i = 0; i < 4; i++) {
+		len = sizeof(in);
+		ret = msg_recv(p.n[1].devfd, 5000, in, &len, &event, &node);
+		TAP_CHECK(ret == 0 && event == BIGIRON_EV_MSG && node == 0 &&
+			  len == sizes[i] && !memcmp(in, out[i], len),
+			  "message %u: %s, event %u node %u len %u", i,
+			  strerror(-ret), event, node, len);
+	}
+	len = sizeof(in);
+	ret = msg_recv(p.n[1].devfd, 0, in, &len, &event, &node);
+	TAP_CHECK(ret == -ETIMEDOUT, "empty queue: %s", strerror(-ret));
+	ret = msg_send(p.n[1].devfd, BIGIRON_NODE_ALL, out[0], 7);
+	TAP_CHECK(ret == 0, "SEND to all: %s", strerror(-ret));
+	len = sizeof(in);
+	ret = msg_recv(p.n[0].devfd, 5000, in, &len, &event, &node);
+	TAP_CHECK(ret == 0 && node == 1 && len == 7, "broadcast: %s",
+		  strerror(-ret));
+
+	TAP_CHECK(msg_send(p.n[0].devfd, 0, out[0], 1) == -EINVAL, "to self");
+	TAP_CHECK(msg_send(p.n[0].devfd, 2, out[0], 1) == -EINVAL, "to node 2");
+	TAP_CHECK(msg_send(p.n[0].devfd, 1, out[0], 0) == -EINVAL, "0 bytes");
+	TAP_CHECK(msg_send(p.n[0].devfd, 1, out[0], BIGIRON_MSG_MAX + 1) ==
+		  -EINVAL, "over 4096 bytes");
+	TAP_CHECK(msg_send(p.n[0].devfd, 1, NULL, 8) == -EFAULT, "bad pointer");
+
+	fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	k.kvm_fd = fd;
+	k.vcpu_nodes = (uint64_t)(uintptr_t)&vnode;
+	ret = ioctl(p.n[0].devfd, BIGIRON_VM_SET_KVM, &k) ? -errno : 0;
+	TAP_CHECK(ret == -EBADF, "SET_KVM with /dev/null: %s", strerror(-ret));
+	close(fd);
+	vnode = 2;
+	ret = ioctl(p.n[0].devfd, BIGIRON_VM_SET_KVM, &k) ? -errno : 0;
+	TAP_CHECK(ret == -EINVAL, "SET_KVM with node 2: %s", strerror(-ret));
+
+	/* node 1 goes away: node 0 hears of it once, within the link's bound */
+	node_close(&p.n[1]);
+	len = sizeof(in);
+	do {
+		ret = msg_recv(p.n[0].devfd, 20000, in, &len, &event, &node);
+	} while (ret == 0 && event == BIGIRON_EV_MSG);
+	TAP_CHECK(ret == 0 && event == BIGIRON_EV_NODE_DOWN && node == 1,
+		  "node down: %s, event %u node %u", strerror(-ret), event,
+		  node);
+	TAP_CHECK(msg_send(p.n[0].devfd, 1, out[0], 1) == -ENOTCONN,
+		  "SEND to a dead node");
+	len = sizeof(in);
+	ret = msg_recv(p.n[0].devfd, 0, in, &len, &event, &node);
+	TAP_CHECK(ret == -ETIMEDOUT, "reported once: %s", strerror(-ret));
+	TAP_CHECK(vm_u64(id0, "msgs_sent") == 4 &&
+		  vm_u64(id0, "msgs_recv") == 1,
+		  "counters: sent %" PRIu64 " recv %" PRIu64,
+		  vm_u64(id0, "msgs_sent"), vm_u64(id0, "msgs_recv"));
+	pair_destroy(&p);
+	return TAP_PASS;
+}
+
 static struct tap_case cases[] = {
 	{ "set_cluster_checks", test_set_cluster_checks },
 	{ "join_and_ping", test_join_and_ping },
@@ -1142,6 +1256,7 @@ static struct tap_case cases[] = {
 	{ "mtu_change", test_mtu_change },
 	{ "join_alone_times_out", test_join_alone },
 	{ "interface_deleted_while_up", test_link_del },
+	{ "launcher_messages", test_messages },
 };
 
 int main(void)

@@ -10,6 +10,7 @@
  *   cluster.c, peer.c, eth.c, dsm.c
  *            multi-host VMs: the cluster, its links, the Ethernet
  *            transport, coherent memory (cluster.h)
+ *   ssi.c    interrupts between hosts, the launchers' messages
  */
 #ifndef _BIGIRON_H
 #define _BIGIRON_H
@@ -100,5 +101,12 @@ int bigiron_cluster_set(struct bigiron_vm *vm, const void __user *uarg);
 int bigiron_cluster_join(struct bigiron_vm *vm, void __user *uarg);
 int bigiron_cluster_ping(struct bigiron_vm *vm, const void __user *uarg);
 void bigiron_cluster_destroy(struct bigiron_vm *vm);
+
+/* ssi.c */
+int bigiron_ssi_module_init(void);
+void bigiron_ssi_module_exit(void);
+int bigiron_ssi_set_kvm(struct bigiron_vm *vm, const void __user *uarg);
+int bigiron_ssi_send(struct bigiron_vm *vm, const void __user *uarg);
+int bigiron_ssi_recv_ioctl(struct bigiron_vm *vm, void __user *uarg);
 
 #endif /* _BIGIRON_H */

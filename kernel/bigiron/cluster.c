@@ -320,6 +320,7 @@ static void bigiron_cluster_free(struct bigiron_cluster *cl)
 {
 	unsigned int i;
 
+	bigiron_ssi_free(cl);
 	bigiron_dsm_free(cl);
 	debugfs_remove(cl->dbg_peers);
 	debugfs_remove(cl->dbg_cluster);
@@ -348,6 +349,7 @@ bigiron_cluster_create(struct bigiron_vm *vm, const struct bigiron_vm_cluster *a
 	if (!cl)
 		return ERR_PTR(-ENOMEM);
 	cl->vm = vm;
+	bigiron_ssi_init(cl);
 	cl->id = arg->cluster_id;
 	cl->self = arg->self;
 	cl->nr_nodes = arg->nr_nodes;
@@ -539,6 +541,7 @@ void bigiron_cluster_destroy(struct bigiron_vm *vm)
 
 	if (!cl)
 		return;
+	bigiron_ssi_stop(cl);
 	rtnl_lock();
 	bigiron_cluster_detach(cl, true);
 	rtnl_unlock();

@@ -7,6 +7,7 @@
  *   peer.c     one reliable link per other node: lock, timer, delivery
  *   eth.c      raw Ethernet frames: MAC, receive handler, transmit
  *   dsm.c      the coherence protocol bound to faults and links
+ *   ssi.c      interrupts between hosts, the launchers' messages
  *
  * Locking, outermost first:
  *   bigiron_dev_file.lock (dev.c; held by SET_CLUSTER only)
@@ -142,6 +143,53 @@ struct bigiron_dsm {
 	bool sysfs;
 };
 
+/* Interrupts from the kprobe to the send work (ssi.c); a power of two. */
+#define BIGIRON_SSI_RING	256
+
+struct bigiron_ssi_ipi {
+	struct bi_wire_ipi w;
+	u64 nodes;		/* where to send it */
+};
+
+/**
+ * struct bigiron_ssi - interrupts and launcher messages of a node (ssi.c)
+ * @list: on bigiron_ssi_list once SET_KVM bound @kvm (RCU)
+ * @kvm: this host's KVM VM, referenced; set once under bigiron_ssi_lock
+ * @kvm_set: @kvm, @vcpu_node and @nr_vcpus are valid (release/acquire)
+ * @vcpu_node: node running vCPU n, @nr_vcpus entries
+ * @nr_vcpus: vCPUs of the VM on all nodes
+ * @ring_lock: protects @ring, @head, @tail; irq-safe (the kprobe)
+ * @ring: interrupts for other nodes, from @tail to @head
+ * @ipi_work: sends the ring's interrupts
+ * @msg_lock: protects @msgq and @msgq_len; BH-safe
+ * @msgq: BI_MSG_USER messages waiting for BIGIRON_VM_RECV
+ * @down: nodes whose link died, not yet reported by BIGIRON_VM_RECV
+ * @wq: BIGIRON_VM_RECV waiters
+ */
+struct bigiron_ssi {
+	struct list_head list;
+	struct kvm *kvm;
+	bool kvm_set;
+	u16 *vcpu_node;
+	u32 nr_vcpus;
+	spinlock_t ring_lock;	/* see above */
+	u32 head;
+	u32 tail;
+	struct bigiron_ssi_ipi ring[BIGIRON_SSI_RING];
+	struct work_struct ipi_work;
+	spinlock_t msg_lock;	/* see above */
+	struct list_head msgq;
+	u32 msgq_len;
+	DECLARE_BITMAP(down, BIGIRON_MAX_NODES);
+	wait_queue_head_t wq;
+	atomic64_t ipis_sent;
+	atomic64_t ipis_recv;
+	atomic64_t ipis_dropped;
+	atomic64_t msgs_sent;
+	atomic64_t msgs_recv;
+	atomic64_t msgs_dropped;
+};
+
 /**
  * struct bigiron_peer - the link to one other node
  * @cl: the node instance
@@ -223,6 +271,7 @@ struct bigiron_peer {
  * @drops: frames dropped outside the codec and the link, by reason
  * @wire_drops: frames refused by bi_wire_decode(), by reason
  * @dsm: coherence state (dsm.c)
+ * @ssi: interrupts and launcher messages (ssi.c)
  * @peers: by node id; NULL at @self
  */
 struct bigiron_cluster {
@@ -250,6 +299,7 @@ struct bigiron_cluster {
 	atomic64_t drops[BIGIRON_DROP_NR];
 	atomic64_t wire_drops[BI_WIRE_DROP_NR];
 	struct bigiron_dsm dsm;
+	struct bigiron_ssi ssi;
 	struct bigiron_peer *peers[BIGIRON_MAX_NODES];
 };
 
@@ -278,6 +328,22 @@ void bigiron_dsm_node_dead(struct bigiron_cluster *cl, u16 node);
 void bigiron_dsm_recv(struct bigiron_cluster *cl, u16 node,
 		      const struct bi_wire_hdr *h, const u8 *data);
 void bigiron_dsm_stats(struct bigiron_cluster *cl, struct bi_coh_stats *sum);
+
+/*
+ * Exported by kvm.ko (EXPORT_SYMBOL_GPL) but declared in KVM's private
+ * arch/x86/kvm/lapic.h: an ICR write of @apic's vCPU, as if the guest did
+ * it.
+ */
+struct kvm_lapic;
+void kvm_apic_send_ipi(struct kvm_lapic *apic, u32 icr_low, u32 icr_high);
+
+/* ssi.c */
+void bigiron_ssi_init(struct bigiron_cluster *cl);
+void bigiron_ssi_stop(struct bigiron_cluster *cl);
+void bigiron_ssi_free(struct bigiron_cluster *cl);
+void bigiron_ssi_recv(struct bigiron_cluster *cl, u16 node,
+		      const struct bi_wire_hdr *h, const u8 *data);
+void bigiron_ssi_node_down(struct bigiron_cluster *cl, u16 node);
 
 /* eth.c */
 void bigiron_eth_mac(const void *priv, const u8 *a, size_t alen,

@@ -217,6 +217,30 @@ static int bigiron_dev_vm_ping(struct bigiron_dev_file *df,
 	return err;
 }
 
+/* An ioctl on the file's VM, with a reference and without df->lock. */
+static int bigiron_dev_vm_call(struct bigiron_dev_file *df, void __user *uarg,
+			       int (*fn)(struct bigiron_vm *, void __user *))
+{
+	struct bigiron_vm *vm = bigiron_dev_get_vm(df);
+	int err;
+
+	if (!vm)
+		return -ENXIO;
+	err = fn(vm, uarg);
+	bigiron_vm_put(vm);
+	return err;
+}
+
+static int bigiron_dev_set_kvm(struct bigiron_vm *vm, void __user *uarg)
+{
+	return bigiron_ssi_set_kvm(vm, uarg);
+}
+
+static int bigiron_dev_send(struct bigiron_vm *vm, void __user *uarg)
+{
+	return bigiron_ssi_send(vm, uarg);
+}
+
 static long bigiron_dev_ioctl(struct file *file, unsigned int cmd,
 			      unsigned long arg)
 {
@@ -236,6 +260,12 @@ static long bigiron_dev_ioctl(struct file *file, unsigned int cmd,
 		return bigiron_dev_vm_join(df, uarg);
 	case BIGIRON_VM_PING:
 		return bigiron_dev_vm_ping(df, uarg);
+	case BIGIRON_VM_SET_KVM:
+		return bigiron_dev_vm_call(df, uarg, bigiron_dev_set_kvm);
+	case BIGIRON_VM_SEND:
+		return bigiron_dev_vm_call(df, uarg, bigiron_dev_send);
+	case BIGIRON_VM_RECV:
+		return bigiron_dev_vm_call(df, uarg, bigiron_ssi_recv_ioctl);
 	default:
 		return -ENOTTY;
 	}

@@ -743,6 +743,12 @@ enum bigiron_dsm_counter {
 	BIGIRON_CNT_PAGES_RECV,
 	BIGIRON_CNT_PING_PONGS,
 	BIGIRON_CNT_RETRANSMITS,
+	BIGIRON_CNT_IPIS_SENT,
+	BIGIRON_CNT_IPIS_RECV,
+	BIGIRON_CNT_IPIS_DROPPED,
+	BIGIRON_CNT_MSGS_SENT,
+	BIGIRON_CNT_MSGS_RECV,
+	BIGIRON_CNT_MSGS_DROPPED,
 };
 
 static u64 bigiron_dsm_peer_counter(struct bigiron_peer *pe,
@@ -782,6 +788,18 @@ static u64 bigiron_dsm_counter(struct bigiron_cluster *cl,
 		return atomic64_read(&cl->dsm.remote_write_faults);
 	case BIGIRON_CNT_FAULT_ERRORS:
 		return atomic64_read(&cl->dsm.fault_errors);
+	case BIGIRON_CNT_IPIS_SENT:
+		return atomic64_read(&cl->ssi.ipis_sent);
+	case BIGIRON_CNT_IPIS_RECV:
+		return atomic64_read(&cl->ssi.ipis_recv);
+	case BIGIRON_CNT_IPIS_DROPPED:
+		return atomic64_read(&cl->ssi.ipis_dropped);
+	case BIGIRON_CNT_MSGS_SENT:
+		return atomic64_read(&cl->ssi.msgs_sent);
+	case BIGIRON_CNT_MSGS_RECV:
+		return atomic64_read(&cl->ssi.msgs_recv);
+	case BIGIRON_CNT_MSGS_DROPPED:
+		return atomic64_read(&cl->ssi.msgs_dropped);
 	default:
 		break;
 	}
@@ -816,6 +834,12 @@ BIGIRON_DSM_ATTR(pages_sent, BIGIRON_CNT_PAGES_SENT);
 BIGIRON_DSM_ATTR(pages_recv, BIGIRON_CNT_PAGES_RECV);
 BIGIRON_DSM_ATTR(ping_pongs, BIGIRON_CNT_PING_PONGS);
 BIGIRON_DSM_ATTR(retransmits, BIGIRON_CNT_RETRANSMITS);
+BIGIRON_DSM_ATTR(ipis_sent, BIGIRON_CNT_IPIS_SENT);
+BIGIRON_DSM_ATTR(ipis_recv, BIGIRON_CNT_IPIS_RECV);
+BIGIRON_DSM_ATTR(ipis_dropped, BIGIRON_CNT_IPIS_DROPPED);
+BIGIRON_DSM_ATTR(msgs_sent, BIGIRON_CNT_MSGS_SENT);
+BIGIRON_DSM_ATTR(msgs_recv, BIGIRON_CNT_MSGS_RECV);
+BIGIRON_DSM_ATTR(msgs_dropped, BIGIRON_CNT_MSGS_DROPPED);
 
 static struct attribute *bigiron_dsm_attrs[] = {
 	&remote_read_faults_attr.attr,
@@ -827,6 +851,12 @@ static struct attribute *bigiron_dsm_attrs[] = {
 	&pages_recv_attr.attr,
 	&ping_pongs_attr.attr,
 	&retransmits_attr.attr,
+	&ipis_sent_attr.attr,
+	&ipis_recv_attr.attr,
+	&ipis_dropped_attr.attr,
+	&msgs_sent_attr.attr,
+	&msgs_recv_attr.attr,
+	&msgs_dropped_attr.attr,
 	NULL
 };
 

@@ -292,9 +292,14 @@ static int bi_link_queue(const struct bi_link *lk, struct bi_link_peer *pe,
 int bi_link_send(const struct bi_link *lk, struct bi_link_peer *pe,
 		 const struct bi_wire_hdr *h, const u8 *payload, u64 now)
 {
-	if ((!bi_wire_type_coh(h->type) && !bi_wire_type_echo(h->type)) ||
-	    (h->payload_len && h->payload_len != BI_PAGE_SIZE))
+	if (bi_wire_type_ssi(h->type)) {
+		if (h->payload_len > BI_PAGE_SIZE)
+			return -EINVAL;
+	} else if ((!bi_wire_type_coh(h->type) &&
+		    !bi_wire_type_echo(h->type)) ||
+		   (h->payload_len && h->payload_len != BI_PAGE_SIZE)) {
 		return -EINVAL;
+	}
 	pe->stats.tx_msgs++;
 	return bi_link_queue(lk, pe, h, payload, now);
 }

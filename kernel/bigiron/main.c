@@ -22,13 +22,19 @@ static int __init bigiron_init(void)
 	if (err)
 		return err;
 
-	err = bigiron_dev_init();
+	err = bigiron_ssi_module_init();
 	if (err)
 		goto err_stats;
+
+	err = bigiron_dev_init();
+	if (err)
+		goto err_ssi;
 
 	pr_info("ABI version %u ready\n", BIGIRON_ABI_VERSION);
 	return 0;
 
+err_ssi:
+	bigiron_ssi_module_exit();
 err_stats:
 	bigiron_stats_exit();
 	return err;
@@ -37,6 +43,7 @@ err_stats:
 static void __exit bigiron_exit(void)
 {
 	bigiron_dev_exit();
+	bigiron_ssi_module_exit();
 	bigiron_stats_exit();
 }
 

@@ -123,6 +123,7 @@ static void bigiron_peer_state(void *priv, u16 node,
 					    "it stopped answering" :
 					    "it never answered the handshake");
 		bigiron_dsm_node_dead(cl, node);
+		bigiron_ssi_node_down(cl, node);
 	}
 	wake_up_all(&cl->wq);
 }
@@ -254,8 +255,12 @@ static void bigiron_peer_rx_work(struct work_struct *work)
 
 	list_for_each_entry_safe(m, tmp, &list, list) {
 		list_del(&m->list);
-		bigiron_dsm_recv(pe->cl, pe->node, &m->hdr,
-				 m->hdr.payload_len ? m->data : NULL);
+		if (bi_wire_type_ssi(m->hdr.type))
+			bigiron_ssi_recv(pe->cl, pe->node, &m->hdr,
+					 m->hdr.payload_len ? m->data : NULL);
+		else
+			bigiron_dsm_recv(pe->cl, pe->node, &m->hdr,
+					 m->hdr.payload_len ? m->data : NULL);
 		kfree(m);
 	}
 }

@@ -16,6 +16,7 @@
 #define BI_DATA_NEVER	0
 #define BI_DATA_ALWAYS	1
 #define BI_DATA_MAYBE	2
+#define BI_DATA_ANY	3	/* 0..BI_PAGE_SIZE bytes */
 
 struct bi_type_info {
 	const char *name;
@@ -48,6 +49,8 @@ static const struct bi_type_info bi_types[BI_MSG_TYPE_MAX] = {
 	[BI_MSG_PUT_DATA] = { "put_data", 0, BI_DATA_ALWAYS, true, true },
 	[BI_MSG_PING] = { "ping", 0, BI_DATA_MAYBE, true, false },
 	[BI_MSG_PONG] = { "pong", 0, BI_DATA_MAYBE, true, false },
+	[BI_MSG_IPI] = { "ipi", 0, BI_DATA_ANY, true, false },
+	[BI_MSG_USER] = { "user", 0, BI_DATA_ANY, true, false },
 };
 
 static const char * const bi_wire_drop_names[BI_WIRE_DROP_NR] = {
@@ -96,6 +99,11 @@ bool bi_wire_type_coh(unsigned int type)
 bool bi_wire_type_echo(unsigned int type)
 {
 	return type == BI_MSG_PING || type == BI_MSG_PONG;
+}
+
+bool bi_wire_type_ssi(unsigned int type)
+{
+	return type == BI_MSG_IPI || type == BI_MSG_USER;
 }
 
 const char *bi_wire_type_name(unsigned int type)
@@ -164,6 +172,10 @@ static enum bi_wire_drop bi_wire_check(const struct bi_wire_ctx *ctx,
 		break;
 	case BI_DATA_ALWAYS:
 		if (h->payload_len != BI_PAGE_SIZE)
+			return BI_WIRE_DROP_PAYLOAD_LEN;
+		break;
+	case BI_DATA_ANY:
+		if (h->payload_len > BI_PAGE_SIZE)
 			return BI_WIRE_DROP_PAYLOAD_LEN;
 		break;
 	default:

@@ -234,7 +234,7 @@ static void f_frame(const u8 *frame, size_t len)
 		for (i = 0; i < h2.payload_len; i++)
 			F.sink += payload[i];
 	if (bi_link_rx(&F.link, &F.peer[h.src], &h, frag, F.now, &m) &&
-	    !bi_wire_type_echo(m.hdr.type)) {
+	    !bi_wire_type_echo(m.hdr.type) && !bi_wire_type_ssi(m.hdr.type)) {
 		struct bi_coh_msg cm = {
 			.type = m.hdr.type, .flags = m.hdr.flags,
 			.node = m.hdr.src, .txid = m.hdr.txid,

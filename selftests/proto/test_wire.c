@@ -277,6 +277,11 @@ static void test_rejects(void)
 	NEG("flag on a ping", BI_WIRE_DROP_FLAGS, flags, BI_WF_HAS_COPY);
 	g.type = BI_MSG_PONG;
 	NEG("flag on a pong", BI_WIRE_DROP_FLAGS, flags, BI_WF_ERR);
+	g.type = BI_MSG_USER;
+	g.txid = 0;
+	NEG("page on a user message", BI_WIRE_DROP_PAGE, page, 1);
+	NEG("user message over a page", BI_WIRE_DROP_PAYLOAD_LEN, plen, 4097);
+	NEG("txid on a user message", BI_WIRE_DROP_RESERVED, txid, 1);
 	g = raw_good();
 	g.type = BI_MSG_DATA_S;
 	g.plen = 4096;

@@ -89,6 +89,13 @@ enum bi_msg_type {
 	 */
 	BI_MSG_PING = 32,	/* request: txid, payload 0 or 4096 bytes */
 	BI_MSG_PONG,		/* answer: the PING's txid and payload */
+	/*
+	 * single system image, sequenced, payload of any length up to 4096
+	 * bytes: an interrupt for a vCPU of the destination host, and a
+	 * message between the hosts' launchers
+	 */
+	BI_MSG_IPI,		/* struct bi_wire_ipi */
+	BI_MSG_USER,		/* opaque to the module */
 	BI_MSG_TYPE_MAX
 };
 
@@ -127,6 +134,25 @@ enum bi_reasm_drop {
 	BI_REASM_TIMEOUT,		/* slot expired with pieces missing */
 	BI_REASM_DROP_NR
 };
+
+/*
+ * Payload of BI_MSG_IPI, little endian: an interrupt as KVM's local APIC
+ * code describes it (struct kvm_lapic_irq), to be delivered to the
+ * destination host's matching vCPUs.
+ */
+struct bi_wire_ipi {
+	u32 vector;		/* 0..255 */
+	u32 dest_id;		/* APIC id or logical destination */
+	u16 delivery_mode;	/* APIC_DM_* */
+	u16 dest_mode;		/* APIC_DEST_PHYSICAL or APIC_DEST_LOGICAL */
+	u16 trig_mode;		/* 0 edge, 1 level */
+	u8 level;
+	u8 shorthand;		/* APIC_DEST_* shorthand >> 18 */
+	u8 msi_redir_hint;
+	u8 pad[7];		/* zero */
+};
+
+#define BI_WIRE_IPI_LEN		24
 
 /* A header in host byte order. */
 struct bi_wire_hdr {
@@ -168,6 +194,7 @@ bool bi_wire_type_known(unsigned int type);
 bool bi_wire_type_sequenced(unsigned int type);
 bool bi_wire_type_coh(unsigned int type);
 bool bi_wire_type_echo(unsigned int type);
+bool bi_wire_type_ssi(unsigned int type);
 const char *bi_wire_type_name(unsigned int type);
 const char *bi_wire_drop_name(enum bi_wire_drop why);
 const char *bi_reasm_drop_name(enum bi_reasm_drop why);

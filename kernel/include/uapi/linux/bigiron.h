@@ -124,6 +124,65 @@ struct bigiron_vm_ping {
 	__u64 reserved[4];	/* in: must be zero */
 };
 
+/*
+ * BIGIRON_VM_SET_KVM: the KVM VM this bigiron VM backs, and where each of
+ * its vCPUs runs.  Interrupts that KVM on this host would deliver to a vCPU
+ * of another host (IPIs, MSIs) are sent there and delivered by its KVM.
+ * vCPU n has local APIC id n.  Once per VM, after BIGIRON_VM_JOIN.
+ */
+#define BIGIRON_MAX_VCPUS	256
+
+struct bigiron_vm_kvm {
+	__u32 size;		/* in: sizeof(struct bigiron_vm_kvm) */
+	__u32 flags;		/* in: must be zero */
+	__s32 kvm_fd;		/* in: a KVM VM file descriptor */
+	__u32 nr_vcpus;		/* in: 1..BIGIRON_MAX_VCPUS */
+	/* in: user pointer to nr_vcpus __u16, the node running vCPU n */
+	__u64 vcpu_nodes;
+	__u64 reserved[4];	/* in: must be zero */
+};
+
+/*
+ * BIGIRON_VM_SEND: a message to the launcher of another node (or of every
+ * other node), delivered reliably and in order after earlier messages,
+ * interrupts and memory traffic to that node.  Never blocks.
+ */
+#define BIGIRON_MSG_MAX		4096
+#define BIGIRON_NODE_ALL	0xFFFF
+
+struct bigiron_vm_msg {
+	__u32 size;		/* in: sizeof(struct bigiron_vm_msg) */
+	__u32 flags;		/* in: must be zero */
+	__u16 node;		/* in: a node id, not self, or BIGIRON_NODE_ALL */
+	__u16 pad;		/* in: must be zero */
+	__u32 len;		/* in: 1..BIGIRON_MSG_MAX */
+	__u64 data;		/* in: user pointer to len bytes */
+	__u64 reserved[2];	/* in: must be zero */
+};
+
+/*
+ * BIGIRON_VM_RECV: the next event: a message (BIGIRON_EV_MSG) or a node
+ * that is gone (BIGIRON_EV_NODE_DOWN: its link died, or its VM ended).
+ * Waits up to timeout_ms (0: do not wait); -ETIMEDOUT when nothing came.
+ */
+#define BIGIRON_EV_MSG		1
+#define BIGIRON_EV_NODE_DOWN	2
+
+struct bigiron_vm_recv {
+	__u32 size;		/* in: sizeof(struct bigiron_vm_recv) */
+	__u32 flags;		/* in: must be zero */
+	__u32 timeout_ms;	/* in: longest wait, at most 60000 */
+	__u16 event;		/* out: BIGIRON_EV_* */
+	__u16 node;		/* out: the sender, or the node that is gone */
+	/* in: room at data; out: message length (-EMSGSIZE: too small,
+	 * the message stays queued)
+	 */
+	__u32 len;
+	__u32 pad;		/* in: must be zero */
+	__u64 data;		/* in: user pointer to len bytes */
+	__u64 reserved[2];	/* in: must be zero */
+};
+
 #define BIGIRON_GET_VERSION \
 	_IOR(BIGIRON_IOCTL_MAGIC, 0x00, struct bigiron_version)
 #define BIGIRON_VM_CREATE \
@@ -137,5 +196,11 @@ struct bigiron_vm_ping {
 	_IOWR(BIGIRON_IOCTL_MAGIC, 0x04, struct bigiron_vm_join)
 #define BIGIRON_VM_PING \
 	_IOW(BIGIRON_IOCTL_MAGIC, 0x05, struct bigiron_vm_ping)
+#define BIGIRON_VM_SET_KVM \
+	_IOW(BIGIRON_IOCTL_MAGIC, 0x06, struct bigiron_vm_kvm)
+#define BIGIRON_VM_SEND \
+	_IOW(BIGIRON_IOCTL_MAGIC, 0x07, struct bigiron_vm_msg)
+#define BIGIRON_VM_RECV \
+	_IOWR(BIGIRON_IOCTL_MAGIC, 0x08, struct bigiron_vm_recv)
 
 #endif /* _UAPI_LINUX_BIGIRON_H */

@@ -1,0 +1,628 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * bigiron: one VM over several hosts -- interrupts between hosts and the
+ * launchers' messages.
+ *
+ * Interrupts.  Every host runs its own KVM VM with only its own vCPUs
+ * (vCPU n has APIC id n on every host).  KVM hands every interrupt it
+ * delivers -- ICR writes of a vCPU, KVM_SIGNAL_MSI from the I/O node's
+ * IOAPIC -- to kvm_irq_delivery_to_apic(), which finds only this host's
+ * vCPUs.  A kprobe on that function (it is not exported, the kprobe only
+ * reads its arguments) copies each interrupt of a bigiron VM that may be
+ * meant for a vCPU elsewhere into a ring; a work item sends it as
+ * BI_MSG_IPI to every node that may run a target.  The receiving node
+ * delivers it with the exported kvm_apic_send_ipi(), through one of its own
+ * vCPUs' local APICs, with the destination made explicit (a shorthand
+ * becomes the broadcast id), so that KVM picks the targets among its
+ * vCPUs.  The kprobe sees that delivery too and ignores it (a per-CPU flag
+ * marks it).  Interrupts travel in the same ordered stream as the memory
+ * traffic to that node.
+ *
+ * Which nodes may run a target: a physical destination names one vCPU,
+ * hence one node; the broadcast id, a logical destination and the "all"
+ * shorthands go to every other node, whose KVM matches its own vCPUs.
+ * Lowest-priority arbitration is therefore per host: Linux since 4.15
+ * sends device interrupts to one CPU, in fixed mode, so this does not
+ * arise with it.
+ *
+ * Messages.  The launchers of a VM talk through the same links:
+ * BIGIRON_VM_SEND queues a BI_MSG_USER for a node, BIGIRON_VM_RECV takes
+ * the next one from this node's queue, or reports a node that is gone.
+ *
+ * Locking:
+ *   bigiron_ssi_lock (mutex) serialises changes of bigiron_ssi_list; the
+ *     kprobe walks the list under RCU (it may run with IRQs off).
+ *   bigiron_ssi.ring_lock (irq-safe spinlock) protects the ring.
+ *   bigiron_ssi.msg_lock (BH-safe spinlock) protects the message queue.
+ *   Both are innermost: nothing is called with them held.
+ */
+
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/file.h>
+#include <linux/kprobes.h>
+#include <linux/kvm_host.h>
+#include <linux/percpu.h>
+#include <linux/rculist.h>
+#include <linux/slab.h>
+#include <linux/uaccess.h>
+#include <asm/apicdef.h>
+#include <asm/unaligned.h>
+
+#include "cluster.h"
+
+/*
+ * The hooked function; the handler reads its first and third arguments
+ * from the x86_64 calling convention's registers.
+ */
+#define BIGIRON_SSI_HOOK	"kvm_irq_delivery_to_apic"
+/* Launcher messages waiting for BIGIRON_VM_RECV. */
+#define BIGIRON_SSI_MSGQ_MAX	1024
+#define BIGIRON_SSI_RECV_MAX_MS	60000
+
+#define BI_SHORT_SELF		(APIC_DEST_SELF >> 18)
+#define BI_SHORT_ALLINC		(APIC_DEST_ALLINC >> 18)
+#define BI_SHORT_ALLBUT		(APIC_DEST_ALLBUT >> 18)
+#define BI_X2APIC_BROADCAST	0xFFFFFFFFU
+#define BI_XAPIC_BROADCAST	0xFFU
+
+static LIST_HEAD(bigiron_ssi_list);
+static DEFINE_MUTEX(bigiron_ssi_lock);
+static DEFINE_PER_CPU(bool, bigiron_ssi_injecting);
+
+struct bigiron_ssi_msg {
+	struct list_head list;
+	u16 node;
+	u16 len;
+	u8 data[];
+};
+
+static u64 bigiron_ssi_others(struct bigiron_cluster *cl)
+{
+	u64 all = cl->nr_nodes == 64 ? ~0ULL : BIT_ULL(cl->nr_nodes) - 1;
+
+	return all & ~BIT_ULL(cl->self);
+}
+
+/*
+ * The nodes other than this one that may run a target of @irq.
+ * Context: any (the kprobe); reads only what SET_KVM wrote before
+ * publishing @ssi.
+ */
+static u64 bigiron_ssi_targets(struct bigiron_cluster *cl,
+			       const struct kvm_lapic_irq *irq)
+{
+	struct bigiron_ssi *ssi = &cl->ssi;
+	u32 short_hand = irq->shorthand >> 18;
+	u16 node;
+
+	if (short_hand == BI_SHORT_SELF)
+		return 0;
+	if (short_hand || irq->dest_mode == APIC_DEST_LOGICAL)
+		return bigiron_ssi_others(cl);
+	if (irq->dest_id == BI_XAPIC_BROADCAST ||
+	    irq->dest_id == BI_X2APIC_BROADCAST)
+		return bigiron_ssi_others(cl);
+	if (irq->dest_id >= ssi->nr_vcpus)
+		return 0;
+	node = ssi->vcpu_node[irq->dest_id];
+	return node == cl->self ? 0 : BIT_ULL(node);
+}
+
+/*
+ * kprobe pre-handler on kvm_irq_delivery_to_apic(kvm, src, irq, dest_map).
+ * Context: any, maybe with IRQs off (the x2APIC ICR fast path); never
+ * sleeps, copies and hands off.
+ */
+static int bigiron_ssi_kprobe(struct kprobe *p, struct pt_regs *regs)
+{
+	struct kvm *kvm = (struct kvm *)regs->di;
+	const struct kvm_lapic_irq *irq = (const void *)regs->dx;
+	struct bigiron_ssi *ssi;
+	unsigned long flags;
+
+	if (list_empty(&bigiron_ssi_list) ||
+	    this_cpu_read(bigiron_ssi_injecting))
+		return 0;
+
+	rcu_read_lock();
+	list_for_each_entry_rcu(ssi, &bigiron_ssi_list, list) {
+		struct bigiron_cluster *cl;
+		struct bigiron_ssi_ipi *e;
+		u64 nodes;
+
+		if (ssi->kvm != kvm)
+			continue;
+		cl = container_of(ssi, struct bigiron_cluster, ssi);
+		nodes = bigiron_ssi_targets(cl, irq);
+		if (!nodes)
+			break;
+		spin_lock_irqsave(&ssi->ring_lock, flags);
+		if (ssi->head - ssi->tail >= BIGIRON_SSI_RING) {
+			spin_unlock_irqrestore(&ssi->ring_lock, flags);
+			atomic64_inc(&ssi->ipis_dropped);
+			pr_warn_ratelimited("vm%u: interrupt ring full, vector %u to %u dropped\n",
+					    cl->vm->id, irq->vector,
+					    irq->dest_id);
+			break;
+		}
+		e = &ssi->ring[ssi->head++ % BIGIRON_SSI_RING];
+		e->nodes = nodes;
+		e->w = (struct bi_wire_ipi){
+			.vector = irq->vector,
+			.dest_id = irq->dest_id,
+			.delivery_mode = irq->delivery_mode,
+			.dest_mode = irq->dest_mode,
+			.trig_mode = !!irq->trig_mode,
+			.level = irq->level,
+			.shorthand = irq->shorthand >> 18,
+			.msi_redir_hint = irq->msi_redir_hint,
+		};
+		spin_unlock_irqrestore(&ssi->ring_lock, flags);
+		queue_work(system_highpri_wq, &ssi->ipi_work);
+		break;
+	}
+	rcu_read_unlock();
+	return 0;
+}
+
+static struct kprobe bigiron_ssi_kp = {
+	.symbol_name	= BIGIRON_SSI_HOOK,
+	.pre_handler	= bigiron_ssi_kprobe,
+};
+
+static void bigiron_ssi_put_ipi(u8 *b, const struct bi_wire_ipi *w)
+{
+	memset(b, 0, BI_WIRE_IPI_LEN);
+	put_unaligned_le32(w->vector, b);
+	put_unaligned_le32(w->dest_id, b + 4);
+	put_unaligned_le16(w->delivery_mode, b + 8);
+	put_unaligned_le16(w->dest_mode, b + 10);
+	put_unaligned_le16(w->trig_mode, b + 12);
+	b[14] = w->level;
+	b[15] = w->shorthand;
+	b[16] = w->msi_redir_hint;
+}
+
+/* Send the ring's interrupts.  Context: process (system_highpri_wq). */
+static void bigiron_ssi_ipi_work(struct work_struct *work)
+{
+	struct bigiron_ssi *ssi = container_of(work, struct bigiron_ssi,
+					       ipi_work);
+	struct bigiron_cluster *cl = container_of(ssi, struct bigiron_cluster,
+						  ssi);
+	struct bi_wire_hdr h = {
+		.type = BI_MSG_IPI,
+		.payload_len = BI_WIRE_IPI_LEN,
+	};
+	struct bigiron_ssi_ipi e;
+	u8 b[BI_WIRE_IPI_LEN];
+	unsigned long flags;
+	unsigned int node;
+
+	for (;;) {
+		spin_lock_irqsave(&ssi->ring_lock, flags);
+		if (ssi->tail == ssi->head) {
+			spin_unlock_irqrestore(&ssi->ring_lock, flags);
+			return;
+		}
+		e = ssi->ring[ssi->tail++ % BIGIRON_SSI_RING];
+		spin_unlock_irqrestore(&ssi->ring_lock, flags);
+
+		bigiron_ssi_put_ipi(b, &e.w);
+		for_each_set_bit(node, (unsigned long *)&e.nodes,
+				 BIGIRON_MAX_NODES) {
+			if (node >= cl->nr_nodes || !cl->peers[node])
+				continue;
+			bigiron_peer_send(cl->peers[node], &h, b);
+			atomic64_inc(&ssi->ipis_sent);
+		}
+	}
+}
+
+/* A BI_MSG_IPI from @node: check it, deliver it to this host's vCPUs. */
+static void bigiron_ssi_recv_ipi(struct bigiron_cluster *cl, u16 node,
+				 const u8 *b, u16 len)
+{
+	struct bigiron_ssi *ssi = &cl->ssi;
+	u32 vector, dest, mode, dmode, icr_low, icr_high;
+	struct kvm_vcpu *vcpu = NULL;
+	u8 short_hand;
+	bool x2apic;
+	u32 i;
+
+	if (len != BI_WIRE_IPI_LEN || memchr_inv(b + 17, 0, 7))
+		goto bad;
+	vector = get_unaligned_le32(b);
+	dest = get_unaligned_le32(b + 4);
+	mode = get_unaligned_le16(b + 8);
+	dmode = get_unaligned_le16(b + 10);
+	short_hand = b[15];
+	if (vector > 0xFF || (mode & ~APIC_MODE_MASK) ||
+	    (dmode != APIC_DEST_PHYSICAL && dmode != APIC_DEST_LOGICAL) ||
+	    get_unaligned_le16(b + 12) > 1 || b[14] > 1 ||
+	    short_hand > BI_SHORT_ALLBUT || short_hand == BI_SHORT_SELF)
+		goto bad;
+	/* pairs with the release in bigiron_ssi_set_kvm() */
+	if (!smp_load_acquire(&ssi->kvm_set))
+		goto drop;
+
+	/* The local APIC this host delivers through: its first vCPU's. */
+	for (i = 0; i < ssi->nr_vcpus && !vcpu; i++)
+		if (ssi->vcpu_node[i] == cl->self)
+			vcpu = kvm_get_vcpu_by_id(ssi->kvm, i);
+	if (!vcpu || !vcpu->arch.apic)
+		goto drop;
+	x2apic = vcpu->arch.apic_base & X2APIC_ENABLE;
+
+	/* A shorthand from elsewhere means every vCPU of this host. */
+	if (short_hand)
+		dest = BI_X2APIC_BROADCAST;
+	if (x2apic) {
+		icr_high = dest;
+	} else {
+		if (dest == BI_X2APIC_BROADCAST)
+			dest = BI_XAPIC_BROADCAST;
+		if (dest > 0xFF)
+			goto drop;
+		icr_high = SET_XAPIC_DEST_FIELD(dest);
+	}
+	icr_low = vector | mode | (dmode == APIC_DEST_LOGICAL ?
+				   APIC_DEST_LOGICAL : 0);
+	if (b[14])
+		icr_low |= APIC_INT_ASSERT;
+	if (get_unaligned_le16(b + 12))
+		icr_low |= APIC_INT_LEVELTRIG;
+
+	preempt_disable();
+	__this_cpu_write(bigiron_ssi_injecting, true);
+	kvm_apic_send_ipi(vcpu->arch.apic, icr_low, icr_high);
+	__this_cpu_write(bigiron_ssi_injecting, false);
+	preempt_enable();
+	atomic64_inc(&ssi->ipis_recv);
+	return;
+bad:
+	pr_warn_ratelimited("vm%u: malformed interrupt from node %u dropped\n",
+			    cl->vm->id, node);
+drop:
+	atomic64_inc(&ssi->ipis_dropped);
+}
+
+/* A BI_MSG_USER from @node: queue it for BIGIRON_VM_RECV. */
+static void bigiron_ssi_recv_msg(struct bigiron_cluster *cl, u16 node,
+				 const u8 *data, u16 len)
+{
+	struct bigiron_ssi *ssi = &cl->ssi;
+	const char *why = "no memory";
+	struct bigiron_ssi_msg *m;
+
+	m = kmalloc(struct_size(m, data, len), GFP_KERNEL);
+	if (!m)
+		goto drop;
+	m->node = node;
+	m->len = len;
+	if (len)
+		memcpy(m->data, data, len);
+	spin_lock_bh(&ssi->msg_lock);
+	if (ssi->msgq_len >= BIGIRON_SSI_MSGQ_MAX) {
+		spin_unlock_bh(&ssi->msg_lock);
+		kfree(m);
+		why = "queue full";
+		goto drop;
+	}
+	list_add_tail(&m->list, &ssi->msgq);
+	ssi->msgq_len++;
+	spin_unlock_bh(&ssi->msg_lock);
+	atomic64_inc(&ssi->msgs_recv);
+	wake_up_interruptible(&ssi->wq);
+	return;
+drop:
+	atomic64_inc(&ssi->msgs_dropped);
+	pr_warn_ratelimited("vm%u: message from node %u dropped (%s)\n",
+			    cl->vm->id, node, why);
+}
+
+/**
+ * bigiron_ssi_recv - a BI_MSG_IPI or BI_MSG_USER from @node, in order
+ * @cl: node instance
+ * @node: the sender (authenticated by the link)
+ * @h: its header, checked by bi_wire_decode()
+ * @data: h->payload_len bytes, or NULL
+ *
+ * Context: process (the peer's rx work).
+ */
+void bigiron_ssi_recv(struct bigiron_cluster *cl, u16 node,
+		      const struct bi_wire_hdr *h, const u8 *data)
+{
+	u16 len = data ? h->payload_len : 0;
+
+	if (h->type == BI_MSG_IPI)
+		bigiron_ssi_recv_ipi(cl, node, data, len);
+	else
+		bigiron_ssi_recv_msg(cl, node, data, len);
+}
+
+/**
+ * bigiron_ssi_node_down - @node's link died: tell the launcher
+ * Context: any (called under the peer's lock).
+ */
+void bigiron_ssi_node_down(struct bigiron_cluster *cl, u16 node)
+{
+	set_bit(node, cl->ssi.down);
+	wake_up_interruptible(&cl->ssi.wq);
+}
+
+/* ---- ioctls ------------------------------------------------------------ */
+
+/**
+ * bigiron_ssi_set_kvm - BIGIRON_VM_SET_KVM
+ * @vm: the VM, held by the caller
+ * @uarg: struct bigiron_vm_kvm in user memory
+ *
+ * Return: 0; -EINVAL (bad argument, no cluster), -EBADF (not a KVM VM),
+ * -EBUSY (set already), -EFAULT, -ENOMEM.
+ */
+int bigiron_ssi_set_kvm(struct bigiron_vm *vm, const void __user *uarg)
+{
+	/* pairs with the release in bigiron_cluster_set() */
+	struct bigiron_cluster *cl = smp_load_acquire(&vm->cluster);
+	struct bigiron_ssi *ssi;
+	struct bigiron_vm_kvm arg;
+	struct fd f;
+	u16 *nodes;
+	u32 i;
+	int err;
+
+	if (copy_from_user(&arg, uarg, sizeof(arg)))
+		return -EFAULT;
+	if (arg.size != sizeof(arg) || arg.flags ||
+	    memchr_inv(arg.reserved, 0, sizeof(arg.reserved)))
+		return -EINVAL;
+	if (!arg.nr_vcpus || arg.nr_vcpus > BIGIRON_MAX_VCPUS ||
+	    !arg.vcpu_nodes || !cl)
+		return -EINVAL;
+	ssi = &cl->ssi;
+
+	nodes = memdup_user(u64_to_user_ptr(arg.vcpu_nodes),
+			    array_size(arg.nr_vcpus, sizeof(*nodes)));
+	if (IS_ERR(nodes))
+		return PTR_ERR(nodes);
+	for (i = 0; i < arg.nr_vcpus; i++)
+		if (nodes[i] >= cl->nr_nodes) {
+			err = -EINVAL;
+			goto err_nodes;
+		}
+
+	f = fdget(arg.kvm_fd);
+	if (!f.file) {
+		err = -EBADF;
+		goto err_nodes;
+	}
+	if (!file_is_kvm(f.file)) {
+		err = -EBADF;
+		goto err_fd;
+	}
+
+	mutex_lock(&bigiron_ssi_lock);
+	if (ssi->kvm) {
+		err = -EBUSY;
+		goto err_unlock;
+	}
+	ssi->kvm = f.file->private_data;
+	kvm_get_kvm(ssi->kvm);
+	ssi->vcpu_node = nodes;
+	ssi->nr_vcpus = arg.nr_vcpus;
+	list_add_tail_rcu(&ssi->list, &bigiron_ssi_list);
+	/* pairs with the acquire in bigiron_ssi_recv_ipi() */
+	smp_store_release(&ssi->kvm_set, true);
+	mutex_unlock(&bigiron_ssi_lock);
+	fdput(f);
+	return 0;
+
+err_unlock:
+	mutex_unlock(&bigiron_ssi_lock);
+err_fd:
+	fdput(f);
+err_nodes:
+	kfree(nodes);
+	return err;
+}
+
+/**
+ * bigiron_ssi_send - BIGIRON_VM_SEND
+ * @vm: the VM, held by the caller
+ * @uarg: struct bigiron_vm_msg in user memory
+ *
+ * Return: 0 when queued for every node named; -ENOTCONN (a node named is
+ * gone; nothing was sent to it), -EINVAL, -EFAULT, -ENOMEM.
+ */
+int bigiron_ssi_send(struct bigiron_vm *vm, const void __user *uarg)
+{
+	/* pairs with the release in bigiron_cluster_set() */
+	struct bigiron_cluster *cl = smp_load_acquire(&vm->cluster);
+	struct bi_wire_hdr h = { .type = BI_MSG_USER };
+	struct bigiron_vm_msg arg;
+	unsigned int node;
+	u64 nodes;
+	void *data;
+	int err = 0;
+
+	if (copy_from_user(&arg, uarg, sizeof(arg)))
+		return -EFAULT;
+	if (arg.size != sizeof(arg) || arg.flags || arg.pad ||
+	    memchr_inv(arg.reserved, 0, sizeof(arg.reserved)))
+		return -EINVAL;
+	if (!cl || !arg.len || arg.len > BIGIRON_MSG_MAX)
+		return -EINVAL;
+	if (arg.node == BIGIRON_NODE_ALL)
+		nodes = bigiron_ssi_others(cl);
+	else if (arg.node < cl->nr_nodes && arg.node != cl->self)
+		nodes = BIT_ULL(arg.node);
+	else
+		return -EINVAL;
+
+	data = memdup_user(u64_to_user_ptr(arg.data), arg.len);
+	if (IS_ERR(data))
+		return PTR_ERR(data);
+	h.payload_len = arg.len;
+	for_each_set_bit(node, (unsigned long *)&nodes, BIGIRON_MAX_NODES) {
+		struct bigiron_peer *pe = cl->peers[node];
+
+		if (READ_ONCE(pe->state) == BI_LINK_DEAD) {
+			err = -ENOTCONN;
+			continue;
+		}
+		bigiron_peer_send(pe, &h, data);
+		atomic64_inc(&cl->ssi.msgs_sent);
+	}
+	kfree(data);
+	return err;
+}
+
+static bool bigiron_ssi_ready(struct bigiron_ssi *ssi)
+{
+	return !list_empty_careful(&ssi->msgq) ||
+	       !bitmap_empty(ssi->down, BIGIRON_MAX_NODES);
+}
+
+/**
+ * bigiron_ssi_recv_ioctl - BIGIRON_VM_RECV
+ * @vm: the VM, held by the caller
+ * @uarg: struct bigiron_vm_recv in user memory
+ *
+ * Return: 0 with an event; -ETIMEDOUT, -EINTR (signal), -EMSGSIZE (len
+ * says how much room the next message needs), -EINVAL, -EFAULT.
+ */
+int bigiron_ssi_recv_ioctl(struct bigiron_vm *vm, void __user *uarg)
+{
+	/* pairs with the release in bigiron_cluster_set() */
+	struct bigiron_cluster *cl = smp_load_acquire(&vm->cluster);
+	struct bigiron_ssi_msg *m;
+	struct bigiron_vm_recv arg;
+	struct bigiron_ssi *ssi;
+	unsigned int node;
+	long left;
+	int err;
+
+	if (copy_from_user(&arg, uarg, sizeof(arg)))
+		return -EFAULT;
+	if (arg.size != sizeof(arg) || arg.flags || arg.pad ||
+	    arg.event || arg.node ||
+	    memchr_inv(arg.reserved, 0, sizeof(arg.reserved)))
+		return -EINVAL;
+	if (!cl || arg.timeout_ms > BIGIRON_SSI_RECV_MAX_MS)
+		return -EINVAL;
+	ssi = &cl->ssi;
+
+	left = wait_event_interruptible_timeout(ssi->wq, bigiron_ssi_ready(ssi),
+						msecs_to_jiffies(arg.timeout_ms));
+	if (left < 0)
+		return -EINTR;
+
+	/* Messages first: what a node sent before it died still counts. */
+	spin_lock_bh(&ssi->msg_lock);
+	m = list_first_entry_or_null(&ssi->msgq, struct bigiron_ssi_msg, list);
+	if (m && m->len > arg.len) {
+		arg.len = m->len;
+		spin_unlock_bh(&ssi->msg_lock);
+		err = -EMSGSIZE;
+		goto out;
+	}
+	if (m) {
+		list_del(&m->list);
+		ssi->msgq_len--;
+	}
+	spin_unlock_bh(&ssi->msg_lock);
+
+	if (m) {
+		arg.event = BIGIRON_EV_MSG;
+		arg.node = m->node;
+		arg.len = m->len;
+		err = copy_to_user(u64_to_user_ptr(arg.data), m->data, m->len) ?
+		      -EFAULT : 0;
+		kfree(m);
+		if (err)
+			return err;
+		goto out;
+	}
+	for_each_set_bit(node, ssi->down, BIGIRON_MAX_NODES) {
+		if (!test_and_clear_bit(node, ssi->down))
+			continue;
+		arg.event = BIGIRON_EV_NODE_DOWN;
+		arg.node = node;
+		arg.len = 0;
+		err = 0;
+		goto out;
+	}
+	return -ETIMEDOUT;
+out:
+	if (copy_to_user(uarg, &arg, sizeof(arg)))
+		return -EFAULT;
+	return err;
+}
+
+/* ---- lifetime ---------------------------------------------------------- */
+
+void bigiron_ssi_init(struct bigiron_cluster *cl)
+{
+	struct bigiron_ssi *ssi = &cl->ssi;
+
+	INIT_LIST_HEAD(&ssi->list);
+	spin_lock_init(&ssi->ring_lock);
+	INIT_WORK(&ssi->ipi_work, bigiron_ssi_ipi_work);
+	spin_lock_init(&ssi->msg_lock);
+	INIT_LIST_HEAD(&ssi->msgq);
+	init_waitqueue_head(&ssi->wq);
+}
+
+/*
+ * Stop forwarding interrupts; the links are still there.  Context:
+ * process, the VM's release.
+ */
+void bigiron_ssi_stop(struct bigiron_cluster *cl)
+{
+	struct bigiron_ssi *ssi = &cl->ssi;
+
+	mutex_lock(&bigiron_ssi_lock);
+	if (ssi->kvm)
+		list_del_rcu(&ssi->list);
+	mutex_unlock(&bigiron_ssi_lock);
+	/* no kprobe handler still sees @ssi, so none queues the work */
+	synchronize_rcu();
+	cancel_work_sync(&ssi->ipi_work);
+}
+
+/* Free what is left; after the peers stopped (no more receive work). */
+void bigiron_ssi_free(struct bigiron_cluster *cl)
+{
+	struct bigiron_ssi *ssi = &cl->ssi;
+	struct bigiron_ssi_msg *m, *tmp;
+
+	list_for_each_entry_safe(m, tmp, &ssi->msgq, list)
+		kfree(m);
+	INIT_LIST_HEAD(&ssi->msgq);
+	if (ssi->kvm)
+		kvm_put_kvm(ssi->kvm);
+	ssi->kvm = NULL;
+	kfree(ssi->vcpu_node);
+	ssi->vcpu_node = NULL;
+}
+
+/*
+ * Module init: hook KVM's interrupt delivery.  Refuses to load when the
+ * function cannot be hooked (KVM not loaded, or a kernel that renamed it).
+ */
+int bigiron_ssi_module_init(void)
+{
+	int err = register_kprobe(&bigiron_ssi_kp);
+
+	if (err)
+		pr_err("cannot hook %s (error %d): is the kvm module loaded and the kernel built with CONFIG_KPROBES?\n",
+		       BIGIRON_SSI_HOOK, err);
+	return err;
+}
+
+void bigiron_ssi_module_exit(void)
+{
+	unregister_kprobe(&bigiron_ssi_kp);
+}
