@@ -160,9 +160,12 @@ static size_t aml_package(uint8_t *p, const uint8_t *op, size_t oplen,
 }
 
 #define AML_ZERO		0x00
+#define AML_ONE			0x01
 #define AML_NAME		0x08
 #define AML_BYTE		0x0A
+#define AML_WORD		0x0B
 #define AML_DWORD		0x0C
+#define AML_STRING		0x0D
 #define AML_SCOPE		0x10
 #define AML_BUFFER		0x11
 #define AML_PACKAGE		0x12
@@ -171,7 +174,60 @@ static size_t aml_package(uint8_t *p, const uint8_t *op, size_t oplen,
 #define AML_ROOT		0x5C	/* '\' */
 #define EISAID_PNP0501		0x0105D041 /* EisaId("PNP0501"), 16550 */
 
-size_t acpi_build_dsdt(uint8_t *p)
+/* Resource descriptors (ACPI 6.x, 6.4) */
+#define RES_MEMORY32_FIXED	0x86	/* large item, 9 bytes of data */
+#define RES_MEM_READWRITE	0x01
+#define RES_EXT_IRQ		0x89	/* large item */
+#define RES_IRQ_CONSUMER	0x01	/* flags: bit 1 clear = level, */
+					/* bit 2 clear = active high, */
+					/* bit 3 clear = exclusive */
+#define RES_END_TAG		0x79
+
+static const uint8_t op_scope[] = { AML_SCOPE };
+static const uint8_t op_device[] = { AML_EXT, AML_DEVICE };
+static const uint8_t op_buffer[] = { AML_BUFFER };
+static const uint8_t op_package[] = { AML_PACKAGE };
+
+/* The shortest encoding of an integer constant. */
+static size_t aml_integer(uint8_t *p, uint32_t v)
+{
+	if (v <= 1) {
+		p[0] = v ? AML_ONE : AML_ZERO;
+		return 1;
+	}
+	if (v <= 0xFF) {
+		p[0] = AML_BYTE;
+		p[1] = (uint8_t)v;
+		return 2;
+	}
+	if (v <= 0xFFFF) {
+		p[0] = AML_WORD;
+		put16(p + 1, (uint16_t)v);
+		return 3;
+	}
+	p[0] = AML_DWORD;
+	put32(p + 1, v);
+	return 5;
+}
+
+/* Name (@name, Buffer () { @res }): a _CRS resource template. */
+static size_t aml_name_buffer(uint8_t *p, const char *name,
+			      const uint8_t *res, size_t len)
+{
+	uint8_t tmp[64];
+	size_t n = 0, k;
+
+	p[n++] = AML_NAME;
+	memcpy(p + n, name, 4);
+	n += 4;
+	k = aml_integer(tmp, (uint32_t)len);	/* BufferSize */
+	memcpy(tmp + k, res, len);
+	n += aml_package(p + n, op_buffer, 1, tmp, k + len);
+	return n;
+}
+
+/* Device (COM1) { _HID, _UID, _CRS }, into @p. */
+static size_t aml_com1(uint8_t *p)
 {
 	static const uint8_t crs[] = {
 		/* IO(Decode16, 0x3F8, 0x3F8, 1, 8) */
@@ -180,16 +236,11 @@ size_t acpi_build_dsdt(uint8_t *p)
 		/* IRQNoFlags() {4}: edge, active high */
 		0x22, 1 << IRQ_COM1, 0x00,
 		/* EndTag */
-		0x79, 0x00,
+		RES_END_TAG, 0x00,
 	};
-	static const uint8_t op_scope[] = { AML_SCOPE };
-	static const uint8_t op_device[] = { AML_EXT, AML_DEVICE };
-	static const uint8_t op_buffer[] = { AML_BUFFER };
-	static const uint8_t op_package[] = { AML_PACKAGE };
-	uint8_t dev[96], scope[128], tmp[64], body[ACPI_DSDT_MAX - ACPI_HDR_SIZE];
-	size_t d = 0, s = 0, n, len;
+	uint8_t dev[96];
+	size_t d = 0;
 
-	/* Device (COM1) { _HID, _UID, _CRS } */
 	memcpy(dev + d, "COM1", 4);
 	d += 4;
 	dev[d++] = AML_NAME;
@@ -202,19 +253,79 @@ size_t acpi_build_dsdt(uint8_t *p)
 	memcpy(dev + d, "_UID", 4);
 	d += 4;
 	dev[d++] = AML_ZERO;
-	dev[d++] = AML_NAME;
-	memcpy(dev + d, "_CRS", 4);
-	d += 4;
-	tmp[0] = AML_BYTE;
-	tmp[1] = sizeof(crs);
-	memcpy(tmp + 2, crs, sizeof(crs));
-	d += aml_package(dev + d, op_buffer, 1, tmp, 2 + sizeof(crs));
+	d += aml_name_buffer(dev + d, "_CRS", crs, sizeof(crs));
+	return aml_package(p, op_device, 2, dev, d);
+}
 
-	/* Scope (\_SB) { Device (COM1) } */
+/*
+ * Device (VRnn) {
+ *	Name (_HID, "LNRO0005")
+ *	Name (_UID, nn)
+ *	Name (_CRS, ResourceTemplate () {
+ *		Memory32Fixed (ReadWrite, base, size)
+ *		Interrupt (ResourceConsumer, Level, ActiveHigh, Exclusive)
+ *			{ gsi }
+ *	})
+ * }
+ */
+static size_t aml_virtio_mmio(uint8_t *p, unsigned int uid,
+			      const struct acpi_mmio_dev *v)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	uint8_t crs[12 + 9 + 2], dev[96];
+	size_t d = 0, c = 0;
+
+	crs[c++] = RES_MEMORY32_FIXED;
+	put16(crs + c, 9);
+	c += 2;
+	crs[c++] = RES_MEM_READWRITE;
+	put32(crs + c, v->base);
+	c += 4;
+	put32(crs + c, v->size);
+	c += 4;
+	crs[c++] = RES_EXT_IRQ;
+	put16(crs + c, 6);
+	c += 2;
+	crs[c++] = RES_IRQ_CONSUMER;
+	crs[c++] = 1;				/* one interrupt */
+	put32(crs + c, v->gsi);
+	c += 4;
+	crs[c++] = RES_END_TAG;
+	crs[c++] = 0x00;			/* checksum 0: not computed */
+
+	dev[d++] = 'V';
+	dev[d++] = 'R';
+	dev[d++] = (uint8_t)hex[(uid >> 4) & 0xF];
+	dev[d++] = (uint8_t)hex[uid & 0xF];
+	dev[d++] = AML_NAME;
+	memcpy(dev + d, "_HID", 4);
+	d += 4;
+	dev[d++] = AML_STRING;
+	memcpy(dev + d, ACPI_VIRTIO_HID, sizeof(ACPI_VIRTIO_HID));
+	d += sizeof(ACPI_VIRTIO_HID);		/* with the NUL */
+	dev[d++] = AML_NAME;
+	memcpy(dev + d, "_UID", 4);
+	d += 4;
+	d += aml_integer(dev + d, uid);
+	d += aml_name_buffer(dev + d, "_CRS", crs, c);
+	return aml_package(p, op_device, 2, dev, d);
+}
+
+size_t acpi_build_dsdt(uint8_t *p, const struct acpi_mmio_dev *devs,
+		       unsigned int ndevs)
+{
+	uint8_t scope[ACPI_DSDT_MAX], tmp[8];
+	uint8_t body[ACPI_DSDT_MAX - ACPI_HDR_SIZE];
+	size_t s = 0, n, len;
+	unsigned int i;
+
+	/* Scope (\_SB) { Device (COM1), Device (VR00), ... } */
 	scope[s++] = AML_ROOT;
 	memcpy(scope + s, "_SB_", 4);
 	s += 4;
-	s += aml_package(scope + s, op_device, 2, dev, d);
+	s += aml_com1(scope + s);
+	for (i = 0; i < ndevs && i < ACPI_MMIO_DEVS_MAX; i++)
+		s += aml_virtio_mmio(scope + s, i, &devs[i]);
 
 	n = aml_package(body, op_scope, 1, scope, s);
 
@@ -278,12 +389,15 @@ static uint64_t align16(uint64_t v)
 }
 
 int acpi_build(uint8_t *buf, size_t size, uint64_t base, unsigned int ncpus,
+	       const struct acpi_mmio_dev *devs, unsigned int ndevs,
 	       struct acpi_tables *out)
 {
 	uint64_t tables[2];
 	uint64_t off;
 
 	memset(out, 0, sizeof(*out));
+	if (ndevs > ACPI_MMIO_DEVS_MAX)
+		return -1;
 	/* Layout: RSDP, XSDT, FADT, DSDT, MADT, each 16-byte aligned. */
 	out->rsdp = base;
 	out->xsdt = align16(base + ACPI_RSDP_SIZE);
@@ -295,7 +409,8 @@ int acpi_build(uint8_t *buf, size_t size, uint64_t base, unsigned int ncpus,
 		return -1;
 	memset(buf, 0, off);
 
-	out->dsdt_len = (uint32_t)acpi_build_dsdt(buf + (out->dsdt - base));
+	out->dsdt_len = (uint32_t)acpi_build_dsdt(buf + (out->dsdt - base),
+						  devs, ndevs);
 	out->madt_len = (uint32_t)acpi_build_madt(buf + (out->madt - base),
 						  ncpus);
 	out->fadt_len = (uint32_t)acpi_build_fadt(buf + (out->fadt - base),

@@ -5,7 +5,8 @@
  * Pure logic: tables are built into a caller's buffer that will sit at a
  * given guest physical address. The guest gets RSDP, XSDT, FADT (with
  * HW_REDUCED_ACPI: no PIC, no PIT, no SCI, no PM timer), a tiny DSDT
- * (\_S5_ and COM1) and a MADT listing every vCPU and the IOAPIC.
+ * (\_S5_, COM1 and one device per virtio-mmio window) and a MADT listing
+ * every vCPU and the IOAPIC.
  */
 #ifndef BIGIRON_ACPI_H
 #define BIGIRON_ACPI_H
@@ -43,6 +44,20 @@
 #define MADT_LAPIC_ENABLED	1
 #define ACPI_IOAPIC_ID		0
 
+/*
+ * A virtio-mmio device for the DSDT: Device (VRnn) with _HID "LNRO0005"
+ * (what the guest's virtio_mmio driver matches), _UID nn and a _CRS of
+ * its register window and its level-triggered, active-high GSI.
+ */
+#define ACPI_VIRTIO_HID		"LNRO0005"
+#define ACPI_MMIO_DEVS_MAX	8
+
+struct acpi_mmio_dev {
+	uint32_t base;
+	uint32_t size;
+	uint32_t gsi;
+};
+
 struct acpi_tables {
 	uint64_t rsdp;			/* guest addresses */
 	uint64_t xsdt, fadt, dsdt, madt;
@@ -55,20 +70,24 @@ uint8_t acpi_checksum(const void *p, size_t len);
 
 /*
  * Build every table into @buf (@size bytes, to be placed at guest
- * physical @base, which must be 16-byte aligned and below 4 GiB).
- * Returns 0, or -1 if @buf is too small.
+ * physical @base, which must be 16-byte aligned and below 4 GiB), with
+ * the @ndevs virtio-mmio devices of @devs in the DSDT.
+ * Returns 0, or -1 if @buf is too small or @ndevs above
+ * ACPI_MMIO_DEVS_MAX.
  */
 int acpi_build(uint8_t *buf, size_t size, uint64_t base, unsigned int ncpus,
+	       const struct acpi_mmio_dev *devs, unsigned int ndevs,
 	       struct acpi_tables *out);
 
 /* The single tables, for tests; each returns its length. */
 size_t acpi_build_rsdp(uint8_t *p, uint64_t xsdt);
 size_t acpi_build_xsdt(uint8_t *p, const uint64_t *tables, unsigned int n);
 size_t acpi_build_fadt(uint8_t *p, uint64_t dsdt);
-size_t acpi_build_dsdt(uint8_t *p);
+size_t acpi_build_dsdt(uint8_t *p, const struct acpi_mmio_dev *devs,
+		       unsigned int ndevs);
 size_t acpi_build_madt(uint8_t *p, unsigned int ncpus);
 /* Upper bounds, to size buffers. */
 size_t acpi_madt_size(unsigned int ncpus);
-#define ACPI_DSDT_MAX		256
+#define ACPI_DSDT_MAX		1024	/* with ACPI_MMIO_DEVS_MAX */
 
 #endif

@@ -104,9 +104,11 @@ uint64_t cluster_host_vcpus(const struct config *cfg, unsigned int self)
 {
 	uint64_t all = cfg->vcpus >= 64 ? ~0ULL : (1ULL << cfg->vcpus) - 1;
 
-	if (cluster_is_io_node(cfg, self))
+	if (!cfg->cluster.nr_nodes)
 		return all;
-	return 0;
+	if (self >= cfg->cluster.nr_nodes)
+		return 0;
+	return cfg->cluster.nodes[self].vcpu_mask;
 }
 
 void cluster_fill(const struct config *cfg, unsigned int self,

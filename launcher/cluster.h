@@ -39,9 +39,8 @@ bool cluster_is_io_node(const struct config *cfg, unsigned int self);
 
 /*
  * The vCPUs this host runs, as a mask of vCPU ids: the one place that
- * decides it. Without a cluster, all of them. With one, for now, all of
- * them on the I/O node and none elsewhere (vCPUs on several hosts come
- * later; the caller refuses anything but all of them).
+ * decides it. Without a cluster, all of them; with one, the vcpus of the
+ * host's [node.N] (config.c checked that every vCPU has exactly one).
  */
 uint64_t cluster_host_vcpus(const struct config *cfg, unsigned int self);
 

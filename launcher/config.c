@@ -308,6 +308,48 @@ static int vm_set_cmdline(struct parse_state *ps, const char *key,
 	return 0;
 }
 
+static int vm_set_disk(struct parse_state *ps, const char *key,
+		       const char *val)
+{
+	return set_string(ps, key, &ps->cfg->disk, val, true);
+}
+
+static int parse_yes_no(struct parse_state *ps, const char *key,
+			const char *val, bool *out)
+{
+	if (!strcmp(val, "yes"))
+		*out = true;
+	else if (!strcmp(val, "no"))
+		*out = false;
+	else
+		return parse_error(ps, ps->line,
+				   "%s: \"%s\" must be yes or no", key, val);
+	return 0;
+}
+
+static int vm_set_disk_readonly(struct parse_state *ps, const char *key,
+				const char *val)
+{
+	return parse_yes_no(ps, key, val, &ps->cfg->disk_readonly);
+}
+
+static int parse_ifname(struct parse_state *ps, const char *key,
+			const char *val, char dst[CONFIG_IFNAME_MAX + 1]);
+static int parse_unicast_mac(struct parse_state *ps, const char *key,
+			     const char *val, uint8_t mac[6]);
+
+static int vm_set_tap(struct parse_state *ps, const char *key,
+		      const char *val)
+{
+	return parse_ifname(ps, key, val, ps->cfg->tap);
+}
+
+static int vm_set_net_mac(struct parse_state *ps, const char *key,
+			  const char *val)
+{
+	return parse_unicast_mac(ps, key, val, ps->cfg->net_mac);
+}
+
 static const struct key_type vm_keys[] = {
 	{ "name",	false,	vm_set_name },
 	{ "memory",	true,	vm_set_memory },
@@ -315,6 +357,10 @@ static const struct key_type vm_keys[] = {
 	{ "kernel",	true,	vm_set_kernel },
 	{ "initrd",	false,	vm_set_initrd },
 	{ "cmdline",	false,	vm_set_cmdline },
+	{ "disk",	false,	vm_set_disk },
+	{ "disk_readonly", false, vm_set_disk_readonly },
+	{ "tap",	false,	vm_set_tap },
+	{ "net_mac",	false,	vm_set_net_mac },
 	{ NULL, false, NULL }
 };
 
@@ -585,8 +631,9 @@ static struct config_node *cur_node(struct parse_state *ps)
 	return &ps->cfg->cluster.nodes[ps->cur->id];
 }
 
-static int node_set_interface(struct parse_state *ps, const char *key,
-			      const char *val)
+/* A Linux interface name, into @dst. */
+static int parse_ifname(struct parse_state *ps, const char *key,
+			const char *val, char dst[CONFIG_IFNAME_MAX + 1])
 {
 	const char *p;
 
@@ -603,8 +650,14 @@ static int node_set_interface(struct parse_state *ps, const char *key,
 		return parse_error(ps, ps->line,
 				   "%s: \"%s\" is not an interface name (no '/', ':' or blanks)",
 				   key, val);
-	strcpy(cur_node(ps)->interface, val);
+	strcpy(dst, val);
 	return 0;
+}
+
+static int node_set_interface(struct parse_state *ps, const char *key,
+			      const char *val)
+{
+	return parse_ifname(ps, key, val, cur_node(ps)->interface);
 }
 
 int config_parse_mac(const char *s, uint8_t mac[6])
@@ -628,8 +681,9 @@ void config_format_mac(const uint8_t mac[6], char *buf, size_t len)
 		 mac[2], mac[3], mac[4], mac[5]);
 }
 
-static int node_set_mac(struct parse_state *ps, const char *key,
-			const char *val)
+/* A unicast, non-zero MAC address, into @dst. */
+static int parse_unicast_mac(struct parse_state *ps, const char *key,
+			     const char *val, uint8_t dst[6])
 {
 	static const uint8_t zero[6];
 	uint8_t mac[6];
@@ -646,8 +700,14 @@ static int node_set_mac(struct parse_state *ps, const char *key,
 	if (!memcmp(mac, zero, 6))
 		return parse_error(ps, ps->line,
 				   "%s: %s is not a valid address", key, m);
-	memcpy(cur_node(ps)->mac, mac, 6);
+	memcpy(dst, mac, 6);
 	return 0;
+}
+
+static int node_set_mac(struct parse_state *ps, const char *key,
+			const char *val)
+{
+	return parse_unicast_mac(ps, key, val, cur_node(ps)->mac);
 }
 
 static int node_set_memory(struct parse_state *ps, const char *key,
@@ -769,14 +829,7 @@ bad:
 static int node_set_io(struct parse_state *ps, const char *key,
 		       const char *val)
 {
-	if (!strcmp(val, "yes"))
-		cur_node(ps)->io = true;
-	else if (!strcmp(val, "no"))
-		cur_node(ps)->io = false;
-	else
-		return parse_error(ps, ps->line,
-				   "%s: \"%s\" must be yes or no", key, val);
-	return 0;
+	return parse_yes_no(ps, key, val, &cur_node(ps)->io);
 }
 
 static const struct key_type cluster_keys[] = {
@@ -1152,6 +1205,29 @@ static int check_vcpus(struct parse_state *ps,
 	return 0;
 }
 
+/* [vm] keys that only make sense with another one. */
+static int check_devices(struct parse_state *ps,
+			 const struct section_seen *seen, unsigned int nseen)
+{
+	const struct section_seen *vsec = NULL;
+	unsigned int i, line;
+
+	for (i = 0; i < nseen; i++)
+		if (!strcmp(seen[i].type->name, "vm"))
+			vsec = &seen[i];
+	if (!vsec)
+		return 0;
+	line = key_line(vsec, "disk_readonly");
+	if (line && !ps->cfg->disk)
+		return parse_error(ps, line,
+				   "disk_readonly: there is no disk (set disk = PATH)");
+	line = key_line(vsec, "net_mac");
+	if (line && !ps->cfg->tap[0])
+		return parse_error(ps, line,
+				   "net_mac: there is no network device (set tap = IFNAME)");
+	return 0;
+}
+
 /*
  * [cluster] and [node.N] together: dense node ids, at least two nodes,
  * distinct MACs, home ranges, vCPUs, the I/O node.
@@ -1235,7 +1311,10 @@ static int check_cluster(struct parse_state *ps,
 
 static int config_init(struct config *cfg)
 {
+	static const uint8_t mac[6] = CONFIG_DEFAULT_NET_MAC;
+
 	memset(cfg, 0, sizeof(*cfg));
+	memcpy(cfg->net_mac, mac, sizeof(mac));
 	strcpy(cfg->name, CONFIG_DEFAULT_NAME);
 	cfg->vcpus = 1;
 	cfg->cluster.transport = CONFIG_TRANSPORT_ETHERNET;
@@ -1249,8 +1328,9 @@ void config_free(struct config *cfg)
 	free(cfg->kernel);
 	free(cfg->initrd);
 	free(cfg->cmdline);
+	free(cfg->disk);
 	free(cfg->cluster.key_file);
-	cfg->kernel = cfg->initrd = cfg->cmdline = NULL;
+	cfg->kernel = cfg->initrd = cfg->cmdline = cfg->disk = NULL;
 	cfg->cluster.key_file = NULL;
 	explicit_bzero(cfg->cluster.key, sizeof(cfg->cluster.key));
 }
@@ -1309,6 +1389,7 @@ int config_parse(struct config *cfg, const char *file, const char *text,
 			goto out;
 	}
 	if (check_required(&ps, seen, nseen) ||
+	    check_devices(&ps, seen, nseen) ||
 	    check_cluster(&ps, seen, nseen))
 		goto out;
 	ret = 0;
@@ -1428,7 +1509,7 @@ static void print_cluster(const struct config_cluster *cl, int self,
 
 void config_print(const struct config *cfg, int self, FILE *out)
 {
-	char size[32];
+	char size[32], mac[18];
 
 	config_format_size(cfg->memory, size, sizeof(size));
 	fprintf(out, "[vm]\n");
@@ -1439,6 +1520,13 @@ void config_print(const struct config *cfg, int self, FILE *out)
 	fprintf(out, "kernel  = %s\n", cfg->kernel);
 	fprintf(out, "initrd  = %s\n", cfg->initrd ? cfg->initrd : "(none)");
 	fprintf(out, "cmdline = \"%s\"\n", cfg->cmdline);
+	if (cfg->disk)
+		fprintf(out, "disk    = %s%s\n", cfg->disk,
+			cfg->disk_readonly ? " (read-only)" : "");
+	if (cfg->tap[0]) {
+		config_format_mac(cfg->net_mac, mac, sizeof(mac));
+		fprintf(out, "tap     = %s\nnet_mac = %s\n", cfg->tap, mac);
+	}
 	if (cfg->cluster.nr_nodes)
 		print_cluster(&cfg->cluster, self, out);
 }

@@ -27,6 +27,8 @@
 #define CONFIG_VCPUS_MAX	64
 #define CONFIG_DEFAULT_NAME	"bigiron"
 #define CONFIG_DEFAULT_CMDLINE	"console=ttyS0"
+/* virtio-net: the guest's address unless net_mac says otherwise. */
+#define CONFIG_DEFAULT_NET_MAC	{ 0x52, 0x54, 0x00, 0x12, 0x34, 0x56 }
 
 /* Clusters: one VM over several hosts, [cluster] and [node.N]. */
 #define CONFIG_NODES_MAX	64	/* BIGIRON_MAX_NODES */
@@ -71,6 +73,10 @@ struct config {
 	char *kernel;		/* bzImage path, resolved */
 	char *initrd;		/* initrd path, resolved, or NULL */
 	char *cmdline;		/* kernel command line */
+	char *disk;		/* virtio-blk image, resolved, or NULL */
+	bool disk_readonly;
+	char tap[CONFIG_IFNAME_MAX + 1];	/* virtio-net; "": none */
+	uint8_t net_mac[6];	/* virtio-net: the guest's address */
 	struct config_cluster cluster;
 };
 

@@ -16,6 +16,7 @@
 #include <net/if.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
@@ -173,6 +174,24 @@ int guestmem_map(struct vm *vm)
 	return 0;
 }
 
+/* A counter of /sys/kernel/bigiron/vm<id>/; 0 when it cannot be read. */
+static unsigned long long vm_counter(const struct vm *vm, const char *name)
+{
+	unsigned long long v = 0;
+	char path[96];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/sys/kernel/bigiron/vm%u/%s",
+		 vm->bigiron_vm_id, name);
+	f = fopen(path, "re");
+	if (!f)
+		return 0;
+	if (fscanf(f, "%llu", &v) != 1)
+		v = 0;
+	fclose(f);
+	return v;
+}
+
 void guestmem_print_stats(struct vm *vm)
 {
 	struct bigiron_vm_stats st;
@@ -186,10 +205,22 @@ void guestmem_print_stats(struct vm *vm)
 			  strerror(errno));
 		return;
 	}
-	log_info("stats read_faults=%llu write_upgrades=%llu resident_pages=%llu",
+	if (!vm->cfg->cluster.nr_nodes) {
+		log_info("stats read_faults=%llu write_upgrades=%llu resident_pages=%llu",
+			 (unsigned long long)st.read_faults,
+			 (unsigned long long)st.write_upgrades,
+			 (unsigned long long)st.resident_pages);
+		return;
+	}
+	log_info("stats read_faults=%llu write_upgrades=%llu resident_pages=%llu remote_read_faults=%llu remote_write_faults=%llu pages_sent=%llu pages_recv=%llu ipis_sent=%llu ipis_recv=%llu fault_errors=%llu",
 		 (unsigned long long)st.read_faults,
 		 (unsigned long long)st.write_upgrades,
-		 (unsigned long long)st.resident_pages);
+		 (unsigned long long)st.resident_pages,
+		 vm_counter(vm, "remote_read_faults"),
+		 vm_counter(vm, "remote_write_faults"),
+		 vm_counter(vm, "pages_sent"), vm_counter(vm, "pages_recv"),
+		 vm_counter(vm, "ipis_sent"), vm_counter(vm, "ipis_recv"),
+		 vm_counter(vm, "fault_errors"));
 }
 
 void guestmem_close(struct vm *vm)

@@ -12,6 +12,7 @@
  *   0x000FFFF0  reserved    reset vector: a stub that resets the VM
  *   0x00100000  RAM       kernel (at its pref_address), initrd at the top
  *   memory end            (at most CONFIG_MEM_MAX, below 0xC0000000)
+ *   0xD0000000  MMIO      virtio-mmio devices, one 4 KiB slot each
  *   0xFEC00000  MMIO      IOAPIC (emulated here)
  *   0xFEE00000  MMIO      local APICs (in KVM)
  *   0xFEFFC000  reserved  KVM identity-map page, then its 3-page TSS
@@ -37,6 +38,9 @@
 #define LAYOUT_RESET_VECTOR	0xFFFF0ULL	/* F000:FFF0 */
 #define LAYOUT_HIGH_RAM		0x100000ULL
 #define LAYOUT_MMIO_START	0xC0000000ULL
+#define LAYOUT_VIRTIO		0xD0000000ULL	/* device i at + i * STRIDE */
+#define LAYOUT_VIRTIO_STRIDE	0x1000ULL
+#define LAYOUT_VIRTIO_SIZE	0x200ULL	/* registers and config space */
 #define LAYOUT_IOAPIC		0xFEC00000ULL
 #define LAYOUT_IOAPIC_SIZE	0x1000ULL
 #define LAYOUT_LAPIC		0xFEE00000ULL
@@ -52,6 +56,8 @@
 #define PORT_RESET		0xCF9	/* FADT RESET_REG, 8 bits */
 #define PORT_I8042_COMMAND	0x64	/* only the reset pulse (0xFE) */
 #define RESET_VALUE		0x06
+/* virtio device i: IOAPIC pin (GSI) IRQ_VIRTIO + i, level, active high. */
+#define IRQ_VIRTIO		16
 
 /* \_S5_ sleep type; the guest writes SLP_TYP << 2 | SLP_EN to the port. */
 #define SLEEP_TYPE_S5		5

@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include "boot.h"
+#include "cluster.h"
 #include "cpuid.h"
 #include "log.h"
 #include "vm.h"
@@ -85,6 +86,27 @@ int vcpu_create(struct vm *vm, unsigned int id)
 	}
 	vcpu->run = run;
 	return vcpu_set_cpuid(vcpu);
+}
+
+/*
+ * KVM (6.1) rebuilds its map from APIC ids to vCPUs when a vCPU is reset,
+ * but a new vCPU is reset before it joins the VM's list, so the map keeps
+ * missing the newest vCPU until some APIC register changes. On one host
+ * the boot vCPU's own APIC setup does that; on a host whose vCPUs wait for
+ * INIT from another host nothing would, and KVM would drop the INIT. Writing
+ * a vCPU's unchanged local APIC state back rebuilds the map with every vCPU.
+ */
+int vcpu_refresh_apic_map(struct vcpu *vcpu)
+{
+	struct kvm_lapic_state lapic;
+
+	if (ioctl(vcpu->fd, KVM_GET_LAPIC, &lapic) < 0 ||
+	    ioctl(vcpu->fd, KVM_SET_LAPIC, &lapic) < 0) {
+		log_error("vCPU %u: KVM_GET_LAPIC/KVM_SET_LAPIC: %s", vcpu->id,
+			  strerror(errno));
+		return -1;
+	}
+	return 0;
 }
 
 static void set_segment(struct kvm_segment *s, uint16_t sel, uint8_t type,
@@ -199,16 +221,29 @@ static void vcpu_dump(struct vcpu *vcpu)
 		 (unsigned long long)sregs.idt.base, sregs.idt.limit);
 }
 
+/* On a host of a cluster that is not the I/O node, accesses go there. */
+static bool vcpu_remote_io(const struct vcpu *vcpu)
+{
+	return vcpu->vm->ssi.active &&
+	       !cluster_is_io_node(vcpu->vm->cfg, vcpu->vm->self);
+}
+
 static void vcpu_handle_io(struct vcpu *vcpu)
 {
 	struct kvm_run *run = vcpu->run;
 	uint8_t *data = (uint8_t *)run + run->io.data_offset;
 	bool is_write = run->io.direction == KVM_EXIT_IO_OUT;
+	bool remote = vcpu_remote_io(vcpu);
 	uint32_t i;
 
-	for (i = 0; i < run->io.count; i++, data += run->io.size)
-		io_dispatch(&vcpu->vm->pio, run->io.port, data, run->io.size,
-			    is_write);
+	for (i = 0; i < run->io.count; i++, data += run->io.size) {
+		if (remote)
+			ssi_forward_io(vcpu, false, run->io.port, data,
+				       run->io.size, is_write);
+		else
+			io_dispatch(&vcpu->vm->pio, run->io.port, data,
+				    run->io.size, is_write);
+	}
 }
 
 static void vcpu_handle_system_event(struct vcpu *vcpu)
@@ -245,11 +280,20 @@ static bool vcpu_handle_exit(struct vcpu *vcpu)
 		vcpu_handle_io(vcpu);
 		return true;
 	case KVM_EXIT_MMIO:
-		io_dispatch(&vm->mmio, run->mmio.phys_addr, run->mmio.data,
-			    run->mmio.len, run->mmio.is_write);
+		if (vcpu_remote_io(vcpu))
+			ssi_forward_io(vcpu, true, run->mmio.phys_addr,
+				       run->mmio.data, run->mmio.len,
+				       run->mmio.is_write);
+		else
+			io_dispatch(&vm->mmio, run->mmio.phys_addr,
+				    run->mmio.data, run->mmio.len,
+				    run->mmio.is_write);
 		return true;
 	case KVM_EXIT_IOAPIC_EOI:
-		ioapic_eoi(&vm->ioapic, run->eoi.vector);
+		if (vcpu_remote_io(vcpu))
+			ssi_forward_eoi(vm, run->eoi.vector);
+		else
+			ioapic_eoi(&vm->ioapic, run->eoi.vector);
 		return true;
 	case KVM_EXIT_INTR:
 		return true;

@@ -39,17 +39,17 @@ bool vm_stopping(const struct vm *vm)
 	return atomic_load(&vm->stop) != VM_RUNNING;
 }
 
-void vm_request_stop(struct vm *vm, enum vm_stop reason, const char *fmt, ...)
+static void vm_do_stop(struct vm *vm, enum vm_stop reason, bool tell,
+		       const char *fmt, va_list ap)
 {
 	int expected = VM_RUNNING;
 	unsigned int i;
-	va_list ap;
 
 	if (!atomic_compare_exchange_strong(&vm->stop, &expected, (int)reason))
 		return;
-	va_start(ap, fmt);
 	vsnprintf(vm->stop_msg, sizeof(vm->stop_msg), fmt, ap);
-	va_end(ap);
+	if (tell)
+		ssi_send_stop(vm, reason, vm->stop_msg);
 	if (reason == VM_STOP_ERROR)
 		log_error("%s", vm->stop_msg);
 	else
@@ -58,6 +58,25 @@ void vm_request_stop(struct vm *vm, enum vm_stop reason, const char *fmt, ...)
 	for (i = 0; i < vm->nvcpus; i++)
 		vcpu_kick(&vm->vcpus[i]);
 	pthread_kill(vm->main_thread, VM_SIG_STOPPED);
+}
+
+void vm_request_stop(struct vm *vm, enum vm_stop reason, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vm_do_stop(vm, reason, true, fmt, ap);
+	va_end(ap);
+}
+
+void vm_request_stop_remote(struct vm *vm, enum vm_stop reason,
+			    const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vm_do_stop(vm, reason, false, fmt, ap);
+	va_end(ap);
 }
 
 static void kick_handler(int sig)
@@ -163,6 +182,7 @@ static int load_initrd(struct vm *vm, const struct boot_image *img,
 static int vm_load_guest(struct vm *vm, struct boot_info *info)
 {
 	const struct config *cfg = vm->cfg;
+	struct acpi_mmio_dev vdevs[VIRTIO_DEVS_MAX];
 	struct acpi_tables acpi;
 	struct boot_image img;
 	uint64_t initrd_addr, initrd_size;
@@ -180,7 +200,9 @@ static int vm_load_guest(struct vm *vm, struct boot_info *info)
 	if (load_initrd(vm, &img, &initrd_addr, &initrd_size))
 		goto out;
 	if (acpi_build(vm->mem + LAYOUT_ACPI, LAYOUT_ACPI_SIZE, LAYOUT_ACPI,
-		       vm->nvcpus, &acpi)) {
+		       vm->nvcpus, vdevs,
+		       virtio_acpi_devices(cfg, vdevs, VIRTIO_DEVS_MAX),
+		       &acpi)) {
 		log_error("ACPI tables do not fit in %llu bytes",
 			  (unsigned long long)LAYOUT_ACPI_SIZE);
 		goto out;
@@ -212,6 +234,8 @@ static int ioapic_deliver(void *opaque, const struct ioapic_msi *msi)
 static void ioapic_routes(void *opaque, const uint64_t *redir)
 {
 	kvm_set_ioapic_routes(opaque, redir);
+	/* the other hosts' KVMs report these vectors' EOIs too */
+	ssi_send_routes(opaque, redir);
 }
 
 static void com1_irq(void *opaque, bool level)
@@ -225,6 +249,9 @@ static int vm_setup_devices(struct vm *vm)
 {
 	io_bus_init(&vm->pio, "pio");
 	io_bus_init(&vm->mmio, "mmio");
+	/* Elsewhere every access goes to the I/O node (vcpu.c). */
+	if (!cluster_is_io_node(vm->cfg, vm->self))
+		return 0;
 	ioapic_init(&vm->ioapic, ioapic_deliver, ioapic_routes, vm);
 	serial_init(&vm->com1, console_tx, com1_irq, vm);
 	vm->devices_ready = true;
@@ -235,7 +262,7 @@ static int vm_setup_devices(struct vm *vm)
 	    power_init(vm))
 		return -1;
 	/* virtio: the I/O node's devices */
-	if (cluster_is_io_node(vm->cfg, vm->self) && virtio_setup(vm))
+	if (virtio_setup(vm))
 		return -1;
 	return 0;
 }
@@ -269,22 +296,28 @@ static int vm_setup_signals(struct vm *vm)
 }
 
 /*
- * Which vCPUs this host runs is cluster_host_vcpus()'s decision; for now
- * the launcher runs all of them or none.
+ * Which vCPUs this host runs is cluster_host_vcpus()'s decision. vCPU 0
+ * starts the guest at the kernel's entry point, so it runs where the
+ * kernel is loaded: on the I/O node.
  */
 static int vm_pick_vcpus(struct vm *vm)
 {
 	const struct config *cfg = vm->cfg;
-	uint64_t all = cfg->vcpus >= 64 ? ~0ULL : (1ULL << cfg->vcpus) - 1;
-	uint64_t mine = cluster_host_vcpus(cfg, vm->self);
 
-	if (mine != all) {
-		log_error("node %u (the I/O node is node %u): vCPUs on several hosts are not supported yet",
-			  vm->self, cfg->cluster.io_node);
+	vm->nvcpus = cfg->vcpus;
+	vm->vcpus_here = cluster_host_vcpus(cfg, vm->self);
+	if (cfg->cluster.nr_nodes &&
+	    !(cluster_host_vcpus(cfg, cfg->cluster.io_node) & 1)) {
+		log_error("vCPU 0 boots the guest and must run on the I/O node (node %u)",
+			  cfg->cluster.io_node);
 		return -1;
 	}
-	vm->nvcpus = cfg->vcpus;
 	return 0;
+}
+
+static bool vm_vcpu_here(const struct vm *vm, unsigned int id)
+{
+	return (vm->vcpus_here >> id) & 1;
 }
 
 int vm_setup(struct vm *vm, const struct config *cfg, unsigned int self)
@@ -295,6 +328,7 @@ int vm_setup(struct vm *vm, const struct config *cfg, unsigned int self)
 
 	memset(vm, 0, sizeof(*vm));
 	vm->cfg = cfg;
+	ssi_init(vm);
 	vm->kvm_fd = vm->vm_fd = vm->bigiron_fd = vm->mem_fd = -1;
 	for (i = 0; i < CONFIG_VCPUS_MAX; i++)
 		vm->vcpus[i].fd = -1;
@@ -319,18 +353,22 @@ int vm_setup(struct vm *vm, const struct config *cfg, unsigned int self)
 	if (vm_setup_devices(vm))
 		return -1;
 	for (i = 0; i < vm->nvcpus; i++) {
-		if (vcpu_create(vm, i))
+		if (vm_vcpu_here(vm, i) && vcpu_create(vm, i))
 			return -1;
 	}
+	if (vm->vcpus_here &&
+	    vcpu_refresh_apic_map(&vm->vcpus[63 - __builtin_clzll(vm->vcpus_here)]))
+		return -1;
 	if (io_node && vcpu_setup_boot(&vm->vcpus[0], &info))
 		return -1;
-	if (console_start(&vm->com1))
+	if (io_node && console_start(&vm->com1))
 		return -1;
 	for (i = 0; i < vm->nvcpus; i++) {
-		if (vcpu_start(&vm->vcpus[i]))
+		if (vm_vcpu_here(vm, i) && vcpu_start(&vm->vcpus[i]))
 			return -1;
 	}
-	return 0;
+	/* Several hosts: nobody runs a vCPU before every host can take IPIs. */
+	return ssi_start(vm);
 }
 
 /* Called by each vCPU thread before its first KVM_RUN. */
@@ -374,6 +412,7 @@ int vm_run(struct vm *vm)
 					sig == SIGTERM ? "SIGTERM" : "SIGHUP");
 	}
 
+	ssi_stop(vm);
 	switch (atomic_load(&vm->stop)) {
 	case VM_STOP_POWEROFF:
 		return 0;
@@ -401,6 +440,7 @@ void vm_teardown(struct vm *vm)
 		vm->vcpus[i].thread_started = false;
 	}
 	console_stop();
+	ssi_destroy(vm);
 	/* virtio: before the memory it reads goes away */
 	virtio_teardown(vm);
 
@@ -418,6 +458,8 @@ void vm_teardown(struct vm *vm)
 		serial_destroy(&vm->com1);
 		ioapic_destroy(&vm->ioapic);
 	}
+	pthread_mutex_destroy(&vm->ssi.lock);
+	pthread_cond_destroy(&vm->ssi.cond);
 }
 
 int vm_check(const struct config *cfg, unsigned int self)

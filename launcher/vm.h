@@ -23,6 +23,7 @@
 #include "io.h"
 #include "ioapic.h"
 #include "serial.h"
+#include "ssi.h"
 
 /* Why the VM stopped; the first reason set wins. */
 enum vm_stop {
@@ -61,8 +62,9 @@ struct vm {
 	size_t run_size;		/* KVM_GET_VCPU_MMAP_SIZE */
 	struct kvm_cpuid2 *cpuid;	/* KVM_GET_SUPPORTED_CPUID */
 	bool have_gsi_routing;
-	unsigned int nvcpus;
-	struct vcpu vcpus[CONFIG_VCPUS_MAX];
+	unsigned int nvcpus;		/* of the whole VM, on every host */
+	uint64_t vcpus_here;		/* the ones this host runs */
+	struct vcpu vcpus[CONFIG_VCPUS_MAX];	/* by id; fd -1 elsewhere */
 	pthread_t main_thread;
 	struct io_bus pio;
 	struct io_bus mmio;
@@ -72,6 +74,9 @@ struct vm {
 	struct vm_virtio *virtio;	/* virtio.c; NULL when none */
 	atomic_int stop;		/* enum vm_stop */
 	char stop_msg[256];		/* written by the first stopper */
+	bool stop_sent;			/* told the other nodes (ssi.lock) */
+	atomic_bool ssi_quit;		/* the ssi thread ends */
+	struct vm_ssi ssi;		/* several hosts: ssi.c */
 };
 
 /*
@@ -91,6 +96,10 @@ void vm_teardown(struct vm *vm);
  * thread.
  */
 void vm_request_stop(struct vm *vm, enum vm_stop reason, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+/* The same, for a stop that another node decided: not sent back. */
+void vm_request_stop_remote(struct vm *vm, enum vm_stop reason,
+			    const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 bool vm_stopping(const struct vm *vm);
 /* vCPU threads wait here until vm_run() lets them go. */
@@ -119,6 +128,8 @@ void guestmem_close(struct vm *vm);
 struct boot_info;
 int vcpu_create(struct vm *vm, unsigned int id);
 int vcpu_setup_boot(struct vcpu *vcpu, const struct boot_info *info);
+/* After the last vCPU of this host is created (see vcpu.c). */
+int vcpu_refresh_apic_map(struct vcpu *vcpu);
 int vcpu_start(struct vcpu *vcpu);
 void vcpu_kick(struct vcpu *vcpu);
 void vcpu_destroy(struct vcpu *vcpu);

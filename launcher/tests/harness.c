@@ -58,6 +58,7 @@ int main(void)
 	suite_serial();
 	suite_io();
 	suite_cluster();
+	suite_virtio();
 	printf("1..%u\n", n_tests);
 	printf("%u passed, %u failed\n", n_passed, n_failed);
 	return n_failed ? 1 : 0;

@@ -45,5 +45,6 @@ void suite_ioapic(void);
 void suite_serial(void);
 void suite_io(void);
 void suite_cluster(void);
+void suite_virtio(void);
 
 #endif

@@ -43,7 +43,8 @@ static void acpi_checksums_and_lengths(void)
 	unsigned int i;
 
 	for (i = 0; i < sizeof(counts) / sizeof(counts[0]); i++) {
-		CHECK_EQ(acpi_build(buf, sizeof(buf), BASE, counts[i], &t), 0);
+		CHECK_EQ(acpi_build(buf, sizeof(buf), BASE, counts[i], NULL,
+				    0, &t), 0);
 		CHECK_EQ(t.rsdp, BASE);
 		CHECK(!memcmp(at(t.rsdp), "RSD PTR ", 8));
 		CHECK_EQ(acpi_checksum(at(t.rsdp), 20), 0);
@@ -77,7 +78,7 @@ static void acpi_xsdt_entries(void)
 {
 	struct acpi_tables t;
 
-	acpi_build(buf, sizeof(buf), BASE, 2, &t);
+	acpi_build(buf, sizeof(buf), BASE, 2, NULL, 0, &t);
 	CHECK(!memcmp(at(t.xsdt), "XSDT", 4));
 	CHECK_EQ(get64(at(t.xsdt) + 36), t.fadt);
 	CHECK_EQ(get64(at(t.xsdt) + 44), t.madt);
@@ -91,7 +92,7 @@ static void acpi_fadt_fields(void)
 	struct acpi_tables t;
 	const uint8_t *f;
 
-	acpi_build(buf, sizeof(buf), BASE, 2, &t);
+	acpi_build(buf, sizeof(buf), BASE, 2, NULL, 0, &t);
 	f = at(t.fadt);
 	CHECK_EQ(f[8], 6);				/* revision */
 	CHECK(get32(f + FADT_OFF_FLAGS) & ACPI_FADT_FLAG_HW_REDUCED);
@@ -122,7 +123,7 @@ static void acpi_madt_entries(void)
 	const uint8_t *m, *e, *end;
 
 	for (n = 1; n <= 64; n *= 4) {
-		acpi_build(buf, sizeof(buf), BASE, n, &t);
+		acpi_build(buf, sizeof(buf), BASE, n, NULL, 0, &t);
 		m = at(t.madt);
 		CHECK_EQ(get32(m + 36), LAYOUT_LAPIC);
 		CHECK_EQ(get32(m + 40), 0);		/* no PCAT_COMPAT */
@@ -166,7 +167,7 @@ static void acpi_dsdt_aml(void)
 	const uint8_t *d, *p, *dev, *end;
 	size_t len, n, scope_len, dev_len;
 
-	acpi_build(buf, sizeof(buf), BASE, 1, &t);
+	acpi_build(buf, sizeof(buf), BASE, 1, NULL, 0, &t);
 	d = at(t.dsdt);
 	end = d + t.dsdt_len;
 	CHECK_EQ(d[8], 2);				/* 64-bit integers */
@@ -191,12 +192,106 @@ static void acpi_dsdt_aml(void)
 	CHECK(!memcmp(p, s5, sizeof(s5)));
 }
 
+/* Device (VRnn) { _HID "LNRO0005", _UID nn, _CRS { Memory32Fixed, IRQ } } */
+static void acpi_dsdt_virtio(void)
+{
+	static const struct acpi_mmio_dev devs[] = {
+		{ 0xD0000000, 0x200, 16 },
+		{ 0xD0001000, 0x200, 17 },
+	};
+	static const uint8_t hid[] = { 0x08, '_', 'H', 'I', 'D', 0x0D,
+				       'L', 'N', 'R', 'O', '0', '0', '0', '5',
+				       0x00 };
+	struct acpi_tables t;
+	const uint8_t *d, *p, *dev, *end, *scope_end;
+	size_t n, len, dev_len, scope_len;
+	unsigned int i;
+
+	if (!CHECK(acpi_build(buf, sizeof(buf), BASE, 2, devs, 2, &t) == 0))
+		return;
+	d = at(t.dsdt);
+	end = d + t.dsdt_len;
+	CHECK_EQ(acpi_checksum(d, t.dsdt_len), 0);
+	CHECK(t.dsdt_len <= ACPI_DSDT_MAX);
+	CHECK_EQ(get32(d + 4), t.dsdt_len);
+	p = d + ACPI_HDR_SIZE;
+	if (!CHECK(p[0] == 0x10))
+		return;
+	scope_len = pkglength(p + 1, &n);
+	scope_end = p + 1 + scope_len;
+	CHECK(scope_end < end);
+	CHECK(!memcmp(p + 1 + n, "\\_SB_", 5));
+	dev = p + 1 + n + 5;
+	/* COM1 first, then VR00 and VR01, which end the scope. */
+	for (i = 0; i < 3 && dev < scope_end; i++) {
+		static const char *const names[] = { "COM1", "VR00", "VR01" };
+		uint8_t mem[12], irq[9];
+
+		CHECK_EQ(dev[0], 0x5B);
+		CHECK_EQ(dev[1], 0x82);
+		dev_len = pkglength(dev + 2, &len);
+		CHECK(!memcmp(dev + 2 + len, names[i], 4));
+		if (i) {
+			const struct acpi_mmio_dev *v = &devs[i - 1];
+			uint8_t uid[] = { 0x08, '_', 'U', 'I', 'D',
+					  (uint8_t)(i - 1) };
+
+			CHECK(!memcmp(dev + 2 + len + 4, hid, sizeof(hid)));
+			CHECK(memmem(dev, dev_len + 2, uid, sizeof(uid)) != NULL);
+			/* Memory32Fixed (ReadWrite, base, size) */
+			mem[0] = 0x86;
+			mem[1] = 9;
+			mem[2] = 0;
+			mem[3] = 1;
+			memcpy(mem + 4, &v->base, 4);
+			memcpy(mem + 8, &v->size, 4);
+			CHECK(memmem(dev, dev_len + 2, mem, sizeof(mem)) != NULL);
+			/* Interrupt (Consumer, Level, ActiveHigh, Exclusive) */
+			irq[0] = 0x89;
+			irq[1] = 6;
+			irq[2] = 0;
+			irq[3] = 0x01;
+			irq[4] = 1;
+			memcpy(irq + 5, &v->gsi, 4);
+			CHECK(memmem(dev, dev_len + 2, irq, sizeof(irq)) != NULL);
+		}
+		dev += 2 + dev_len;
+	}
+	CHECK_EQ(i, 3);
+	CHECK(dev == scope_end);
+	CHECK(memmem(d, t.dsdt_len, "LNRO0005", 8) != NULL);
+
+	/* Too many devices for the DSDT. */
+	CHECK_EQ(acpi_build(buf, sizeof(buf), BASE, 1, devs,
+			    ACPI_MMIO_DEVS_MAX + 1, &t), -1);
+}
+
+/* The most devices and vCPUs still fit, checksummed. */
+static void acpi_dsdt_virtio_max(void)
+{
+	struct acpi_mmio_dev devs[ACPI_MMIO_DEVS_MAX];
+	struct acpi_tables t;
+	unsigned int i;
+
+	for (i = 0; i < ACPI_MMIO_DEVS_MAX; i++) {
+		devs[i].base = 0xD0000000 + i * 0x1000;
+		devs[i].size = 0x200;
+		devs[i].gsi = 16 + i;
+	}
+	CHECK_EQ(acpi_build(buf, sizeof(buf), BASE, 64, devs,
+			    ACPI_MMIO_DEVS_MAX, &t), 0);
+	CHECK(t.dsdt_len <= ACPI_DSDT_MAX);
+	CHECK(t.madt >= t.dsdt + t.dsdt_len);
+	CHECK_EQ(acpi_checksum(at(t.dsdt), t.dsdt_len), 0);
+	CHECK(memmem(at(t.dsdt), t.dsdt_len, "VR07", 4) != NULL);
+}
+
 static void acpi_buffer_too_small(void)
 {
 	struct acpi_tables t;
 
-	CHECK_EQ(acpi_build(buf, 256, BASE, 4, &t), -1);
-	CHECK_EQ(acpi_build(buf, sizeof(buf), BASE, 64, &t), 0);
+	CHECK_EQ(acpi_build(buf, 256, BASE, 4, NULL, 0, &t), -1);
+	CHECK_EQ(acpi_build(buf, sizeof(buf), BASE, 64, NULL, 0, &t), 0);
 }
 
 void suite_acpi(void)
@@ -206,5 +301,7 @@ void suite_acpi(void)
 	RUN(acpi_fadt_fields);
 	RUN(acpi_madt_entries);
 	RUN(acpi_dsdt_aml);
+	RUN(acpi_dsdt_virtio);
+	RUN(acpi_dsdt_virtio_max);
 	RUN(acpi_buffer_too_small);
 }

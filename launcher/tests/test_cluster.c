@@ -525,7 +525,8 @@ static void cluster_vcpus(void)
 		      VCPU0("0-62") VCPU1("63"), &cfg)) {
 		CHECK_EQ(cfg.cluster.nodes[0].vcpu_mask, ~0ULL >> 1);
 		CHECK_EQ(cfg.cluster.nodes[1].vcpu_mask, 1ULL << 63);
-		CHECK_EQ(cluster_host_vcpus(&cfg, 0), ~0ULL);
+		CHECK_EQ(cluster_host_vcpus(&cfg, 0), ~0ULL >> 1);
+		CHECK_EQ(cluster_host_vcpus(&cfg, 1), 1ULL << 63);
 		config_free(&cfg);
 	}
 
@@ -587,15 +588,15 @@ static void cluster_io_node(void)
 
 	if (expect_ok(VM CL N0 N1, &cfg)) {
 		CHECK_EQ(cfg.cluster.io_node, 0);
-		CHECK_EQ(cluster_host_vcpus(&cfg, 0), 0xf);
-		CHECK_EQ(cluster_host_vcpus(&cfg, 1), 0);
+		CHECK_EQ(cluster_host_vcpus(&cfg, 0), 0x3);
+		CHECK_EQ(cluster_host_vcpus(&cfg, 1), 0xc);
 		config_free(&cfg);
 	}
 	if (expect_ok(VM CL N0 "io = no\n" N1 "io = yes\n", &cfg)) {
 		CHECK_EQ(cfg.cluster.io_node, 1);
 		CHECK(!cfg.cluster.nodes[0].io);
-		CHECK_EQ(cluster_host_vcpus(&cfg, 0), 0);
-		CHECK_EQ(cluster_host_vcpus(&cfg, 1), 0xf);
+		CHECK_EQ(cluster_host_vcpus(&cfg, 0), 0x3);
+		CHECK_EQ(cluster_host_vcpus(&cfg, 1), 0xc);
 		config_free(&cfg);
 	}
 	expect_error(VM CL N0 "io = yes\n" N1 "io = yes\n",

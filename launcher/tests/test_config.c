@@ -4,6 +4,7 @@
  */
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 #include "config.h"
@@ -239,6 +240,83 @@ static void config_key_errors(void)
 	expect_error("# only comments\n", "vm.conf:0: missing section [vm]");
 }
 
+static void config_devices(void)
+{
+	static const uint8_t def_mac[6] = { 0x52, 0x54, 0x00, 0x12, 0x34, 0x56 };
+	static const uint8_t mac[6] = { 0x02, 0xab, 0xcd, 0x00, 0x00, 0x01 };
+	struct config cfg;
+	char *text = NULL;
+	size_t len = 0;
+	FILE *f;
+
+	/* None by default. */
+	CHECK_EQ(parse("vm.conf", "[vm]\nmemory = 64M\nkernel = k\n", &cfg), 0);
+	CHECK(cfg.disk == NULL);
+	CHECK(!cfg.disk_readonly);
+	CHECK_STREQ(cfg.tap, "");
+	CHECK(!memcmp(cfg.net_mac, def_mac, 6));
+	config_free(&cfg);
+
+	CHECK_EQ(parse("/etc/bigiron/vm.conf",
+		       "[vm]\nmemory = 64M\nkernel = k\n"
+		       "disk = images/root.img\ndisk_readonly = yes\n"
+		       "tap = tap0\nnet_mac = 02:AB:cd:00:00:01\n", &cfg), 0);
+	CHECK_STREQ(err, "");
+	CHECK_STREQ(cfg.disk, "/etc/bigiron/images/root.img");
+	CHECK(cfg.disk_readonly);
+	CHECK_STREQ(cfg.tap, "tap0");
+	CHECK(!memcmp(cfg.net_mac, mac, 6));
+	f = open_memstream(&text, &len);
+	if (CHECK(f != NULL)) {
+		config_print(&cfg, -1, f);
+		fclose(f);
+		CHECK(strstr(text, "disk    = /etc/bigiron/images/root.img (read-only)\n") != NULL);
+		CHECK(strstr(text, "tap     = tap0\nnet_mac = 02:ab:cd:00:00:01\n") != NULL);
+		free(text);
+	}
+	config_free(&cfg);
+
+	CHECK_EQ(parse("vm.conf", "[vm]\nmemory = 64M\nkernel = k\n"
+		       "disk = /dev/vdb\ndisk_readonly = no\n"
+		       "tap = \"tap-guest.1\"\n", &cfg), 0);
+	CHECK_STREQ(cfg.disk, "/dev/vdb");
+	CHECK(!cfg.disk_readonly);
+	CHECK_STREQ(cfg.tap, "tap-guest.1");
+	CHECK(!memcmp(cfg.net_mac, def_mac, 6));
+	config_free(&cfg);
+}
+
+static void config_device_errors(void)
+{
+	expect_error("[vm]\nmemory = 64M\nkernel = k\ndisk =\n",
+		     "vm.conf:4: disk: must not be empty");
+	expect_error("[vm]\nmemory = 64M\nkernel = k\ndisk = d\n"
+		     "disk_readonly = maybe\n",
+		     "vm.conf:5: disk_readonly: \"maybe\" must be yes or no");
+	expect_error("[vm]\nmemory = 64M\ndisk_readonly = yes\nkernel = k\n",
+		     "vm.conf:3: disk_readonly: there is no disk (set disk = PATH)");
+	expect_error("[vm]\nmemory = 64M\nkernel = k\ntap = \"\"\n",
+		     "vm.conf:4: tap: must not be empty");
+	expect_error("[vm]\nmemory = 64M\nkernel = k\ntap = a/b\n",
+		     "vm.conf:4: tap: \"a/b\" is not an interface name (no '/', ':' or blanks)");
+	expect_error("[vm]\nmemory = 64M\nkernel = k\ntap = 0123456789abcdef\n",
+		     "vm.conf:4: tap: \"0123456789abcdef\" is longer than 15 characters");
+	expect_error("[vm]\nmemory = 64M\nkernel = k\ntap = t\n"
+		     "net_mac = 01:00:5e:00:00:01\n",
+		     "vm.conf:5: net_mac: 01:00:5e:00:00:01 is a multicast address");
+	expect_error("[vm]\nmemory = 64M\nkernel = k\ntap = t\n"
+		     "net_mac = 00:00:00:00:00:00\n",
+		     "vm.conf:5: net_mac: 00:00:00:00:00:00 is not a valid address");
+	expect_error("[vm]\nmemory = 64M\nkernel = k\ntap = t\n"
+		     "net_mac = 52:54:00:12:34\n",
+		     "vm.conf:5: net_mac: \"52:54:00:12:34\" is not a MAC address like 02:00:00:00:00:01");
+	expect_error("[vm]\nmemory = 64M\nkernel = k\n"
+		     "net_mac = 02:00:00:00:00:01\n",
+		     "vm.conf:4: net_mac: there is no network device (set tap = IFNAME)");
+	expect_error("[vm]\nmemory = 64M\nkernel = k\ntap = a\ntap = b\n",
+		     "vm.conf:5: duplicate key \"tap\" (first set at line 4)");
+}
+
 static void config_load_file(void)
 {
 	char dir[] = "/tmp/bigiron-test-XXXXXX";
@@ -284,5 +362,7 @@ void suite_config(void)
 	RUN(config_syntax_errors);
 	RUN(config_section_errors);
 	RUN(config_key_errors);
+	RUN(config_devices);
+	RUN(config_device_errors);
 	RUN(config_load_file);
 }

@@ -1,0 +1,636 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * bigiron-launch: one VM over several hosts (see ssi.h for the messages).
+ *
+ * Threads: the vCPU threads forward their accesses and wait for the answer
+ * (ssi_forward_io); one thread per launcher receives every message and
+ * event from the module and acts on it: on the I/O node it performs the
+ * forwarded accesses on the devices, on the others it wakes the waiting
+ * vCPU thread. Every wait is bounded: a forwarded access by the module's
+ * fault timeout (a node that stopped answering is declared gone before),
+ * the start by join_timeout, the stop acknowledgements by STOP_ACK_MS.
+ *
+ * Locking: ssi->lock protects struct vm_ssi; it is held for no ioctl and
+ * no device access. Devices lock their own state.
+ *
+ * Nothing a message carries is trusted: its length, type, vCPU, access
+ * size and the node it came from are checked before use; a bad message is
+ * dropped with a rate-limited log line.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <linux/bigiron.h>
+
+#include "cluster.h"
+#include "log.h"
+#include "ssi.h"
+#include "vm.h"
+
+#define SSI_RECV_MS		200	/* how often the thread checks for exit */
+#define SSI_IO_TIMEOUT_MS	30000	/* one forwarded access, at most */
+#define SSI_STOP_ACK_MS		3000
+#define SSI_CLOCK_ROUNDS	8
+#define SSI_CLOCK_TIMEOUT_MS	2000
+#define SSI_MSG_TEXT		200
+
+enum ssi_type {
+	SSI_READY = 1,
+	SSI_IO_REQ,
+	SSI_IO_RESP,
+	SSI_EOI,
+	SSI_ROUTES,
+	SSI_STOP,
+	SSI_STOP_ACK,
+	SSI_CLOCK_REQ,
+	SSI_CLOCK_RESP,
+};
+
+struct ssi_hdr {
+	uint8_t type;
+	uint8_t pad;
+	uint16_t vcpu;
+	uint32_t seq;
+};
+
+struct ssi_io {
+	struct ssi_hdr h;
+	uint64_t addr;
+	uint8_t len;		/* 1, 2, 4 or 8 */
+	uint8_t is_write;
+	uint8_t mmio;
+	uint8_t pad[5];
+	uint8_t data[8];
+};
+
+struct ssi_io_resp {
+	struct ssi_hdr h;
+	uint8_t data[8];
+};
+
+struct ssi_eoi {
+	struct ssi_hdr h;
+	uint8_t vector;
+	uint8_t pad[7];
+};
+
+struct ssi_routes {
+	struct ssi_hdr h;
+	uint64_t redir[IOAPIC_PINS];
+};
+
+struct ssi_stop {
+	struct ssi_hdr h;
+	int32_t reason;		/* enum vm_stop */
+	uint32_t pad;
+	char msg[SSI_MSG_TEXT];
+};
+
+struct ssi_clock {
+	struct ssi_hdr h;
+	uint64_t clock;		/* the I/O node's kvmclock, ns */
+};
+
+union ssi_msg {
+	struct ssi_hdr h;
+	struct ssi_io io;
+	struct ssi_io_resp resp;
+	struct ssi_eoi eoi;
+	struct ssi_routes routes;
+	struct ssi_stop stop;
+	struct ssi_clock clock;
+	uint8_t raw[BIGIRON_MSG_MAX];
+};
+
+/* A deadline @ms from now, for pthread_cond_timedwait (CLOCK_REALTIME). */
+static void deadline_in(struct timespec *ts, unsigned int ms)
+{
+	clock_gettime(CLOCK_REALTIME, ts);
+	ts->tv_sec += ms / 1000;
+	ts->tv_nsec += (long)(ms % 1000) * 1000000;
+	if (ts->tv_nsec >= 1000000000) {
+		ts->tv_sec++;
+		ts->tv_nsec -= 1000000000;
+	}
+}
+
+static int ssi_send(struct vm *vm, unsigned int node, const void *msg,
+		    size_t len)
+{
+	struct bigiron_vm_msg m = {
+		.size = sizeof(m),
+		.node = (uint16_t)node,
+		.len = (uint32_t)len,
+		.data = (uint64_t)(uintptr_t)msg,
+	};
+
+	if (ioctl(vm->bigiron_fd, BIGIRON_VM_SEND, &m) < 0)
+		return -errno;
+	return 0;
+}
+
+static uint64_t ssi_all_nodes(const struct vm *vm)
+{
+	unsigned int n = vm->cfg->cluster.nr_nodes;
+
+	return n >= 64 ? ~0ULL : (1ULL << n) - 1;
+}
+
+void ssi_init(struct vm *vm)
+{
+	struct vm_ssi *s = &vm->ssi;
+
+	memset(s, 0, sizeof(*s));
+	pthread_mutex_init(&s->lock, NULL);
+	pthread_cond_init(&s->cond, NULL);
+	s->active = vm->cfg->cluster.nr_nodes > 1;
+	s->io_node = vm->cfg->cluster.io_node;
+}
+
+/* ---- the I/O node's side ---------------------------------------------- */
+
+static void ssi_serve_io(struct vm *vm, unsigned int from,
+			 const struct ssi_io *req)
+{
+	struct ssi_io_resp resp;
+	uint8_t data[8];
+
+	memcpy(data, req->data, sizeof(data));
+	io_dispatch(req->mmio ? &vm->mmio : &vm->pio, req->addr, data, req->len,
+		    req->is_write);
+	memset(&resp, 0, sizeof(resp));
+	resp.h.type = SSI_IO_RESP;
+	resp.h.vcpu = req->h.vcpu;
+	resp.h.seq = req->h.seq;
+	memcpy(resp.data, data, sizeof(resp.data));
+	pthread_mutex_lock(&vm->ssi.lock);
+	vm->ssi.served++;
+	pthread_mutex_unlock(&vm->ssi.lock);
+	if (ssi_send(vm, from, &resp, sizeof(resp)))
+		log_ratelimited("node %u: answer to an access of vCPU %u not sent",
+				from, req->h.vcpu);
+}
+
+void ssi_send_routes(struct vm *vm, const uint64_t *redir)
+{
+	struct ssi_routes r;
+
+	if (!vm->ssi.active)
+		return;
+	memset(&r, 0, sizeof(r));
+	r.h.type = SSI_ROUTES;
+	memcpy(r.redir, redir, sizeof(r.redir));
+	ssi_send(vm, BIGIRON_NODE_ALL, &r, sizeof(r));
+}
+
+/* ---- the other nodes' side -------------------------------------------- */
+
+void ssi_forward_io(struct vcpu *vcpu, bool mmio, uint64_t addr,
+		    uint8_t *data, unsigned int len, bool is_write)
+{
+	struct vm *vm = vcpu->vm;
+	struct vm_ssi *s = &vm->ssi;
+	struct ssi_pending *p = &s->pending[vcpu->id];
+	struct timespec dl;
+	struct ssi_io req;
+	int err = 0, r;
+
+	if (len == 0 || len > 8) {
+		memset(data, 0xFF, len);
+		return;
+	}
+	memset(&req, 0, sizeof(req));
+	req.h.type = SSI_IO_REQ;
+	req.h.vcpu = (uint16_t)vcpu->id;
+	req.addr = addr;
+	req.len = (uint8_t)len;
+	req.is_write = is_write;
+	req.mmio = mmio;
+	if (is_write)
+		memcpy(req.data, data, len);
+
+	pthread_mutex_lock(&s->lock);
+	req.h.seq = ++s->seq ? s->seq : ++s->seq;
+	p->seq = req.h.seq;
+	p->done = false;
+	s->forwarded++;
+	pthread_mutex_unlock(&s->lock);
+
+	r = ssi_send(vm, s->io_node, &req, sizeof(req));
+	if (r) {
+		vm_request_stop(vm, VM_STOP_ERROR,
+				"vCPU %u: cannot forward %s access at 0x%llx to the I/O node %u: %s",
+				vcpu->id, mmio ? "an MMIO" : "a port",
+				(unsigned long long)addr, s->io_node,
+				strerror(-r));
+		memset(data, 0xFF, len);
+		return;
+	}
+	deadline_in(&dl, SSI_IO_TIMEOUT_MS);
+	pthread_mutex_lock(&s->lock);
+	while (!p->done && !vm_stopping(vm) && err != ETIMEDOUT)
+		err = pthread_cond_timedwait(&s->cond, &s->lock, &dl);
+	if (p->done && !is_write)
+		memcpy(data, p->data, len);
+	else if (!is_write)
+		memset(data, 0xFF, len);
+	r = p->done;
+	p->seq = 0;
+	pthread_mutex_unlock(&s->lock);
+	if (!r && !vm_stopping(vm))
+		vm_request_stop(vm, VM_STOP_ERROR,
+				"vCPU %u: the I/O node %u did not answer an access at 0x%llx within %u s",
+				vcpu->id, s->io_node, (unsigned long long)addr,
+				SSI_IO_TIMEOUT_MS / 1000);
+}
+
+void ssi_forward_eoi(struct vm *vm, uint8_t vector)
+{
+	struct ssi_eoi e;
+
+	memset(&e, 0, sizeof(e));
+	e.h.type = SSI_EOI;
+	e.vector = vector;
+	ssi_send(vm, vm->ssi.io_node, &e, sizeof(e));
+}
+
+/* ---- stop ------------------------------------------------------------- */
+
+void ssi_send_stop(struct vm *vm, int reason, const char *msg)
+{
+	struct ssi_stop st;
+
+	if (!vm->ssi.active)
+		return;
+	memset(&st, 0, sizeof(st));
+	st.h.type = SSI_STOP;
+	st.reason = reason;
+	snprintf(st.msg, sizeof(st.msg), "%s", msg);
+	pthread_mutex_lock(&vm->ssi.lock);
+	vm->ssi.stop_acked = 0;
+	vm->stop_sent = true;
+	pthread_mutex_unlock(&vm->ssi.lock);
+	ssi_send(vm, BIGIRON_NODE_ALL, &st, sizeof(st));
+}
+
+static void ssi_got_stop(struct vm *vm, unsigned int from,
+			 const struct ssi_stop *st)
+{
+	struct ssi_hdr ack = { .type = SSI_STOP_ACK };
+	char text[SSI_MSG_TEXT];
+	int reason = st->reason;
+
+	memcpy(text, st->msg, sizeof(text));
+	text[sizeof(text) - 1] = '\0';
+	ssi_send(vm, from, &ack, sizeof(ack));
+	if (reason != VM_STOP_POWEROFF && reason != VM_STOP_RESET)
+		reason = VM_STOP_ERROR;
+	vm_request_stop_remote(vm, (enum vm_stop)reason, "node %u: %s", from,
+			       text);
+}
+
+/* ---- the receiving thread ---------------------------------------------- */
+
+/* Is @len right for @m's type, and its content sane? */
+static bool ssi_valid(struct vm *vm, unsigned int from, const union ssi_msg *m,
+		      size_t len)
+{
+	const struct vm_ssi *s = &vm->ssi;
+	bool io = cluster_is_io_node(vm->cfg, vm->self);
+
+	if (len < sizeof(struct ssi_hdr))
+		return false;
+	switch (m->h.type) {
+	case SSI_READY:
+	case SSI_STOP_ACK:
+		return len == sizeof(struct ssi_hdr);
+	case SSI_IO_REQ:
+		return io && len == sizeof(m->io) &&
+		       m->h.vcpu < vm->nvcpus &&
+		       (m->io.len == 1 || m->io.len == 2 || m->io.len == 4 ||
+			m->io.len == 8) && m->io.is_write <= 1 &&
+		       m->io.mmio <= 1 && (m->io.mmio || m->io.addr <= 0xFFFF) &&
+		       (cluster_host_vcpus(vm->cfg, from) >> m->h.vcpu) & 1;
+	case SSI_IO_RESP:
+		return !io && from == s->io_node && len == sizeof(m->resp) &&
+		       m->h.vcpu < vm->nvcpus;
+	case SSI_EOI:
+		return io && len == sizeof(m->eoi);
+	case SSI_ROUTES:
+		return !io && from == s->io_node && len == sizeof(m->routes);
+	case SSI_STOP:
+		return len == sizeof(m->stop);
+	case SSI_CLOCK_REQ:
+		return io && len == sizeof(struct ssi_hdr);
+	case SSI_CLOCK_RESP:
+		return !io && from == s->io_node && len == sizeof(m->clock);
+	default:
+		return false;
+	}
+}
+
+static void ssi_handle(struct vm *vm, unsigned int from,
+		       const union ssi_msg *m, size_t len)
+{
+	struct vm_ssi *s = &vm->ssi;
+
+	if (!ssi_valid(vm, from, m, len)) {
+		log_ratelimited("node %u: malformed message (type %u, %zu bytes) dropped",
+				from, m->h.type, len);
+		return;
+	}
+	switch (m->h.type) {
+	case SSI_READY:
+		pthread_mutex_lock(&s->lock);
+		s->ready |= 1ULL << from;
+		pthread_cond_broadcast(&s->cond);
+		pthread_mutex_unlock(&s->lock);
+		break;
+	case SSI_IO_REQ:
+		ssi_serve_io(vm, from, &m->io);
+		break;
+	case SSI_IO_RESP: {
+		struct ssi_pending *p = &s->pending[m->h.vcpu];
+
+		pthread_mutex_lock(&s->lock);
+		if (p->seq && p->seq == m->h.seq) {
+			memcpy(p->data, m->resp.data, sizeof(p->data));
+			p->done = true;
+			pthread_cond_broadcast(&s->cond);
+		}
+		pthread_mutex_unlock(&s->lock);
+		break;
+	}
+	case SSI_EOI:
+		ioapic_eoi(&vm->ioapic, m->eoi.vector);
+		break;
+	case SSI_ROUTES:
+		kvm_set_ioapic_routes(vm, m->routes.redir);
+		break;
+	case SSI_STOP:
+		ssi_got_stop(vm, from, &m->stop);
+		break;
+	case SSI_STOP_ACK:
+		pthread_mutex_lock(&s->lock);
+		s->stop_acked |= 1ULL << from;
+		pthread_cond_broadcast(&s->cond);
+		pthread_mutex_unlock(&s->lock);
+		break;
+	case SSI_CLOCK_REQ: {
+		struct ssi_clock c;
+		struct kvm_clock_data cd;
+
+		memset(&c, 0, sizeof(c));
+		memset(&cd, 0, sizeof(cd));
+		c.h.type = SSI_CLOCK_RESP;
+		c.h.seq = m->h.seq;
+		if (ioctl(vm->vm_fd, KVM_GET_CLOCK, &cd) == 0)
+			c.clock = cd.clock;
+		ssi_send(vm, from, &c, sizeof(c));
+		break;
+	}
+	case SSI_CLOCK_RESP:
+		pthread_mutex_lock(&s->lock);
+		if (m->h.seq == s->seq) {
+			s->clock_peer = (int64_t)m->clock.clock;
+			s->clock_done = true;
+			pthread_cond_broadcast(&s->cond);
+		}
+		pthread_mutex_unlock(&s->lock);
+		break;
+	}
+}
+
+static void *ssi_thread(void *arg)
+{
+	struct vm *vm = arg;
+	struct vm_ssi *s = &vm->ssi;
+	union ssi_msg *m;
+	sigset_t all;
+
+	pthread_setname_np(pthread_self(), "bigiron-ssi");
+	sigfillset(&all);
+	pthread_sigmask(SIG_BLOCK, &all, NULL);
+	m = malloc(sizeof(*m));
+	if (!m) {
+		vm_request_stop(vm, VM_STOP_ERROR, "out of memory");
+		return NULL;
+	}
+	while (!atomic_load(&vm->ssi_quit)) {
+		struct bigiron_vm_recv r = {
+			.size = sizeof(r),
+			.timeout_ms = SSI_RECV_MS,
+			.len = sizeof(*m),
+			.data = (uint64_t)(uintptr_t)m,
+		};
+
+		if (ioctl(vm->bigiron_fd, BIGIRON_VM_RECV, &r) < 0) {
+			if (errno == ETIMEDOUT || errno == EINTR)
+				continue;
+			vm_request_stop(vm, VM_STOP_ERROR,
+					"%s: BIGIRON_VM_RECV: %s", "/dev/bigiron",
+					strerror(errno));
+			break;
+		}
+		if (r.event == BIGIRON_EV_NODE_DOWN) {
+			pthread_mutex_lock(&s->lock);
+			s->gone |= 1ULL << r.node;
+			pthread_cond_broadcast(&s->cond);
+			pthread_mutex_unlock(&s->lock);
+			vm_request_stop_remote(vm, VM_STOP_ERROR,
+					       "node %u is gone (its launcher exited or its host stopped answering)",
+					       r.node);
+			continue;
+		}
+		if (r.event == BIGIRON_EV_MSG &&
+		    r.node < vm->cfg->cluster.nr_nodes && r.node != vm->self)
+			ssi_handle(vm, r.node, m, r.len);
+	}
+	free(m);
+	return NULL;
+}
+
+/* ---- start and stop ---------------------------------------------------- */
+
+static int ssi_set_kvm(struct vm *vm)
+{
+	uint16_t nodes[CONFIG_VCPUS_MAX];
+	struct bigiron_vm_kvm k;
+	unsigned int i, n;
+
+	for (i = 0; i < vm->nvcpus; i++)
+		for (n = 0; n < vm->cfg->cluster.nr_nodes; n++)
+			if ((cluster_host_vcpus(vm->cfg, n) >> i) & 1)
+				nodes[i] = (uint16_t)n;
+	memset(&k, 0, sizeof(k));
+	k.size = sizeof(k);
+	k.kvm_fd = vm->vm_fd;
+	k.nr_vcpus = vm->nvcpus;
+	k.vcpu_nodes = (uint64_t)(uintptr_t)nodes;
+	if (ioctl(vm->bigiron_fd, BIGIRON_VM_SET_KVM, &k) < 0) {
+		log_error("%s: BIGIRON_VM_SET_KVM: %s%s", "/dev/bigiron",
+			  strerror(errno), errno == ENOTTY ?
+			  " (this bigiron.ko cannot run vCPUs on several hosts)" :
+			  "");
+		return -1;
+	}
+	return 0;
+}
+
+static int64_t kvm_clock_now(struct vm *vm)
+{
+	struct kvm_clock_data cd;
+
+	memset(&cd, 0, sizeof(cd));
+	if (ioctl(vm->vm_fd, KVM_GET_CLOCK, &cd) < 0)
+		return -1;
+	return (int64_t)cd.clock;
+}
+
+/*
+ * Align this VM's kvmclock with the I/O node's: the sample with the
+ * shortest round trip estimates the offset (the I/O node read its clock
+ * half way through), then KVM_SET_CLOCK.
+ */
+static int ssi_sync_clock(struct vm *vm)
+{
+	struct vm_ssi *s = &vm->ssi;
+	int64_t best_off = 0, t1, t2, off;
+	uint64_t best_rtt = UINT64_MAX;
+	struct kvm_clock_data cd;
+	struct timespec dl;
+	unsigned int i;
+	int err;
+
+	for (i = 0; i < SSI_CLOCK_ROUNDS; i++) {
+		struct ssi_hdr req = { .type = SSI_CLOCK_REQ };
+
+		pthread_mutex_lock(&s->lock);
+		req.seq = ++s->seq ? s->seq : ++s->seq;
+		s->clock_done = false;
+		pthread_mutex_unlock(&s->lock);
+		t1 = kvm_clock_now(vm);
+		if (t1 < 0 || ssi_send(vm, s->io_node, &req, sizeof(req)))
+			goto fail;
+		deadline_in(&dl, SSI_CLOCK_TIMEOUT_MS);
+		err = 0;
+		pthread_mutex_lock(&s->lock);
+		while (!s->clock_done && err != ETIMEDOUT && !vm_stopping(vm))
+			err = pthread_cond_timedwait(&s->cond, &s->lock, &dl);
+		off = s->clock_peer;
+		err = !s->clock_done;
+		pthread_mutex_unlock(&s->lock);
+		t2 = kvm_clock_now(vm);
+		if (err || t2 < t1 || !off)
+			goto fail;
+		if ((uint64_t)(t2 - t1) < best_rtt) {
+			best_rtt = (uint64_t)(t2 - t1);
+			best_off = off - (t1 + (t2 - t1) / 2);
+		}
+	}
+	memset(&cd, 0, sizeof(cd));
+	cd.clock = (uint64_t)(kvm_clock_now(vm) + best_off);
+	if (ioctl(vm->vm_fd, KVM_SET_CLOCK, &cd) < 0)
+		goto fail;
+	s->clock_rtt = best_rtt;
+	log_debug("guest clock aligned with node %u: offset %lld ns, round trip %llu ns",
+		  s->io_node, (long long)best_off,
+		  (unsigned long long)best_rtt);
+	return 0;
+fail:
+	log_error("could not align the guest clock with the I/O node %u",
+		  s->io_node);
+	return -1;
+}
+
+int ssi_start(struct vm *vm)
+{
+	struct vm_ssi *s = &vm->ssi;
+	struct ssi_hdr ready = { .type = SSI_READY };
+	unsigned int timeout = vm->cfg->cluster.join_timeout;
+	uint64_t want, missing;
+	struct timespec dl;
+	int e, err = 0;
+
+	if (!s->active)
+		return 0;
+	if (ssi_set_kvm(vm))
+		return -1;
+	e = pthread_create(&s->thread, NULL, ssi_thread, vm);
+	if (e) {
+		log_error("pthread_create: %s", strerror(e));
+		return -1;
+	}
+	s->thread_started = true;
+	if (!cluster_is_io_node(vm->cfg, vm->self) && ssi_sync_clock(vm))
+		return -1;
+	if (ssi_send(vm, BIGIRON_NODE_ALL, &ready, sizeof(ready))) {
+		log_error("cannot reach every node: %s", strerror(errno));
+		return -1;
+	}
+
+	want = ssi_all_nodes(vm) & ~(1ULL << vm->self);
+	deadline_in(&dl, timeout * 1000);
+	pthread_mutex_lock(&s->lock);
+	while ((s->ready & want) != want && !vm_stopping(vm) &&
+	       err != ETIMEDOUT)
+		err = pthread_cond_timedwait(&s->cond, &s->lock, &dl);
+	missing = want & ~s->ready;
+	pthread_mutex_unlock(&s->lock);
+	if (missing) {
+		char list[256] = "";
+		size_t off = 0;
+		unsigned int n;
+
+		for (n = 0; n < 64 && off < sizeof(list); n++)
+			if ((missing >> n) & 1)
+				off += (size_t)snprintf(list + off,
+							sizeof(list) - off,
+							"%s%u", off ? ", " : "",
+							n);
+		log_error("node(s) %s not ready within %u s (join_timeout)",
+			  list, timeout);
+		return -1;
+	}
+	log_info("node %u: every node is ready, %u vCPU(s) here of %u",
+		 vm->self, (unsigned int)__builtin_popcountll(vm->vcpus_here),
+		 vm->nvcpus);
+	return 0;
+}
+
+void ssi_stop(struct vm *vm)
+{
+	struct vm_ssi *s = &vm->ssi;
+	uint64_t want;
+	struct timespec dl;
+	int err = 0;
+
+	if (!s->active || !s->thread_started)
+		return;
+	want = ssi_all_nodes(vm) & ~(1ULL << vm->self);
+	deadline_in(&dl, SSI_STOP_ACK_MS);
+	pthread_mutex_lock(&s->lock);
+	if (vm->stop_sent)
+		while (((s->stop_acked | s->gone) & want) != want &&
+		       err != ETIMEDOUT)
+			err = pthread_cond_timedwait(&s->cond, &s->lock, &dl);
+	pthread_mutex_unlock(&s->lock);
+}
+
+void ssi_destroy(struct vm *vm)
+{
+	struct vm_ssi *s = &vm->ssi;
+
+	atomic_store(&vm->ssi_quit, true);
+	if (s->thread_started)
+		pthread_join(s->thread, NULL);
+	s->thread_started = false;
+	if (s->active && (s->forwarded || s->served))
+		log_info("node %u: %lu accesses forwarded to the I/O node, %lu served for other nodes",
+			 vm->self, s->forwarded, s->served);
+}
