@@ -30,8 +30,10 @@
  * the next one from this node's queue, or reports a node that is gone.
  *
  * Locking:
- *   bigiron_ssi_lock (mutex) serialises changes of bigiron_ssi_list; the
- *     kprobe walks the list under RCU (it may run with IRQs off).
+ *   bigiron_ssi_lock (mutex) serialises changes of bigiron_ssi_list and
+ *     bigiron_ssi_users, and the kprobe's registration (only while a VM is
+ *     bound); the kprobe walks the list under RCU (it may run with IRQs
+ *     off).
  *   bigiron_ssi.ring_lock (irq-safe spinlock) protects the ring.
  *   bigiron_ssi.msg_lock (BH-safe spinlock) protects the message queue.
  *   Both are innermost: nothing is called with them held.
@@ -68,6 +70,7 @@
 
 static LIST_HEAD(bigiron_ssi_list);
 static DEFINE_MUTEX(bigiron_ssi_lock);
+static unsigned int bigiron_ssi_users;	/* VMs bound by SET_KVM */
 static DEFINE_PER_CPU(bool, bigiron_ssi_injecting);
 
 struct bigiron_ssi_msg {
@@ -166,10 +169,22 @@ static int bigiron_ssi_kprobe(struct kprobe *p, struct pt_regs *regs)
 	return 0;
 }
 
-static struct kprobe bigiron_ssi_kp = {
-	.symbol_name	= BIGIRON_SSI_HOOK,
-	.pre_handler	= bigiron_ssi_kprobe,
-};
+static struct kprobe bigiron_ssi_kp;
+
+/*
+ * The hook is only in place while a VM spans hosts: other KVM guests of
+ * this host, and single-host bigiron VMs, never run the handler.
+ * Context: process, under bigiron_ssi_lock.
+ */
+static int bigiron_ssi_hook(void)
+{
+	lockdep_assert_held(&bigiron_ssi_lock);
+
+	memset(&bigiron_ssi_kp, 0, sizeof(bigiron_ssi_kp));
+	bigiron_ssi_kp.symbol_name = BIGIRON_SSI_HOOK;
+	bigiron_ssi_kp.pre_handler = bigiron_ssi_kprobe;
+	return register_kprobe(&bigiron_ssi_kp);
+}
 
 static void bigiron_ssi_put_ipi(u8 *b, const struct bi_wire_ipi *w)
 {
@@ -408,6 +423,15 @@ int bigiron_ssi_set_kvm(struct bigiron_vm *vm, const void __user *uarg)
 		err = -EBUSY;
 		goto err_unlock;
 	}
+	if (!bigiron_ssi_users) {
+		err = bigiron_ssi_hook();
+		if (err) {
+			pr_err("cannot hook %s (error %d)\n", BIGIRON_SSI_HOOK,
+			       err);
+			goto err_unlock;
+		}
+	}
+	bigiron_ssi_users++;
 	ssi->kvm = f.file->private_data;
 	kvm_get_kvm(ssi->kvm);
 	ssi->vcpu_node = nodes;
@@ -584,8 +608,12 @@ void bigiron_ssi_stop(struct bigiron_cluster *cl)
 	struct bigiron_ssi *ssi = &cl->ssi;
 
 	mutex_lock(&bigiron_ssi_lock);
-	if (ssi->kvm)
+	if (ssi->kvm) {
 		list_del_rcu(&ssi->list);
+		/* waits for every running handler */
+		if (!--bigiron_ssi_users)
+			unregister_kprobe(&bigiron_ssi_kp);
+	}
 	mutex_unlock(&bigiron_ssi_lock);
 	/* no kprobe handler still sees @ssi, so none queues the work */
 	synchronize_rcu();
@@ -609,13 +637,19 @@ void bigiron_ssi_free(struct bigiron_cluster *cl)
 }
 
 /*
- * Module init: hook KVM's interrupt delivery.  Refuses to load when the
- * function cannot be hooked (KVM not loaded, or a kernel that renamed it).
+ * Module init: check that KVM's interrupt delivery can be hooked, and
+ * refuse to load when it cannot (KVM not loaded, no CONFIG_KPROBES, or a
+ * kernel that renamed the function).
  */
 int bigiron_ssi_module_init(void)
 {
-	int err = register_kprobe(&bigiron_ssi_kp);
+	int err;
 
+	mutex_lock(&bigiron_ssi_lock);
+	err = bigiron_ssi_hook();
+	if (!err)
+		unregister_kprobe(&bigiron_ssi_kp);
+	mutex_unlock(&bigiron_ssi_lock);
 	if (err)
 		pr_err("cannot hook %s (error %d): is the kvm module loaded and the kernel built with CONFIG_KPROBES?\n",
 		       BIGIRON_SSI_HOOK, err);
@@ -624,5 +658,6 @@ int bigiron_ssi_module_init(void)
 
 void bigiron_ssi_module_exit(void)
 {
-	unregister_kprobe(&bigiron_ssi_kp);
+	/* every VM is gone: nothing holds the hook */
+	WARN_ON(bigiron_ssi_users);
 }
