@@ -1,0 +1,502 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * bigiron-ssicheck: runs inside a guest whose vCPUs may be spread over
+ * several hosts. Each test pins one thread to each online CPU, so that on a
+ * multi-host VM the threads run on different hosts and every shared page
+ * has to travel between them.
+ *
+ *   bigiron-ssicheck memory N [VM_MIB]   pattern over >= 90% of MemTotal
+ *   bigiron-ssicheck counter N [ITERS]   atomic increments from every CPU
+ *   bigiron-ssicheck pingpong N [ROUNDS] flag and clock between CPU 0 and
+ *                                        the last CPU
+ *
+ * N is the test's number. Each prints one result line,
+ *   ssicheck: ok N - NAME # detail    or    ssicheck: not ok N - NAME # why
+ * (not plain TAP, so that the lab host does not count it by accident: it
+ * reads these lines and reports them as its own), details of a failure on
+ * lines before it, and exits 0 only when the test passed.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <pthread.h>
+#include <sched.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <time.h>
+#include <unistd.h>
+
+/* Small chunks, so that the stop at the MemFree floor comes close to it. */
+#define CHUNK (1UL << 20)
+#define CHUNK_WORDS (CHUNK / sizeof(uint64_t))
+#define MAX_CPUS 256
+#define MIB(x) ((unsigned long)((x) >> 20))
+
+static int test_no;
+static const char *test_name;
+static pthread_mutex_t print_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static void result(int ok, const char *fmt, ...)
+{
+	va_list ap;
+
+	printf("ssicheck: %s %d - %s # ", ok ? "ok" : "not ok", test_no,
+	       test_name);
+	va_start(ap, fmt);
+	vprintf(fmt, ap);
+	va_end(ap);
+	printf("\n");
+	fflush(stdout);
+}
+
+/* A detail line, printed before the result line; threads share stdout. */
+static void note(const char *fmt, ...)
+{
+	va_list ap;
+
+	pthread_mutex_lock(&print_lock);
+	printf("ssicheck: # %s: ", test_name);
+	va_start(ap, fmt);
+	vprintf(fmt, ap);
+	va_end(ap);
+	printf("\n");
+	fflush(stdout);
+	pthread_mutex_unlock(&print_lock);
+}
+
+static double now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static long read_long(const char *path)
+{
+	long val = -1;
+	FILE *f = fopen(path, "r");
+
+	if (!f)
+		return -1;
+	if (fscanf(f, "%ld", &val) != 1)
+		val = -1;
+	fclose(f);
+	return val;
+}
+
+static long meminfo_kib(const char *key)
+{
+	char line[256];
+	size_t klen = strlen(key);
+	long val = -1;
+	FILE *f = fopen("/proc/meminfo", "r");
+
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f)) {
+		if (!strncmp(line, key, klen) && line[klen] == ':') {
+			val = strtol(line + klen + 1, NULL, 10);
+			break;
+		}
+	}
+	fclose(f);
+	return val;
+}
+
+/* The CPUs this process may run on (all online ones, from init), in order. */
+static int cpu_list(int *cpus)
+{
+	cpu_set_t set;
+	int n = 0;
+
+	if (sched_getaffinity(0, sizeof(set), &set))
+		return 0;
+	for (int c = 0; c < CPU_SETSIZE && n < MAX_CPUS; c++)
+		if (CPU_ISSET(c, &set))
+			cpus[n++] = c;
+	return n;
+}
+
+static int pin(int cpu)
+{
+	cpu_set_t set;
+
+	CPU_ZERO(&set);
+	CPU_SET(cpu, &set);
+	return sched_setaffinity(0, sizeof(set), &set);
+}
+
+/* ---------------------------------------------------------------- memory */
+
+/*
+ * The pattern depends on the word's index in the whole test area and on
+ * the pass, so a page that comes back stale (an older pass) or from the
+ * wrong place (another index) shows.
+ */
+static inline uint64_t pattern(uint64_t index, uint64_t seed)
+{
+	uint64_t x = index ^ seed;
+
+	x ^= x >> 33;
+	x *= 0xff51afd7ed558ccdULL;
+	x ^= x >> 33;
+	return x;
+}
+
+#define SEED_A 0x9e3779b97f4a7c15ULL
+#define SEED_B 0xc2b2ae3d27d4eb4fULL
+
+struct part {
+	int cpu;
+	size_t want;		/* chunks to allocate */
+	size_t nchunks;		/* chunks allocated */
+	uint64_t **chunks;
+	uint64_t first;		/* index of its first word in the whole area */
+	size_t bad;		/* bad words this thread found */
+	int pin_err;
+};
+
+static struct part parts[MAX_CPUS];
+static int nparts;
+static pthread_barrier_t barrier;
+static long floor_kib;
+
+static void fill_part(struct part *p, uint64_t seed)
+{
+	for (size_t c = 0; c < p->nchunks; c++) {
+		uint64_t base = p->first + c * CHUNK_WORDS;
+
+		for (size_t i = 0; i < CHUNK_WORDS; i++)
+			p->chunks[c][i] = pattern(base + i, seed);
+	}
+}
+
+/* Bad words of part p as read by this thread, the first few printed. */
+static size_t verify_part(const struct part *p, uint64_t seed, int reader,
+			  const char *phase)
+{
+	size_t bad = 0;
+
+	for (size_t c = 0; c < p->nchunks; c++) {
+		uint64_t base = p->first + c * CHUNK_WORDS;
+
+		for (size_t i = 0; i < CHUNK_WORDS; i++) {
+			uint64_t want = pattern(base + i, seed);
+			uint64_t got = p->chunks[c][i];
+
+			if (got == want)
+				continue;
+			if (bad < 5)
+				note("%s: CPU %d reading CPU %d's part: word %llu at %p: got %016llx want %016llx",
+				     phase, reader, p->cpu,
+				     (unsigned long long)(base + i),
+				     (void *)&p->chunks[c][i],
+				     (unsigned long long)got,
+				     (unsigned long long)want);
+			bad++;
+		}
+	}
+	return bad;
+}
+
+/*
+ * Thread i: allocate and write part i (pass A), verify it, verify part
+ * i+1 (written on another CPU, on a multi-host VM another host), write
+ * part i+1 (pass B), and last verify part i, which thread i-1 wrote.
+ */
+static void *memory_thread(void *arg)
+{
+	struct part *me = arg;
+	int idx = (int)(me - parts);
+	struct part *next = &parts[(idx + 1) % nparts];
+
+	me->pin_err = pin(me->cpu) ? errno : 0;
+	for (size_t c = 0; c < me->want; c++) {
+		void *m;
+
+		/* Stop short of the OOM killer: it cannot be recovered from. */
+		if (meminfo_kib("MemFree") < floor_kib)
+			break;
+		m = mmap(NULL, CHUNK, PROT_READ | PROT_WRITE,
+			 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		if (m == MAP_FAILED)
+			break;
+		me->chunks[c] = m;
+		me->nchunks = c + 1;
+		/* Touch it now, so that MemFree follows. */
+		for (size_t i = 0; i < CHUNK_WORDS; i++)
+			me->chunks[c][i] = pattern(me->first + c * CHUNK_WORDS + i,
+						   SEED_A);
+	}
+	pthread_barrier_wait(&barrier);
+	me->bad += verify_part(me, SEED_A, me->cpu, "own part, pass A");
+	pthread_barrier_wait(&barrier);
+	me->bad += verify_part(next, SEED_A, me->cpu, "next part, pass A");
+	pthread_barrier_wait(&barrier);
+	fill_part(next, SEED_B);
+	pthread_barrier_wait(&barrier);
+	me->bad += verify_part(me, SEED_B, me->cpu, "own part, pass B written by the previous CPU");
+	return NULL;
+}
+
+static int test_memory(long vm_mib)
+{
+	int cpus[MAX_CPUS];
+	long total_kib = meminfo_kib("MemTotal");
+	long free_kib = meminfo_kib("MemFree");
+	size_t target, per, covered = 0, bad = 0;
+	pthread_t tid[MAX_CPUS];
+	double t0, secs;
+	unsigned long pct_total, pct_vm;
+	char where[512];
+	int n = 0;
+
+	nparts = cpu_list(cpus);
+	if (nparts < 1 || total_kib <= 0 || free_kib <= 0) {
+		result(0, "no CPUs or no /proc/meminfo");
+		return 1;
+	}
+	/*
+	 * Aim at 95% of MemTotal, but leave MemFree a floor: the kernel's
+	 * min watermark (below it the OOM killer ends the test), 2 MiB for
+	 * the test's page tables and the kernel's own needs meanwhile, and
+	 * one chunk per thread, as each checks MemFree before its next.
+	 */
+	floor_kib = read_long("/proc/sys/vm/min_free_kbytes");
+	if (floor_kib < 0)
+		floor_kib = total_kib / 64;
+	floor_kib += 2048 + nparts * (long)(CHUNK >> 10);
+	target = (size_t)total_kib * 1024 / 100 * 95;
+	if ((size_t)(free_kib - floor_kib) * 1024 < target)
+		target = (size_t)(free_kib - floor_kib) * 1024;
+	per = target / CHUNK / (size_t)nparts;
+	for (int i = 0; i < nparts; i++) {
+		parts[i].cpu = cpus[i];
+		parts[i].want = per;
+		parts[i].chunks = calloc(per ? per : 1, sizeof(uint64_t *));
+		parts[i].first = (uint64_t)i * per * CHUNK_WORDS;
+		if (!parts[i].chunks) {
+			result(0, "out of memory for the chunk table");
+			return 1;
+		}
+		n += snprintf(where + n, sizeof(where) - n, "%s%d",
+			      i ? "," : "", cpus[i]);
+		if (n >= (int)sizeof(where))
+			n = sizeof(where) - 1;
+	}
+	pthread_barrier_init(&barrier, NULL, nparts);
+	t0 = now();
+	for (int i = 0; i < nparts; i++)
+		if (pthread_create(&tid[i], NULL, memory_thread, &parts[i])) {
+			/* The barrier would never open: nothing to report. */
+			result(0, "pthread_create: %s", strerror(errno));
+			exit(1);
+		}
+	for (int i = 0; i < nparts; i++)
+		pthread_join(tid[i], NULL);
+	secs = now() - t0;
+	for (int i = 0; i < nparts; i++) {
+		if (parts[i].pin_err)
+			note("CPU %d: sched_setaffinity: %s", parts[i].cpu,
+			     strerror(parts[i].pin_err));
+		if (parts[i].nchunks < parts[i].want)
+			note("CPU %d: allocated %lu of %lu MiB (MemFree at the floor or mmap failed)",
+			     parts[i].cpu, MIB(parts[i].nchunks * CHUNK),
+			     MIB(parts[i].want * CHUNK));
+		covered += parts[i].nchunks * CHUNK;
+		bad += parts[i].bad;
+	}
+	pct_total = (unsigned long)(covered / 1024 * 100 / (size_t)total_kib);
+	pct_vm = vm_mib > 0 ? (unsigned long)(MIB(covered) * 100 / vm_mib) : 0;
+	for (int i = 0; i < nparts; i++)
+		if (parts[i].pin_err) {
+			result(0, "could not pin a thread to CPU %d", parts[i].cpu);
+			return 1;
+		}
+	if (bad) {
+		result(0, "%zu bad words in %lu MiB over CPUs %s", bad,
+		       MIB(covered), where);
+		return 1;
+	}
+	if (pct_total < 90) {
+		result(0, "covered only %lu MiB, %lu%% of MemTotal %ld MiB (need 90%%; MemFree was %ld MiB, floor %ld MiB), %.1f s",
+		       MIB(covered), pct_total, total_kib >> 10, free_kib >> 10,
+		       floor_kib >> 10, secs);
+		return 1;
+	}
+	result(1, "%lu MiB on CPUs %s: %lu%% of MemTotal %ld MiB (MemFree %ld MiB), %lu%% of the VM's %ld MiB, written, verified by its CPU and by the next, rewritten by the next, 0 bad words, %.1f s",
+	       MIB(covered), where, pct_total, total_kib >> 10, free_kib >> 10,
+	       pct_vm, vm_mib, secs);
+	return 0;
+}
+
+/* --------------------------------------------------------------- counter */
+
+static uint64_t counter __attribute__((aligned(64)));
+static long iters;
+
+static void *counter_thread(void *arg)
+{
+	int cpu = (int)(intptr_t)arg;
+
+	if (pin(cpu))
+		note("CPU %d: sched_setaffinity: %s", cpu, strerror(errno));
+	pthread_barrier_wait(&barrier);
+	for (long i = 0; i < iters; i++)
+		__atomic_fetch_add(&counter, 1, __ATOMIC_SEQ_CST);
+	return NULL;
+}
+
+static int test_counter(long n_iters)
+{
+	int cpus[MAX_CPUS], n = cpu_list(cpus);
+	pthread_t tid[MAX_CPUS];
+	uint64_t want;
+	double t0;
+
+	iters = n_iters;
+	want = (uint64_t)iters * (uint64_t)n;
+	pthread_barrier_init(&barrier, NULL, n);
+	t0 = now();
+	for (int i = 0; i < n; i++)
+		if (pthread_create(&tid[i], NULL, counter_thread,
+				   (void *)(intptr_t)cpus[i])) {
+			result(0, "pthread_create: %s", strerror(errno));
+			exit(1);
+		}
+	for (int i = 0; i < n; i++)
+		pthread_join(tid[i], NULL);
+	if (counter != want) {
+		result(0, "%d CPUs x %ld atomic increments gave %llu, want %llu",
+		       n, iters, (unsigned long long)counter,
+		       (unsigned long long)want);
+		return 1;
+	}
+	result(1, "%d CPUs x %ld atomic increments = %llu, %.1f s", n, iters,
+	       (unsigned long long)counter, now() - t0);
+	return 0;
+}
+
+/* ------------------------------------------------------------- ping-pong */
+
+/*
+ * One page-aligned block: the turn and both sides' clock readings travel
+ * together, so each hand-over moves one page between the CPUs.
+ */
+static struct {
+	long turn;		/* odd: the far side's turn, even: CPU 0's */
+	struct timespec sent;	/* the sender's reading when it passed the turn */
+} pp __attribute__((aligned(4096)));
+
+static long rounds;
+static int pp_cpu[2];
+static int pp_fail;		/* set by either side on a backwards step */
+static double pp_wait_limit = 60;
+
+static int ts_before(const struct timespec *a, const struct timespec *b)
+{
+	return a->tv_sec < b->tv_sec ||
+	       (a->tv_sec == b->tv_sec && a->tv_nsec < b->tv_nsec);
+}
+
+/* Side 0 (CPU 0) moves on even turns, side 1 (the last CPU) on odd ones. */
+static void *pp_thread(void *arg)
+{
+	int side = (int)(intptr_t)arg;
+	int cpu = pp_cpu[side];
+
+	if (pin(cpu))
+		note("CPU %d: sched_setaffinity: %s", cpu, strerror(errno));
+	pthread_barrier_wait(&barrier);
+	for (long t = side; t < 2 * rounds; t += 2) {
+		struct timespec mine, theirs;
+		double give_up = now() + pp_wait_limit;
+
+		while (__atomic_load_n(&pp.turn, __ATOMIC_ACQUIRE) != t) {
+			if (__atomic_load_n(&pp_fail, __ATOMIC_RELAXED))
+				return NULL;
+			if (now() > give_up) {
+				note("CPU %d: no hand-over for %.0f s at turn %ld",
+				     cpu, pp_wait_limit, t);
+				__atomic_store_n(&pp_fail, 1, __ATOMIC_RELAXED);
+				return NULL;
+			}
+			__builtin_ia32_pause();
+		}
+		theirs = pp.sent;
+		clock_gettime(CLOCK_MONOTONIC, &mine);
+		/* The sender read its clock before passing the turn. */
+		if (t > 0 && ts_before(&mine, &theirs)) {
+			note("time went backwards at turn %ld: CPU %d read %lld.%09ld after CPU %d's %lld.%09ld",
+			     t, cpu, (long long)mine.tv_sec, mine.tv_nsec,
+			     pp_cpu[!side], (long long)theirs.tv_sec,
+			     theirs.tv_nsec);
+			__atomic_store_n(&pp_fail, 1, __ATOMIC_RELAXED);
+			return NULL;
+		}
+		clock_gettime(CLOCK_MONOTONIC, &pp.sent);
+		__atomic_store_n(&pp.turn, t + 1, __ATOMIC_RELEASE);
+	}
+	return NULL;
+}
+
+static int test_pingpong(long n_rounds)
+{
+	int cpus[MAX_CPUS], n = cpu_list(cpus);
+	pthread_t tid[2];
+	double t0, secs;
+
+	if (n < 2) {
+		printf("ssicheck: ok %d - %s # SKIP one CPU only\n", test_no,
+		       test_name);
+		return 0;
+	}
+	rounds = n_rounds;
+	pp_cpu[0] = cpus[0];
+	pp_cpu[1] = cpus[n - 1];
+	pthread_barrier_init(&barrier, NULL, 2);
+	t0 = now();
+	for (int i = 0; i < 2; i++)
+		if (pthread_create(&tid[i], NULL, pp_thread, (void *)(intptr_t)i)) {
+			result(0, "pthread_create: %s", strerror(errno));
+			exit(1);
+		}
+	for (int i = 0; i < 2; i++)
+		pthread_join(tid[i], NULL);
+	secs = now() - t0;
+	if (pp_fail || pp.turn != 2 * rounds) {
+		result(0, "CPU %d <-> CPU %d: stopped after %ld of %ld round trips",
+		       pp_cpu[0], pp_cpu[1], pp.turn / 2, rounds);
+		return 1;
+	}
+	result(1, "CPU %d <-> CPU %d: %ld round trips, mean %.1f us, clock never went backwards",
+	       pp_cpu[0], pp_cpu[1], rounds, secs * 1e6 / rounds);
+	return 0;
+}
+
+/* ------------------------------------------------------------------ main */
+
+int main(int argc, char **argv)
+{
+	long arg;
+
+	if (argc < 3) {
+		fprintf(stderr, "usage: bigiron-ssicheck memory|counter|pingpong N [ARG]\n");
+		return 2;
+	}
+	test_name = argv[1];
+	test_no = atoi(argv[2]);
+	arg = argc > 3 ? strtol(argv[3], NULL, 10) : -1;
+	if (!strcmp(test_name, "memory"))
+		return test_memory(arg);
+	if (!strcmp(test_name, "counter"))
+		return test_counter(arg > 0 ? arg : 20000);
+	if (!strcmp(test_name, "pingpong"))
+		return test_pingpong(arg > 0 ? arg : 200);
+	fprintf(stderr, "bigiron-ssicheck: unknown test %s\n", test_name);
+	return 2;
+}
