@@ -31,6 +31,18 @@
 
 #include "cpuid.h"
 
+void cpuid_use_tsc_clock(struct kvm_cpuid_entry2 *e, unsigned int n)
+{
+	struct kvm_cpuid_entry2 *c;
+
+	c = cpuid_find(e, n, KVM_CPUID_FEATURES_LEAF, 0);
+	if (c)
+		c->eax &= ~CPUID_KVM_CLOCK;
+	c = cpuid_find(e, n, 0x80000007, 0);
+	if (c)
+		c->edx |= CPUID_80000007_EDX_INVTSC;
+}
+
 struct kvm_cpuid_entry2 *cpuid_find(struct kvm_cpuid_entry2 *e, unsigned int n,
 				    unsigned int function, unsigned int index)
 {

@@ -35,6 +35,13 @@
 			  KVMF_PV_SCHED_YIELD | KVMF_POLL_CONTROL | \
 			  KVMF_MSI_EXT_DEST_ID)
 
+/* kvmclock, which each host's KVM computes from its own host clock. */
+#define KVMF_CLOCKSOURCE		(1U << 0)
+#define KVMF_CLOCKSOURCE2		(1U << 3)
+#define CPUID_KVM_CLOCK (KVMF_CLOCKSOURCE | KVMF_CLOCKSOURCE2 | \
+			 KVMF_CLOCKSOURCE_STABLE_BIT)
+#define CPUID_80000007_EDX_INVTSC	(1U << 8)
+
 #define CPUID_1_ECX_X2APIC		(1U << 21)
 #define CPUID_1_ECX_TSC_DEADLINE	(1U << 24)
 #define CPUID_1_ECX_HYPERVISOR		(1U << 31)
@@ -50,6 +57,14 @@
  */
 int cpuid_patch(struct kvm_cpuid_entry2 *e, unsigned int *n, unsigned int max,
 		unsigned int apic_id, unsigned int nvcpus);
+
+/*
+ * A VM over several hosts: the guest's clock is the TSC, which the hosts
+ * keep aligned, rather than kvmclock, whose per-vCPU time info every
+ * host's KVM would keep rewriting in one shared guest page. Hides
+ * kvmclock and says the TSC is invariant.
+ */
+void cpuid_use_tsc_clock(struct kvm_cpuid_entry2 *e, unsigned int n);
 
 /* The entry for @function/@index, or NULL. */
 struct kvm_cpuid_entry2 *cpuid_find(struct kvm_cpuid_entry2 *e, unsigned int n,

@@ -93,7 +93,9 @@ struct ssi_stop {
 
 struct ssi_clock {
 	struct ssi_hdr h;
-	uint64_t clock;		/* the I/O node's kvmclock, ns */
+	uint64_t tsc;		/* the I/O node's vCPU 0 TSC */
+	uint32_t tsc_khz;	/* its KVM's TSC frequency */
+	uint32_t pad;
 };
 
 union ssi_msg {
@@ -383,21 +385,28 @@ static void ssi_handle(struct vm *vm, unsigned int from,
 		break;
 	case SSI_CLOCK_REQ: {
 		struct ssi_clock c;
-		struct kvm_clock_data cd;
+		int khz;
 
+		/* vCPU ioctls would wait for a running vCPU: start only */
+		if (atomic_load(&vm->ssi_started)) {
+			log_ratelimited("node %u: clock request after the start ignored",
+					from);
+			break;
+		}
 		memset(&c, 0, sizeof(c));
-		memset(&cd, 0, sizeof(cd));
 		c.h.type = SSI_CLOCK_RESP;
 		c.h.seq = m->h.seq;
-		if (ioctl(vm->vm_fd, KVM_GET_CLOCK, &cd) == 0)
-			c.clock = cd.clock;
+		khz = ioctl(vm->vcpus[0].fd, KVM_GET_TSC_KHZ, 0);
+		if (khz > 0 && !vcpu_get_tsc(&vm->vcpus[0], &c.tsc))
+			c.tsc_khz = (uint32_t)khz;
 		ssi_send(vm, from, &c, sizeof(c));
 		break;
 	}
 	case SSI_CLOCK_RESP:
 		pthread_mutex_lock(&s->lock);
 		if (m->h.seq == s->seq) {
-			s->clock_peer = (int64_t)m->clock.clock;
+			s->peer_tsc = m->clock.tsc;
+			s->peer_tsc_khz = m->clock.tsc_khz;
 			s->clock_done = true;
 			pthread_cond_broadcast(&s->cond);
 		}
@@ -482,31 +491,30 @@ static int ssi_set_kvm(struct vm *vm)
 	return 0;
 }
 
-static int64_t kvm_clock_now(struct vm *vm)
-{
-	struct kvm_clock_data cd;
-
-	memset(&cd, 0, sizeof(cd));
-	if (ioctl(vm->vm_fd, KVM_GET_CLOCK, &cd) < 0)
-		return -1;
-	return (int64_t)cd.clock;
-}
-
 /*
- * Align this VM's kvmclock with the I/O node's: the sample with the
- * shortest round trip estimates the offset (the I/O node read its clock
- * half way through), then KVM_SET_CLOCK.
+ * Align this host's guest TSCs with the I/O node's vCPU 0: the sample with
+ * the shortest round trip estimates the offset (assuming the I/O node read
+ * its TSC half way through), then every local vCPU's TSC moves by it.
+ * The guest's clock is the TSC (cpuid_use_tsc_clock()), so every vCPU then
+ * reads one time, to within the link's one-way asymmetry; no cross-host
+ * observation (which takes a message at least) can see the difference.
  */
-static int ssi_sync_clock(struct vm *vm)
+static int ssi_sync_tsc(struct vm *vm)
 {
 	struct vm_ssi *s = &vm->ssi;
-	int64_t best_off = 0, t1, t2, off;
-	uint64_t best_rtt = UINT64_MAX;
-	struct kvm_clock_data cd;
+	struct vcpu *ref = NULL;
+	uint64_t best_rtt = UINT64_MAX, t1, t2, peer, tsc;
+	uint32_t peer_khz = 0;
+	int64_t best_off = 0;
 	struct timespec dl;
 	unsigned int i;
-	int err;
+	int err, khz;
 
+	for (i = 0; i < vm->nvcpus && !ref; i++)
+		if (vm->vcpus[i].fd >= 0)
+			ref = &vm->vcpus[i];
+	if (!ref)
+		return 0;		/* no vCPU here: nothing to align */
 	for (i = 0; i < SSI_CLOCK_ROUNDS; i++) {
 		struct ssi_hdr req = { .type = SSI_CLOCK_REQ };
 
@@ -514,36 +522,57 @@ static int ssi_sync_clock(struct vm *vm)
 		req.seq = ++s->seq ? s->seq : ++s->seq;
 		s->clock_done = false;
 		pthread_mutex_unlock(&s->lock);
-		t1 = kvm_clock_now(vm);
-		if (t1 < 0 || ssi_send(vm, s->io_node, &req, sizeof(req)))
+		if (vcpu_get_tsc(ref, &t1) ||
+		    ssi_send(vm, s->io_node, &req, sizeof(req)))
 			goto fail;
-		deadline_in(&dl, SSI_CLOCK_TIMEOUT_MS);
+		/* The I/O node answers once it has loaded the guest. */
+		deadline_in(&dl, i ? SSI_CLOCK_TIMEOUT_MS :
+			    vm->cfg->cluster.join_timeout * 1000);
 		err = 0;
 		pthread_mutex_lock(&s->lock);
 		while (!s->clock_done && err != ETIMEDOUT && !vm_stopping(vm))
 			err = pthread_cond_timedwait(&s->cond, &s->lock, &dl);
-		off = s->clock_peer;
+		peer = s->peer_tsc;
+		peer_khz = s->peer_tsc_khz;
 		err = !s->clock_done;
 		pthread_mutex_unlock(&s->lock);
-		t2 = kvm_clock_now(vm);
-		if (err || t2 < t1 || !off)
+		if (err) {
+			log_error("the I/O node %u did not answer a clock request",
+				  s->io_node);
 			goto fail;
-		if ((uint64_t)(t2 - t1) < best_rtt) {
-			best_rtt = (uint64_t)(t2 - t1);
-			best_off = off - (t1 + (t2 - t1) / 2);
+		}
+		if (vcpu_get_tsc(ref, &t2) || t2 < t1)
+			goto fail;
+		if (!peer_khz) {
+			log_error("the I/O node %u could not read its TSC",
+				  s->io_node);
+			goto fail;
+		}
+		if (t2 - t1 < best_rtt) {
+			best_rtt = t2 - t1;
+			best_off = (int64_t)(peer - (t1 + best_rtt / 2));
 		}
 	}
-	memset(&cd, 0, sizeof(cd));
-	cd.clock = (uint64_t)(kvm_clock_now(vm) + best_off);
-	if (ioctl(vm->vm_fd, KVM_SET_CLOCK, &cd) < 0)
-		goto fail;
+	khz = ioctl(ref->fd, KVM_GET_TSC_KHZ, 0);
+	if (khz > 0 && (uint32_t)abs(khz - (int)peer_khz) > peer_khz / 200)
+		log_info("TSC at %d kHz here, %u kHz on the I/O node: the guest's clock will drift between its CPUs",
+			 khz, peer_khz);
+	for (i = 0; i < vm->nvcpus; i++) {
+		struct vcpu *v = &vm->vcpus[i];
+
+		if (v->fd < 0)
+			continue;
+		if (vcpu_get_tsc(v, &tsc) ||
+		    vcpu_set_tsc(v, tsc + (uint64_t)best_off))
+			goto fail;
+	}
 	s->clock_rtt = best_rtt;
-	log_debug("guest clock aligned with node %u: offset %lld ns, round trip %llu ns",
+	log_debug("guest TSC aligned with node %u: offset %lld cycles, round trip %llu cycles",
 		  s->io_node, (long long)best_off,
 		  (unsigned long long)best_rtt);
 	return 0;
 fail:
-	log_error("could not align the guest clock with the I/O node %u",
+	log_error("could not align the guest's TSC with the I/O node %u",
 		  s->io_node);
 	return -1;
 }
@@ -567,7 +596,7 @@ int ssi_start(struct vm *vm)
 		return -1;
 	}
 	s->thread_started = true;
-	if (!cluster_is_io_node(vm->cfg, vm->self) && ssi_sync_clock(vm))
+	if (!cluster_is_io_node(vm->cfg, vm->self) && ssi_sync_tsc(vm))
 		return -1;
 	if (ssi_send(vm, BIGIRON_NODE_ALL, &ready, sizeof(ready))) {
 		log_error("cannot reach every node: %s", strerror(errno));
@@ -597,6 +626,7 @@ int ssi_start(struct vm *vm)
 			  list, timeout);
 		return -1;
 	}
+	atomic_store(&vm->ssi_started, true);
 	log_info("node %u: every node is ready, %u vCPU(s) here of %u",
 		 vm->self, (unsigned int)__builtin_popcountll(vm->vcpus_here),
 		 vm->nvcpus);

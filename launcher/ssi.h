@@ -14,7 +14,7 @@
  *   ROUTES    the IOAPIC's redirection table, so that every KVM reports
  *             the EOIs of level-triggered vectors
  *   STOP      the VM stops (poweroff, reset, error), acknowledged
- *   CLOCK     the guest clock of the I/O node, to align the others'
+ *   CLOCK     the I/O node's guest TSC, to align the others'
  * A node that is gone (its link died) stops the VM on the others.
  */
 #ifndef BIGIRON_SSI_H
@@ -47,8 +47,9 @@ struct vm_ssi {
 	uint64_t stop_acked;	/* nodes that acknowledged our STOP */
 	uint64_t gone;		/* nodes whose link died */
 	bool clock_done;
-	int64_t clock_peer;	/* the I/O node's kvmclock in its answer, ns */
-	uint64_t clock_rtt;
+	uint64_t peer_tsc;	/* the I/O node's answer */
+	uint32_t peer_tsc_khz;
+	uint64_t clock_rtt;	/* of the sample used, TSC cycles */
 	uint32_t seq;
 	struct ssi_pending pending[CONFIG_VCPUS_MAX];
 	unsigned long forwarded;	/* accesses sent to the I/O node */

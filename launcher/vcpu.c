@@ -54,6 +54,8 @@ static int vcpu_set_cpuid(struct vcpu *vcpu)
 		log_error("vCPU %u: no room for the KVM CPUID leaves", vcpu->id);
 		goto out;
 	}
+	if (vm->ssi.active)
+		cpuid_use_tsc_clock(c->entries, n);
 	c->nent = n;
 	if (ioctl(vcpu->fd, KVM_SET_CPUID2, c) < 0) {
 		log_error("vCPU %u: KVM_SET_CPUID2: %s", vcpu->id,
@@ -86,6 +88,45 @@ int vcpu_create(struct vm *vm, unsigned int id)
 	}
 	vcpu->run = run;
 	return vcpu_set_cpuid(vcpu);
+}
+
+#define MSR_IA32_TSC	0x10
+
+struct one_msr {
+	struct kvm_msrs h;
+	struct kvm_msr_entry e;
+};
+
+int vcpu_get_tsc(struct vcpu *vcpu, uint64_t *tsc)
+{
+	struct one_msr m;
+
+	memset(&m, 0, sizeof(m));
+	m.h.nmsrs = 1;
+	m.e.index = MSR_IA32_TSC;
+	if (ioctl(vcpu->fd, KVM_GET_MSRS, &m) != 1) {
+		log_error("vCPU %u: KVM_GET_MSRS (TSC): %s", vcpu->id,
+			  strerror(errno));
+		return -1;
+	}
+	*tsc = m.e.data;
+	return 0;
+}
+
+int vcpu_set_tsc(struct vcpu *vcpu, uint64_t tsc)
+{
+	struct one_msr m;
+
+	memset(&m, 0, sizeof(m));
+	m.h.nmsrs = 1;
+	m.e.index = MSR_IA32_TSC;
+	m.e.data = tsc;
+	if (ioctl(vcpu->fd, KVM_SET_MSRS, &m) != 1) {
+		log_error("vCPU %u: KVM_SET_MSRS (TSC): %s", vcpu->id,
+			  strerror(errno));
+		return -1;
+	}
+	return 0;
 }
 
 /*

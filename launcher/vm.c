@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -186,13 +187,32 @@ static int vm_load_guest(struct vm *vm, struct boot_info *info)
 	struct acpi_tables acpi;
 	struct boot_image img;
 	uint64_t initrd_addr, initrd_size;
+	char *cmdline = NULL;
 	uint8_t *kernel;
 	size_t ksize;
 	char err[256];
-	int ret = -1;
+	int ret = -1, khz;
 
 	if (read_file("kernel", cfg->kernel, &kernel, &ksize))
 		return -1;
+	/*
+	 * Over several hosts the guest's clock is the TSC (cpuid.c), and a
+	 * hardware-reduced guest has no PIT or HPET to measure it against:
+	 * the command line tells it the frequency KVM runs it at.
+	 */
+	if (vm->ssi.active) {
+		khz = ioctl(vm->vm_fd, KVM_GET_TSC_KHZ, 0);
+		if (khz <= 0) {
+			log_error("KVM_GET_TSC_KHZ: %s", strerror(errno));
+			goto out;
+		}
+		if (asprintf(&cmdline, "%s tsc_early_khz=%d", cfg->cmdline,
+			     khz) < 0) {
+			cmdline = NULL;
+			log_error("out of memory");
+			goto out;
+		}
+	}
 	if (boot_parse_bzimage(kernel, ksize, &img, err, sizeof(err))) {
 		log_error("kernel %s: %s", cfg->kernel, err);
 		goto out;
@@ -207,7 +227,8 @@ static int vm_load_guest(struct vm *vm, struct boot_info *info)
 			  (unsigned long long)LAYOUT_ACPI_SIZE);
 		goto out;
 	}
-	if (boot_setup(vm->mem, vm->mem_size, &img, cfg->cmdline, initrd_addr,
+	if (boot_setup(vm->mem, vm->mem_size, &img,
+		       cmdline ? cmdline : cfg->cmdline, initrd_addr,
 		       initrd_size, acpi.rsdp, info, err, sizeof(err))) {
 		log_error("kernel %s: %s", cfg->kernel, err);
 		goto out;
@@ -222,6 +243,7 @@ static int vm_load_guest(struct vm *vm, struct boot_info *info)
 			  (unsigned long long)initrd_addr);
 	ret = 0;
 out:
+	free(cmdline);
 	free(kernel);
 	return ret;
 }

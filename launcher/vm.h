@@ -76,6 +76,7 @@ struct vm {
 	char stop_msg[256];		/* written by the first stopper */
 	bool stop_sent;			/* told the other nodes (ssi.lock) */
 	atomic_bool ssi_quit;		/* the ssi thread ends */
+	atomic_bool ssi_started;	/* every node was ready */
 	struct vm_ssi ssi;		/* several hosts: ssi.c */
 };
 
@@ -128,6 +129,9 @@ void guestmem_close(struct vm *vm);
 struct boot_info;
 int vcpu_create(struct vm *vm, unsigned int id);
 int vcpu_setup_boot(struct vcpu *vcpu, const struct boot_info *info);
+/* The guest's TSC (MSR 0x10) as the host sets it; 0 or -1 (reported). */
+int vcpu_get_tsc(struct vcpu *vcpu, uint64_t *tsc);
+int vcpu_set_tsc(struct vcpu *vcpu, uint64_t tsc);
 /* After the last vCPU of this host is created (see vcpu.c). */
 int vcpu_refresh_apic_map(struct vcpu *vcpu);
 int vcpu_start(struct vcpu *vcpu);

@@ -358,7 +358,10 @@ void bigiron_ssi_recv(struct bigiron_cluster *cl, u16 node,
 }
 
 /**
- * bigiron_ssi_node_down - @node's link died: tell the launcher
+ * bigiron_ssi_node_down - a node's link died: tell the launcher
+ * @cl: node instance
+ * @node: the node that is gone
+ *
  * Context: any (called under the peer's lock).
  */
 void bigiron_ssi_node_down(struct bigiron_cluster *cl, u16 node)

@@ -147,8 +147,25 @@ static void cpuid_adds_kvm_leaves(void)
 	CHECK_EQ(cpuid_patch(e, &n, 2, 0, 1), -1);
 }
 
+/* Several hosts: TSC instead of kvmclock, and the TSC said invariant. */
+static void cpuid_tsc_clock(void)
+{
+	struct kvm_cpuid_entry2 *c;
+	unsigned int n = supported();
+
+	n = add(n, 0x80000007, 0, false, 0, 0, 0, 0);
+	CHECK_EQ(cpuid_patch(e, &n, MAX, 0, 2), 0);
+	cpuid_use_tsc_clock(e, n);
+	c = cpuid_find(e, n, KVM_CPUID_FEATURES_LEAF, 0);
+	CHECK_EQ(c->eax & CPUID_KVM_CLOCK, 0);
+	CHECK(c->eax & KVMF_PV_EOI);
+	c = cpuid_find(e, n, 0x80000007, 0);
+	CHECK(c->edx & CPUID_80000007_EDX_INVTSC);
+}
+
 void suite_cpuid(void)
 {
+	RUN(cpuid_tsc_clock);
 	RUN(cpuid_apic_ids_and_topology);
 	RUN(cpuid_single_vcpu);
 	RUN(cpuid_features);
