@@ -522,9 +522,14 @@ static int ssi_sync_tsc(struct vm *vm)
 		req.seq = ++s->seq ? s->seq : ++s->seq;
 		s->clock_done = false;
 		pthread_mutex_unlock(&s->lock);
-		if (vcpu_get_tsc(ref, &t1) ||
-		    ssi_send(vm, s->io_node, &req, sizeof(req)))
+		if (vcpu_get_tsc(ref, &t1))
 			goto fail;
+		err = ssi_send(vm, s->io_node, &req, sizeof(req));
+		if (err) {
+			log_error("clock request to node %u: %s", s->io_node,
+				  strerror(-err));
+			goto fail;
+		}
 		/* The I/O node answers once it has loaded the guest. */
 		deadline_in(&dl, i ? SSI_CLOCK_TIMEOUT_MS :
 			    vm->cfg->cluster.join_timeout * 1000);
@@ -541,8 +546,14 @@ static int ssi_sync_tsc(struct vm *vm)
 				  s->io_node);
 			goto fail;
 		}
-		if (vcpu_get_tsc(ref, &t2) || t2 < t1)
+		if (vcpu_get_tsc(ref, &t2))
 			goto fail;
+		if (t2 < t1) {
+			/* this host's TSC went back: not a usable sample */
+			log_debug("TSC went back by %llu cycles",
+				  (unsigned long long)(t1 - t2));
+			continue;
+		}
 		if (!peer_khz) {
 			log_error("the I/O node %u could not read its TSC",
 				  s->io_node);
@@ -552,6 +563,10 @@ static int ssi_sync_tsc(struct vm *vm)
 			best_rtt = t2 - t1;
 			best_off = (int64_t)(peer - (t1 + best_rtt / 2));
 		}
+	}
+	if (best_rtt == UINT64_MAX) {
+		log_error("no usable TSC sample");
+		goto fail;
 	}
 	khz = ioctl(ref->fd, KVM_GET_TSC_KHZ, 0);
 	if (khz > 0 && (uint32_t)abs(khz - (int)peer_khz) > peer_khz / 200)
