@@ -262,6 +262,8 @@ static void bigiron_peer_rx_work(struct work_struct *work)
 			bigiron_dsm_recv(pe->cl, pe->node, &m->hdr,
 					 m->hdr.payload_len ? m->data : NULL);
 		kfree(m);
+		/* a long backlog must not hold the CPU (soft lockup) */
+		cond_resched();
 	}
 }
 

@@ -232,6 +232,7 @@ static void bigiron_ssi_ipi_work(struct work_struct *work)
 			bigiron_peer_send(cl->peers[node], &h, b);
 			atomic64_inc(&ssi->ipis_sent);
 		}
+		cond_resched();
 	}
 }
 
