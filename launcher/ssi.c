@@ -275,7 +275,7 @@ void ssi_send_stop(struct vm *vm, int reason, const char *msg)
 	snprintf(st.msg, sizeof(st.msg), "%s", msg);
 	pthread_mutex_lock(&vm->ssi.lock);
 	vm->ssi.stop_acked = 0;
-	vm->stop_sent = true;
+	vm->ssi.stop_sent = true;
 	pthread_mutex_unlock(&vm->ssi.lock);
 	ssi_send(vm, BIGIRON_NODE_ALL, &st, sizeof(st));
 }
@@ -581,7 +581,6 @@ static int ssi_sync_tsc(struct vm *vm)
 		    vcpu_set_tsc(v, tsc + (uint64_t)best_off))
 			goto fail;
 	}
-	s->clock_rtt = best_rtt;
 	log_debug("guest TSC aligned with node %u: offset %lld cycles, round trip %llu cycles",
 		  s->io_node, (long long)best_off,
 		  (unsigned long long)best_rtt);
@@ -660,7 +659,7 @@ void ssi_stop(struct vm *vm)
 	want = ssi_all_nodes(vm) & ~(1ULL << vm->self);
 	deadline_in(&dl, SSI_STOP_ACK_MS);
 	pthread_mutex_lock(&s->lock);
-	if (vm->stop_sent)
+	if (s->stop_sent)
 		while (((s->stop_acked | s->gone) & want) != want &&
 		       err != ETIMEDOUT)
 			err = pthread_cond_timedwait(&s->cond, &s->lock, &dl);

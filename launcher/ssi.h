@@ -44,12 +44,12 @@ struct vm_ssi {
 	pthread_mutex_t lock;	/* everything below */
 	pthread_cond_t cond;
 	uint64_t ready;		/* nodes that said READY */
+	bool stop_sent;		/* this node told the others to stop */
 	uint64_t stop_acked;	/* nodes that acknowledged our STOP */
 	uint64_t gone;		/* nodes whose link died */
 	bool clock_done;
 	uint64_t peer_tsc;	/* the I/O node's answer */
 	uint32_t peer_tsc_khz;
-	uint64_t clock_rtt;	/* of the sample used, TSC cycles */
 	uint32_t seq;
 	struct ssi_pending pending[CONFIG_VCPUS_MAX];
 	unsigned long forwarded;	/* accesses sent to the I/O node */

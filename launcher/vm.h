@@ -74,7 +74,6 @@ struct vm {
 	struct vm_virtio *virtio;	/* virtio.c; NULL when none */
 	atomic_int stop;		/* enum vm_stop */
 	char stop_msg[256];		/* written by the first stopper */
-	bool stop_sent;			/* told the other nodes (ssi.lock) */
 	atomic_bool ssi_quit;		/* the ssi thread ends */
 	atomic_bool ssi_started;	/* every node was ready */
 	struct vm_ssi ssi;		/* several hosts: ssi.c */

@@ -99,14 +99,14 @@ int bigiron_debugfs_parse_pages(struct bigiron_vm *vm,
 /* cluster.c */
 int bigiron_cluster_set(struct bigiron_vm *vm, const void __user *uarg);
 int bigiron_cluster_join(struct bigiron_vm *vm, void __user *uarg);
-int bigiron_cluster_ping(struct bigiron_vm *vm, const void __user *uarg);
+int bigiron_cluster_ping(struct bigiron_vm *vm, void __user *uarg);
 void bigiron_cluster_destroy(struct bigiron_vm *vm);
 
 /* ssi.c */
 int bigiron_ssi_module_init(void);
 void bigiron_ssi_module_exit(void);
-int bigiron_ssi_set_kvm(struct bigiron_vm *vm, const void __user *uarg);
-int bigiron_ssi_send(struct bigiron_vm *vm, const void __user *uarg);
+int bigiron_ssi_set_kvm(struct bigiron_vm *vm, void __user *uarg);
+int bigiron_ssi_send(struct bigiron_vm *vm, void __user *uarg);
 int bigiron_ssi_recv_ioctl(struct bigiron_vm *vm, void __user *uarg);
 
 #endif /* _BIGIRON_H */

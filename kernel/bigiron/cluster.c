@@ -657,7 +657,7 @@ int bigiron_cluster_join(struct bigiron_vm *vm, void __user *uarg)
  * Return: 0 with every round trip stored, or the first error of
  * bigiron_peer_ping(); -EINVAL (bad argument or no cluster), -EFAULT.
  */
-int bigiron_cluster_ping(struct bigiron_vm *vm, const void __user *uarg)
+int bigiron_cluster_ping(struct bigiron_vm *vm, void __user *uarg)
 {
 	/* pairs with the release in bigiron_cluster_set() */
 	struct bigiron_cluster *cl = smp_load_acquire(&vm->cluster);

@@ -192,32 +192,10 @@ static struct bigiron_vm *bigiron_dev_get_vm(struct bigiron_dev_file *df)
 	return vm;
 }
 
-static int bigiron_dev_vm_join(struct bigiron_dev_file *df, void __user *uarg)
-{
-	struct bigiron_vm *vm = bigiron_dev_get_vm(df);
-	int err;
-
-	if (!vm)
-		return -ENXIO;
-	err = bigiron_cluster_join(vm, uarg);
-	bigiron_vm_put(vm);
-	return err;
-}
-
-static int bigiron_dev_vm_ping(struct bigiron_dev_file *df,
-			       const void __user *uarg)
-{
-	struct bigiron_vm *vm = bigiron_dev_get_vm(df);
-	int err;
-
-	if (!vm)
-		return -ENXIO;
-	err = bigiron_cluster_ping(vm, uarg);
-	bigiron_vm_put(vm);
-	return err;
-}
-
-/* An ioctl on the file's VM, with a reference and without df->lock. */
+/*
+ * An ioctl on the file's VM that may wait: it runs with a reference on the
+ * VM and without df->lock.
+ */
 static int bigiron_dev_vm_call(struct bigiron_dev_file *df, void __user *uarg,
 			       int (*fn)(struct bigiron_vm *, void __user *))
 {
@@ -229,16 +207,6 @@ static int bigiron_dev_vm_call(struct bigiron_dev_file *df, void __user *uarg,
 	err = fn(vm, uarg);
 	bigiron_vm_put(vm);
 	return err;
-}
-
-static int bigiron_dev_set_kvm(struct bigiron_vm *vm, void __user *uarg)
-{
-	return bigiron_ssi_set_kvm(vm, uarg);
-}
-
-static int bigiron_dev_send(struct bigiron_vm *vm, void __user *uarg)
-{
-	return bigiron_ssi_send(vm, uarg);
 }
 
 static long bigiron_dev_ioctl(struct file *file, unsigned int cmd,
@@ -257,13 +225,13 @@ static long bigiron_dev_ioctl(struct file *file, unsigned int cmd,
 	case BIGIRON_VM_SET_CLUSTER:
 		return bigiron_dev_vm_set_cluster(df, uarg);
 	case BIGIRON_VM_JOIN:
-		return bigiron_dev_vm_join(df, uarg);
+		return bigiron_dev_vm_call(df, uarg, bigiron_cluster_join);
 	case BIGIRON_VM_PING:
-		return bigiron_dev_vm_ping(df, uarg);
+		return bigiron_dev_vm_call(df, uarg, bigiron_cluster_ping);
 	case BIGIRON_VM_SET_KVM:
-		return bigiron_dev_vm_call(df, uarg, bigiron_dev_set_kvm);
+		return bigiron_dev_vm_call(df, uarg, bigiron_ssi_set_kvm);
 	case BIGIRON_VM_SEND:
-		return bigiron_dev_vm_call(df, uarg, bigiron_dev_send);
+		return bigiron_dev_vm_call(df, uarg, bigiron_ssi_send);
 	case BIGIRON_VM_RECV:
 		return bigiron_dev_vm_call(df, uarg, bigiron_ssi_recv_ioctl);
 	default:

@@ -381,7 +381,7 @@ void bigiron_ssi_node_down(struct bigiron_cluster *cl, u16 node)
  * Return: 0; -EINVAL (bad argument, no cluster), -EBADF (not a KVM VM),
  * -EBUSY (set already), -EFAULT, -ENOMEM.
  */
-int bigiron_ssi_set_kvm(struct bigiron_vm *vm, const void __user *uarg)
+int bigiron_ssi_set_kvm(struct bigiron_vm *vm, void __user *uarg)
 {
 	/* pairs with the release in bigiron_cluster_set() */
 	struct bigiron_cluster *cl = smp_load_acquire(&vm->cluster);
@@ -464,7 +464,7 @@ err_nodes:
  * Return: 0 when queued for every node named; -ENOTCONN (a node named is
  * gone; nothing was sent to it), -EINVAL, -EFAULT, -ENOMEM.
  */
-int bigiron_ssi_send(struct bigiron_vm *vm, const void __user *uarg)
+int bigiron_ssi_send(struct bigiron_vm *vm, void __user *uarg)
 {
 	/* pairs with the release in bigiron_cluster_set() */
 	struct bigiron_cluster *cl = smp_load_acquire(&vm->cluster);

@@ -16,36 +16,9 @@
 #include <string.h>
 #include <sys/mman.h>
 
+#include "guest.h"
+
 #define CHUNK (4UL << 20)
-
-static long meminfo_kib(const char *key)
-{
-	char line[256];
-	size_t klen = strlen(key);
-	long val = -1;
-	FILE *f = fopen("/proc/meminfo", "r");
-
-	if (!f)
-		return -1;
-	while (fgets(line, sizeof(line), f)) {
-		if (!strncmp(line, key, klen) && line[klen] == ':') {
-			val = strtol(line + klen + 1, NULL, 10);
-			break;
-		}
-	}
-	fclose(f);
-	return val;
-}
-
-static inline uint64_t pattern(uint64_t addr, uint64_t seed)
-{
-	uint64_t x = addr ^ seed;
-
-	x ^= x >> 33;
-	x *= 0xff51afd7ed558ccdULL;
-	x ^= x >> 33;
-	return x;
-}
 
 static void fill(uint64_t *p, size_t words, uint64_t base, uint64_t seed)
 {

@@ -29,6 +29,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "guest.h"
+
 /* Small chunks, so that the stop at the MemFree floor comes close to it. */
 #define CHUNK (1UL << 20)
 #define CHUNK_WORDS (CHUNK / sizeof(uint64_t))
@@ -88,25 +90,6 @@ static long read_long(const char *path)
 	return val;
 }
 
-static long meminfo_kib(const char *key)
-{
-	char line[256];
-	size_t klen = strlen(key);
-	long val = -1;
-	FILE *f = fopen("/proc/meminfo", "r");
-
-	if (!f)
-		return -1;
-	while (fgets(line, sizeof(line), f)) {
-		if (!strncmp(line, key, klen) && line[klen] == ':') {
-			val = strtol(line + klen + 1, NULL, 10);
-			break;
-		}
-	}
-	fclose(f);
-	return val;
-}
-
 /* The CPUs this process may run on (all online ones, from init), in order. */
 static int cpu_list(int *cpus)
 {
@@ -131,21 +114,6 @@ static int pin(int cpu)
 }
 
 /* ---------------------------------------------------------------- memory */
-
-/*
- * The pattern depends on the word's index in the whole test area and on
- * the pass, so a page that comes back stale (an older pass) or from the
- * wrong place (another index) shows.
- */
-static inline uint64_t pattern(uint64_t index, uint64_t seed)
-{
-	uint64_t x = index ^ seed;
-
-	x ^= x >> 33;
-	x *= 0xff51afd7ed558ccdULL;
-	x ^= x >> 33;
-	return x;
-}
 
 #define SEED_A 0x9e3779b97f4a7c15ULL
 #define SEED_B 0xc2b2ae3d27d4eb4fULL
