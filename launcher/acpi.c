@@ -383,6 +383,71 @@ size_t acpi_build_madt(uint8_t *p, unsigned int ncpus)
 	return len;
 }
 
+/*
+ * SRAT (ACPI 6.x, 5.2.16): 12 bytes after the header (the first a
+ * reserved 32-bit 1), a Processor Local APIC Affinity entry (type 0,
+ * 16 bytes) per vCPU and a Memory Affinity entry (type 1, 40 bytes) per
+ * node.
+ */
+#define SRAT_TYPE_LAPIC		0
+#define SRAT_TYPE_MEMORY	1
+#define SRAT_ENABLED		1
+
+size_t acpi_srat_size(unsigned int ncpus, unsigned int nodes)
+{
+	return ACPI_HDR_SIZE + 12 + 16 * (size_t)ncpus + 40 * (size_t)nodes;
+}
+
+size_t acpi_build_srat(uint8_t *p, unsigned int ncpus,
+		       const struct acpi_numa *numa)
+{
+	uint32_t len = (uint32_t)acpi_srat_size(ncpus, numa->nodes);
+	uint8_t *e = p + ACPI_HDR_SIZE + 12;
+	unsigned int i;
+
+	header_init(p, "SRAT", len, 3);
+	put32(p + ACPI_HDR_SIZE, 1);
+	for (i = 0; i < ncpus; i++, e += 16) {
+		e[0] = SRAT_TYPE_LAPIC;
+		e[1] = 16;
+		e[2] = numa->vcpu_node[i];	/* proximity domain, bits 7:0 */
+		e[3] = (uint8_t)i;		/* APIC ID, as in the MADT */
+		put32(e + 4, SRAT_ENABLED);
+	}
+	for (i = 0; i < numa->nodes; i++, e += 40) {
+		e[0] = SRAT_TYPE_MEMORY;
+		e[1] = 40;
+		put32(e + 2, i);
+		put64(e + 8, numa->start[i]);
+		put64(e + 16, numa->size[i]);
+		put32(e + 28, SRAT_ENABLED);
+	}
+	header_finish(p, len);
+	return len;
+}
+
+/* SLIT (5.2.17): the number of localities, then their distance matrix. */
+size_t acpi_slit_size(unsigned int nodes)
+{
+	return ACPI_HDR_SIZE + 8 + (size_t)nodes * nodes;
+}
+
+size_t acpi_build_slit(uint8_t *p, const struct acpi_numa *numa)
+{
+	uint32_t len = (uint32_t)acpi_slit_size(numa->nodes);
+	uint8_t *d = p + ACPI_HDR_SIZE + 8;
+	unsigned int i, j;
+
+	header_init(p, "SLIT", len, 1);
+	put64(p + ACPI_HDR_SIZE, numa->nodes);
+	for (i = 0; i < numa->nodes; i++)
+		for (j = 0; j < numa->nodes; j++)
+			*d++ = i == j ? ACPI_DISTANCE_LOCAL :
+					ACPI_DISTANCE_REMOTE;
+	header_finish(p, len);
+	return len;
+}
+
 static uint64_t align16(uint64_t v)
 {
 	return (v + 15) & ~15ULL;
@@ -392,19 +457,46 @@ int acpi_build(uint8_t *buf, size_t size, uint64_t base, unsigned int ncpus,
 	       const struct acpi_mmio_dev *devs, unsigned int ndevs,
 	       struct acpi_tables *out)
 {
-	uint64_t tables[2];
+	return acpi_build_numa(buf, size, base, ncpus, devs, ndevs, NULL,
+			       out);
+}
+
+int acpi_build_numa(uint8_t *buf, size_t size, uint64_t base,
+		    unsigned int ncpus, const struct acpi_mmio_dev *devs,
+		    unsigned int ndevs, const struct acpi_numa *numa,
+		    struct acpi_tables *out)
+{
+	uint64_t tables[4];
+	unsigned int ntables = 2, i;
 	uint64_t off;
 
 	memset(out, 0, sizeof(*out));
 	if (ndevs > ACPI_MMIO_DEVS_MAX)
 		return -1;
-	/* Layout: RSDP, XSDT, FADT, DSDT, MADT, each 16-byte aligned. */
+	if (numa) {
+		if (!numa->nodes || numa->nodes > ACPI_NUMA_NODES_MAX)
+			return -1;
+		for (i = 0; i < ncpus; i++)
+			if (numa->vcpu_node[i] >= numa->nodes)
+				return -1;
+	}
+	/*
+	 * Layout: RSDP, XSDT (room for 4 entries), FADT, DSDT, MADT, then
+	 * SRAT and SLIT with a NUMA layout, each 16-byte aligned.
+	 */
 	out->rsdp = base;
 	out->xsdt = align16(base + ACPI_RSDP_SIZE);
-	out->fadt = align16(out->xsdt + ACPI_HDR_SIZE + 8 * 2);
+	out->fadt = align16(out->xsdt + ACPI_HDR_SIZE + 8 * 4);
 	out->dsdt = align16(out->fadt + ACPI_FADT_SIZE);
 	out->madt = align16(out->dsdt + ACPI_DSDT_MAX);
-	off = out->madt + acpi_madt_size(ncpus) - base;
+	off = out->madt + acpi_madt_size(ncpus);
+	if (numa) {
+		out->srat = align16(off);
+		out->slit = align16(out->srat +
+				    acpi_srat_size(ncpus, numa->nodes));
+		off = out->slit + acpi_slit_size(numa->nodes);
+	}
+	off -= base;
 	if (off > size)
 		return -1;
 	memset(buf, 0, off);
@@ -417,8 +509,16 @@ int acpi_build(uint8_t *buf, size_t size, uint64_t base, unsigned int ncpus,
 						  out->dsdt);
 	tables[0] = out->fadt;
 	tables[1] = out->madt;
+	if (numa) {
+		out->srat_len = (uint32_t)acpi_build_srat(buf + (out->srat - base),
+							  ncpus, numa);
+		out->slit_len = (uint32_t)acpi_build_slit(buf + (out->slit - base),
+							  numa);
+		tables[ntables++] = out->srat;
+		tables[ntables++] = out->slit;
+	}
 	out->xsdt_len = (uint32_t)acpi_build_xsdt(buf + (out->xsdt - base),
-						  tables, 2);
+						  tables, ntables);
 	acpi_build_rsdp(buf, out->xsdt);
 	out->used = off;
 	return 0;

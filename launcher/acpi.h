@@ -58,10 +58,31 @@ struct acpi_mmio_dev {
 	uint32_t gsi;
 };
 
+/*
+ * The NUMA layout of a VM spread over hosts, for SRAT and SLIT: node i
+ * (proximity domain i) is host i, home of guest-physical
+ * [start[i], start[i] + size[i]); vCPU v runs on node vcpu_node[v].
+ */
+#define ACPI_NUMA_NODES_MAX	64
+#define ACPI_DISTANCE_LOCAL	10
+/*
+ * Another host's memory is a network round trip away, thousands of times
+ * a local access; SLIT's scale (10 is local, 255 unreachable) cannot say
+ * so, and this is its farthest usable value.
+ */
+#define ACPI_DISTANCE_REMOTE	254
+
+struct acpi_numa {
+	unsigned int nodes;		/* 1..ACPI_NUMA_NODES_MAX */
+	const uint64_t *start;
+	const uint64_t *size;
+	const uint8_t *vcpu_node;	/* ncpus entries */
+};
+
 struct acpi_tables {
 	uint64_t rsdp;			/* guest addresses */
-	uint64_t xsdt, fadt, dsdt, madt;
-	uint32_t xsdt_len, fadt_len, dsdt_len, madt_len;
+	uint64_t xsdt, fadt, dsdt, madt, srat, slit;	/* srat, slit: 0 */
+	uint32_t xsdt_len, fadt_len, dsdt_len, madt_len, srat_len, slit_len;
 	size_t used;			/* bytes of the buffer used */
 };
 
@@ -78,6 +99,15 @@ uint8_t acpi_checksum(const void *p, size_t len);
 int acpi_build(uint8_t *buf, size_t size, uint64_t base, unsigned int ncpus,
 	       const struct acpi_mmio_dev *devs, unsigned int ndevs,
 	       struct acpi_tables *out);
+/*
+ * The same, plus SRAT and SLIT for @numa (NULL: none, as acpi_build()).
+ * Also -1 if @numa has no node or more than ACPI_NUMA_NODES_MAX, or
+ * names a node it does not have for a vCPU.
+ */
+int acpi_build_numa(uint8_t *buf, size_t size, uint64_t base,
+		    unsigned int ncpus, const struct acpi_mmio_dev *devs,
+		    unsigned int ndevs, const struct acpi_numa *numa,
+		    struct acpi_tables *out);
 
 /* The single tables, for tests; each returns its length. */
 size_t acpi_build_rsdp(uint8_t *p, uint64_t xsdt);
@@ -86,6 +116,11 @@ size_t acpi_build_fadt(uint8_t *p, uint64_t dsdt);
 size_t acpi_build_dsdt(uint8_t *p, const struct acpi_mmio_dev *devs,
 		       unsigned int ndevs);
 size_t acpi_build_madt(uint8_t *p, unsigned int ncpus);
+size_t acpi_build_srat(uint8_t *p, unsigned int ncpus,
+		       const struct acpi_numa *numa);
+size_t acpi_build_slit(uint8_t *p, const struct acpi_numa *numa);
+size_t acpi_srat_size(unsigned int ncpus, unsigned int nodes);
+size_t acpi_slit_size(unsigned int nodes);
 /* Upper bounds, to size buffers. */
 size_t acpi_madt_size(unsigned int ncpus);
 #define ACPI_DSDT_MAX		1024	/* with ACPI_MMIO_DEVS_MAX */

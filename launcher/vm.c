@@ -180,10 +180,41 @@ static int load_initrd(struct vm *vm, const struct boot_image *img,
 	return 0;
 }
 
+/*
+ * The guest's NUMA layout for SRAT and SLIT: with a cluster, one node per
+ * host, home of its [node.N] memory and running its vCPUs, so that the
+ * guest allocates a CPU's memory where that CPU runs. NULL without one.
+ */
+static const struct acpi_numa *vm_numa(const struct config *cfg,
+				       struct acpi_numa *numa,
+				       uint64_t *start, uint64_t *size,
+				       uint8_t *vcpu_node)
+{
+	unsigned int n, v;
+
+	if (!cfg->cluster.nr_nodes)
+		return NULL;
+	for (n = 0; n < cfg->cluster.nr_nodes; n++) {
+		start[n] = cfg->cluster.nodes[n].home_start;
+		size[n] = cfg->cluster.nodes[n].home_size;
+		for (v = 0; v < cfg->vcpus; v++)
+			if (cfg->cluster.nodes[n].vcpu_mask & (1ULL << v))
+				vcpu_node[v] = (uint8_t)n;
+	}
+	numa->nodes = cfg->cluster.nr_nodes;
+	numa->start = start;
+	numa->size = size;
+	numa->vcpu_node = vcpu_node;
+	return numa;
+}
+
 static int vm_load_guest(struct vm *vm, struct boot_info *info)
 {
 	const struct config *cfg = vm->cfg;
 	struct acpi_mmio_dev vdevs[VIRTIO_DEVS_MAX];
+	uint64_t start[CONFIG_NODES_MAX], size[CONFIG_NODES_MAX];
+	uint8_t vcpu_node[CONFIG_VCPUS_MAX] = { 0 };
+	struct acpi_numa numa;
 	struct acpi_tables acpi;
 	struct boot_image img;
 	uint64_t initrd_addr, initrd_size;
@@ -219,10 +250,11 @@ static int vm_load_guest(struct vm *vm, struct boot_info *info)
 	}
 	if (load_initrd(vm, &img, &initrd_addr, &initrd_size))
 		goto out;
-	if (acpi_build(vm->mem + LAYOUT_ACPI, LAYOUT_ACPI_SIZE, LAYOUT_ACPI,
-		       vm->nvcpus, vdevs,
-		       virtio_acpi_devices(cfg, vdevs, VIRTIO_DEVS_MAX),
-		       &acpi)) {
+	if (acpi_build_numa(vm->mem + LAYOUT_ACPI, LAYOUT_ACPI_SIZE,
+			    LAYOUT_ACPI, vm->nvcpus, vdevs,
+			    virtio_acpi_devices(cfg, vdevs, VIRTIO_DEVS_MAX),
+			    vm_numa(cfg, &numa, start, size, vcpu_node),
+			    &acpi)) {
 		log_error("ACPI tables do not fit in %llu bytes",
 			  (unsigned long long)LAYOUT_ACPI_SIZE);
 		goto out;

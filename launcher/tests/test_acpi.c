@@ -294,6 +294,101 @@ static void acpi_buffer_too_small(void)
 	CHECK_EQ(acpi_build(buf, sizeof(buf), BASE, 64, NULL, 0, &t), 0);
 }
 
+/* Two hosts, 4 vCPUs two on each, 256 MiB homed on each. */
+static void acpi_srat_slit(void)
+{
+	static const uint64_t start[2] = { 0, 256ULL << 20 };
+	static const uint64_t size[2] = { 256ULL << 20, 256ULL << 20 };
+	static const uint8_t vnode[4] = { 0, 0, 1, 1 };
+	const struct acpi_numa numa = {
+		.nodes = 2, .start = start, .size = size, .vcpu_node = vnode,
+	};
+	struct acpi_tables t;
+	const uint8_t *e, *d;
+	unsigned int i;
+
+	if (!CHECK(acpi_build_numa(buf, sizeof(buf), BASE, 4, NULL, 0, &numa,
+				   &t) == 0))
+		return;
+	CHECK_EQ(t.xsdt_len, ACPI_HDR_SIZE + 32);
+	CHECK_EQ(get64(at(t.xsdt) + 52), t.srat);
+	CHECK_EQ(get64(at(t.xsdt) + 60), t.slit);
+	CHECK_EQ(acpi_checksum(at(t.xsdt), t.xsdt_len), 0);
+	CHECK(t.fadt >= t.xsdt + t.xsdt_len);
+	CHECK(t.srat >= t.madt + t.madt_len && t.srat % 16 == 0);
+	CHECK(t.slit >= t.srat + t.srat_len && t.slit % 16 == 0);
+	CHECK_EQ(t.used, t.slit + t.slit_len - BASE);
+
+	CHECK(!memcmp(at(t.srat), "SRAT", 4));
+	CHECK_EQ(t.srat_len, ACPI_HDR_SIZE + 12 + 4 * 16 + 2 * 40);
+	CHECK_EQ(get32(at(t.srat) + 4), t.srat_len);
+	CHECK_EQ(acpi_checksum(at(t.srat), t.srat_len), 0);
+	CHECK_EQ(get32(at(t.srat) + ACPI_HDR_SIZE), 1);
+	e = at(t.srat) + ACPI_HDR_SIZE + 12;
+	for (i = 0; i < 4; i++, e += 16) {
+		CHECK_EQ(e[0], 0);
+		CHECK_EQ(e[1], 16);
+		CHECK_EQ(e[2], vnode[i]);
+		CHECK_EQ(e[3], i);
+		CHECK_EQ(get32(e + 4), 1);
+		CHECK_EQ(e[9] | e[10] | e[11], 0);
+	}
+	for (i = 0; i < 2; i++, e += 40) {
+		CHECK_EQ(e[0], 1);
+		CHECK_EQ(e[1], 40);
+		CHECK_EQ(get32(e + 2), i);
+		CHECK_EQ(get64(e + 8), start[i]);
+		CHECK_EQ(get64(e + 16), size[i]);
+		CHECK_EQ(get32(e + 28), 1);
+	}
+
+	CHECK(!memcmp(at(t.slit), "SLIT", 4));
+	CHECK_EQ(t.slit_len, ACPI_HDR_SIZE + 8 + 4);
+	CHECK_EQ(acpi_checksum(at(t.slit), t.slit_len), 0);
+	CHECK_EQ(get64(at(t.slit) + ACPI_HDR_SIZE), 2);
+	d = at(t.slit) + ACPI_HDR_SIZE + 8;
+	CHECK_EQ(d[0], 10);
+	CHECK_EQ(d[1], ACPI_DISTANCE_REMOTE);
+	CHECK_EQ(d[2], ACPI_DISTANCE_REMOTE);
+	CHECK_EQ(d[3], 10);
+}
+
+static void acpi_numa_refusals(void)
+{
+	static const uint64_t start[1] = { 0 }, size[1] = { 1ULL << 30 };
+	static const uint8_t bad[2] = { 0, 1 };
+	struct acpi_numa numa = {
+		.nodes = 1, .start = start, .size = size, .vcpu_node = bad,
+	};
+	struct acpi_tables t;
+
+	/* vCPU 1 on node 1 of a 1-node layout */
+	CHECK_EQ(acpi_build_numa(buf, sizeof(buf), BASE, 2, NULL, 0, &numa,
+				 &t), -1);
+	CHECK_EQ(acpi_build_numa(buf, sizeof(buf), BASE, 1, NULL, 0, &numa,
+				 &t), 0);
+	numa.nodes = 0;
+	CHECK_EQ(acpi_build_numa(buf, sizeof(buf), BASE, 1, NULL, 0, &numa,
+				 &t), -1);
+	/* the largest layout fits the launcher's ACPI area */
+	{
+		static uint64_t st[ACPI_NUMA_NODES_MAX], sz[ACPI_NUMA_NODES_MAX];
+		static uint8_t vn[64];
+
+		numa.nodes = ACPI_NUMA_NODES_MAX;
+		numa.start = st;
+		numa.size = sz;
+		numa.vcpu_node = vn;
+		CHECK_EQ(acpi_build_numa(buf, sizeof(buf), BASE, 64, NULL, 0,
+					 &numa, &t), 0);
+	}
+	/* without a layout there is no SRAT or SLIT */
+	CHECK_EQ(acpi_build(buf, sizeof(buf), BASE, 2, NULL, 0, &t), 0);
+	CHECK_EQ(t.srat, 0);
+	CHECK_EQ(t.slit, 0);
+	CHECK_EQ(t.xsdt_len, ACPI_HDR_SIZE + 16);
+}
+
 void suite_acpi(void)
 {
 	RUN(acpi_checksums_and_lengths);
@@ -304,4 +399,6 @@ void suite_acpi(void)
 	RUN(acpi_dsdt_virtio);
 	RUN(acpi_dsdt_virtio_max);
 	RUN(acpi_buffer_too_small);
+	RUN(acpi_srat_slit);
+	RUN(acpi_numa_refusals);
 }
