@@ -192,6 +192,7 @@ static void bi_link_send_slot(const struct bi_link *lk,
 		s->sent_ns = now;
 		s->sends = 1;
 	} else {
+		s->resent_ns = now;
 		s->sends = 2;
 	}
 	bi_link_xmit(lk, pe, &s->hdr, s->data, now);
@@ -365,7 +366,7 @@ static void bi_link_rx_hello_ack(const struct bi_link *lk,
 static bool bi_link_rx_ack(const struct bi_link *lk, struct bi_link_peer *pe,
 			   u32 ack, u64 now)
 {
-	const struct bi_link_slot *s;
+	const struct bi_link_slot *s, *next;
 
 	if (bi_seq_after(ack, pe->snd_nxt))
 		return false;
@@ -378,6 +379,20 @@ static bool bi_link_rx_ack(const struct bi_link *lk, struct bi_link_peer *pe,
 	pe->snd_una = ack;
 	pe->retries = 0;
 	pe->rtx_deadline = pe->snd_una != pe->snd_nxt ? now + pe->rto_ns : 0;
+	/*
+	 * A partial ack during recovery: the peer takes messages in order
+	 * only, so when it acks a message sent again but not the next one,
+	 * sent again with it (no later than its ack could cover), that one
+	 * was lost again. Send it at once rather than after a whole
+	 * backed-off RTO per loss; its own ack then does the same for the
+	 * one after it.
+	 */
+	next = &pe->win[pe->snd_una & (pe->win_size - 1)];
+	if (s->sends == 2 && pe->snd_una != pe->snd_nxt && next->sends == 2 &&
+	    next->resent_ns < s->resent_ns + lk->params.ack_delay_ns) {
+		bi_link_send_slot(lk, pe, pe->snd_una, now);
+		pe->stats.retransmits++;
+	}
 	return true;
 }
 

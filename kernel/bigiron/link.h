@@ -111,6 +111,7 @@ struct bi_link_slot {
 	u8 data[BI_PAGE_SIZE];
 	/* the link's own, for RTT samples */
 	u64 sent_ns;		/* first transmission */
+	u64 resent_ns;		/* last transmission, once sent again */
 	u8 sends;		/* 0: queued, 1: sent once, 2: sent again */
 };
 
