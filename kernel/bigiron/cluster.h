@@ -132,6 +132,7 @@ struct bigiron_dsm {
 	bool stopping;
 	struct hrtimer tick_timer;
 	struct work_struct tick_work;
+	unsigned int prefetch;	/* pages a read stream asks ahead; 0: off */
 	atomic64_t remote_read_faults;
 	atomic64_t remote_write_faults;
 	atomic64_t fault_errors;

@@ -154,7 +154,7 @@ static void bi_req_done(struct bi_coh_node *cn, struct bi_coh_stats *st,
 			u64 page, struct bi_coh_local *l, int err)
 {
 	l->pending = BI_P_NONE;
-	l->flags &= ~(BI_LF_NACKED | BI_LF_FAILED);
+	l->flags &= ~(BI_LF_NACKED | BI_LF_FAILED | BI_LF_PREFETCH);
 	l->nacks = 0;
 	l->deadline_ns = 0;
 	l->retry_ns = 0;
@@ -230,16 +230,24 @@ int bi_coh_access(struct bi_coh_node *cn, struct bi_coh_stats *st, u64 page,
 		return -EINVAL;
 	l = bi_local(cn, page);
 	if (bi_has_rights(l, write)) {
+		if (l->flags & BI_LF_PREFETCHED) {
+			l->flags &= ~BI_LF_PREFETCHED;
+			st->prefetch_hits++;
+		}
 		bi_hold_used(cn, l, now);
 		return 0;
 	}
+	l->flags &= ~BI_LF_PREFETCHED;
 	if (l->flags & BI_LF_BROKEN)
 		return -EIO;
 	h = bi_home(cn, page);
 	if (h != cn->self && bi_dead(cn, h))
 		return -EHOSTDOWN;
-	if (l->pending != BI_P_NONE)
+	if (l->pending != BI_P_NONE) {
+		/* a prefetch has a waiter now: its grant is held */
+		l->flags &= ~BI_LF_PREFETCH;
 		return (l->flags & BI_LF_FAILED) ? -ETIMEDOUT : -EAGAIN;
+	}
 	if (!write)
 		st->read_misses++;
 	else if (l->state == BI_L_SHARED)
@@ -258,6 +266,31 @@ int bi_coh_access(struct bi_coh_node *cn, struct bi_coh_stats *st, u64 page,
 	if (l->flags & BI_LF_BROKEN)
 		return -EIO;
 	return -EAGAIN;
+}
+
+int bi_coh_prefetch(struct bi_coh_node *cn, struct bi_coh_stats *st,
+		    u64 page, u64 now)
+{
+	struct bi_coh_local *l;
+	u16 h;
+
+	if (page >= cn->nr_pages)
+		return -EINVAL;
+	l = bi_local(cn, page);
+	h = bi_home(cn, page);
+	if (h == cn->self || l->state != BI_L_INVALID ||
+	    l->pending != BI_P_NONE || (l->flags & BI_LF_BROKEN))
+		return -EBUSY;
+	if (bi_dead(cn, h))
+		return -EHOSTDOWN;
+	st->prefetches++;
+	l->pending = BI_P_GET_S;
+	l->flags |= BI_LF_PREFETCH;
+	l->nacks = 0;
+	l->deadline_ns = cn->params.req_timeout_ns ?
+			 now + cn->params.req_timeout_ns : 0;
+	bi_req_send(cn, st, page, l, now);
+	return 0;
 }
 
 int bi_coh_evict(struct bi_coh_node *cn, struct bi_coh_stats *st, u64 page,
@@ -312,7 +345,10 @@ static int bi_rx_data_s(struct bi_coh_node *cn, struct bi_coh_stats *st,
 	cn->ops->copy_in(cn->priv, m->page, data);
 	l->state = BI_L_SHARED;
 	cn->ops->map_ro(cn->priv, m->page);
-	bi_hold_start(cn, l, now);
+	if (l->flags & BI_LF_PREFETCH)
+		l->flags |= BI_LF_PREFETCHED;	/* nobody waits: no hold */
+	else
+		bi_hold_start(cn, l, now);
 	bi_req_done(cn, st, m->page, l, 0);
 	return BI_COH_DROP_NR;
 }
@@ -354,6 +390,9 @@ static int bi_rx_nack(struct bi_coh_node *cn, struct bi_coh_stats *st,
 	if (m->flags & BI_WF_ERR) {
 		l->flags |= BI_LF_BROKEN;
 		bi_req_done(cn, st, m->page, l, -EIO);
+	} else if (l->flags & BI_LF_PREFETCH) {
+		/* the home is busy: a prefetch is not worth a resend */
+		bi_req_done(cn, st, m->page, l, 0);
 	} else {
 		bi_req_nacked(cn, l, now);
 	}

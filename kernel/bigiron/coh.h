@@ -49,6 +49,8 @@ enum bi_coh_pending {
 #define BI_LF_FAILED	0x02	/* waiters already failed with a timeout */
 #define BI_LF_BROKEN	0x04	/* page lost (its owner or home died) */
 #define BI_LF_HELD	0x08	/* granted to a waiter that did not use it yet */
+#define BI_LF_PREFETCH	0x10	/* the GET_S outstanding has no waiter yet */
+#define BI_LF_PREFETCHED 0x20	/* read copy from a prefetch, not used yet */
 
 /*
  * Hold: rights granted to a waiting access are kept for a while before
@@ -153,6 +155,8 @@ struct bi_coh_stats {
 	u64 served;		/* requests served by this home */
 	u64 ping_pongs;		/* ownership moved between two nodes */
 	u64 deferred;		/* revocations kept back by a hold */
+	u64 prefetches;		/* GET_S issued by bi_coh_prefetch() */
+	u64 prefetch_hits;	/* prefetched copies an access then used */
 };
 
 struct bi_coh_params {
@@ -217,6 +221,18 @@ void bi_coh_default_params(struct bi_coh_params *p);
  */
 int bi_coh_access(struct bi_coh_node *cn, struct bi_coh_stats *st, u64 page,
 		  bool write, u64 now);
+
+/*
+ * Ask for a read-only copy of page before anything accesses it, when this
+ * node holds no rights on it, has no request outstanding for it and is
+ * not its home. Nobody waits: the copy arrives without a hold (a later
+ * bi_coh_access() that finds the request outstanding waits for it, and
+ * gets the hold), and a NACK drops the request instead of resending it.
+ * Returns 0 when a request was sent, -EBUSY when there was nothing to
+ * ask for, -EHOSTDOWN or -EINVAL.
+ */
+int bi_coh_prefetch(struct bi_coh_node *cn, struct bi_coh_stats *st,
+		    u64 page, u64 now);
 
 /*
  * Give up this node's copy of page. A read-only copy is dropped at once

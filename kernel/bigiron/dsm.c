@@ -79,6 +79,14 @@ module_param(hold_max_us, uint, 0644);
 MODULE_PARM_DESC(hold_max_us,
 		 "... and this many us after it arrived if no fault used it; 0: no holds (pages contended by several nodes may then starve a node); read at SET_CLUSTER (default 10000, at most 1000000)");
 
+static unsigned int prefetch_pages = 16;
+module_param(prefetch_pages, uint, 0644);
+MODULE_PARM_DESC(prefetch_pages,
+		 "A remote read next to a page this node holds asks for up to this many more pages in that direction, without waiting for them; 0: off; read at SET_CLUSTER (default 16, at most 64)");
+
+/* Most pages a read stream asks ahead (prefetch_pages). */
+#define BIGIRON_DSM_PREFETCH_MAX	64U
+
 /* Range of the time parameters above, in ms. */
 #define BIGIRON_DSM_MS_MIN	100U
 #define BIGIRON_DSM_MS_MAX	600000U
@@ -448,6 +456,66 @@ static struct folio *bigiron_dsm_lock_folio(struct bigiron_cluster *cl,
 	return folio;
 }
 
+/* Does this node hold @page, or has it asked for it ahead? */
+static bool bigiron_dsm_near(struct bigiron_dsm *dsm, u64 page, bool ahead)
+{
+	const struct bi_coh_local *l = &dsm->local[page];
+
+	/* unlocked peeks: a wrong guess only costs a useless request */
+	if (ahead)
+		return READ_ONCE(l->flags) &
+		       (BI_LF_PREFETCH | BI_LF_PREFETCHED);
+	return READ_ONCE(l->state) != BI_L_INVALID;
+}
+
+/*
+ * A read of @page, whose home is another node, missed (@hit false) or
+ * used a copy asked for ahead (@hit true).  When a neighbour is already
+ * here the guest is likely walking memory in that direction: ask for the
+ * pages ahead of it, of the same home, so that their round trips overlap
+ * instead of adding up.  A miss asks for the whole window; a hit, which
+ * finds the window already asked for, for the one page that keeps it
+ * ahead.  Takes each page's bucket lock in turn.  On a miss no lock is
+ * held; on a hit the fault holds @page's folio lock, which orders before
+ * bucket locks (a revocation holds a bucket lock and waits for its page's
+ * folio), so then it only tries the lock.
+ */
+static void bigiron_dsm_prefetch(struct bigiron_cluster *cl, u64 page,
+				 bool hit)
+{
+	struct bigiron_dsm *dsm = &cl->dsm;
+	u64 nr = dsm->cn.nr_pages, q, now;
+	unsigned int n = dsm->prefetch, i;
+	struct bigiron_dsm_bucket *b;
+	bool up, prev, next;
+	u16 home;
+
+	if (!n || page + 1 >= nr || page == 0)
+		return;
+	prev = bigiron_dsm_near(dsm, page - 1, hit);
+	next = bigiron_dsm_near(dsm, page + 1, hit);
+	if (prev == next)
+		return;		/* no neighbour, or a hole between two */
+	/* a miss walks away from the page it holds, a hit into the window */
+	up = hit ? next : prev;
+	home = bigiron_dsm_home(cl, page);
+	for (i = hit ? n : 1; i <= n; i++) {
+		q = up ? page + i : page - i;
+		/* unsigned: below page 0 wraps above nr */
+		if (q >= nr || bigiron_dsm_home(cl, q) != home)
+			break;
+		b = bigiron_dsm_bucket(dsm, q);
+		if (!hit)
+			mutex_lock(&b->lock);
+		else if (!mutex_trylock(&b->lock))
+			break;
+		now = ktime_get_ns();
+		bi_coh_prefetch(&dsm->cn, &b->st, q, now);
+		bigiron_dsm_settle(dsm, b, q, now);
+		mutex_unlock(&b->lock);
+	}
+}
+
 /**
  * bigiron_dsm_access - get the rights a fault on @page needs
  * @cl: node instance
@@ -472,12 +540,14 @@ struct folio *bigiron_dsm_access(struct bigiron_cluster *cl, u64 page,
 	struct bigiron_dsm_bucket *b = bigiron_dsm_bucket(dsm, page);
 	u64 start = ktime_get_ns(), now = start, gen;
 	u64 end = start + dsm->cn.params.req_timeout_ns;
-	bool remote = false;
+	bool remote = false, hit = false;
 	long left;
 	int err;
 
 	for (;;) {
 		mutex_lock(&b->lock);
+		if (!remote && !write)
+			hit = dsm->local[page].flags & BI_LF_PREFETCHED;
 		err = bi_coh_access(&dsm->cn, &b->st, page, write, now);
 		/*
 		 * Timers of the page first, with no folio locked: they may
@@ -496,13 +566,18 @@ struct folio *bigiron_dsm_access(struct bigiron_cluster *cl, u64 page,
 		gen = b->gen;
 		mutex_unlock(&b->lock);
 
-		if (!err)
+		if (!err) {
+			if (hit)
+				bigiron_dsm_prefetch(cl, page, true);
 			break;
+		}
 		if (err != -EAGAIN && err != -ESTALE)
 			goto fail;
 		if (!remote) {
 			remote = true;
 			trace_bigiron_fault_begin(cl->vm->id, page, write);
+			if (!write && err == -EAGAIN)
+				bigiron_dsm_prefetch(cl, page, false);
 		}
 		now = ktime_get_ns();
 		if (now >= end) {
@@ -632,6 +707,8 @@ static int bigiron_dsm_dbg_show(struct seq_file *m, void *unused)
 		   (s64)atomic64_read(&dsm->fault_errors));
 	seq_printf(m, "read_misses %llu\nwrite_misses %llu\nupgrades %llu\nputs %llu\n",
 		   st->read_misses, st->write_misses, st->upgrades, st->puts);
+	seq_printf(m, "prefetches %llu\nprefetch_hits %llu\n",
+		   st->prefetches, st->prefetch_hits);
 	seq_printf(m, "drops_clean %llu\nnacks_sent %llu\nretries %llu\ntimeouts %llu\nerrors %llu\nserved %llu\nping_pongs %llu\ndeferred %llu\n",
 		   st->drops_clean, st->nacks_sent, st->retries, st->timeouts,
 		   st->errors, st->served, st->ping_pongs, st->deferred);
@@ -906,6 +983,8 @@ int bigiron_dsm_init(struct bigiron_cluster *cl)
 			  &bigiron_dsm_ops, cl);
 	if (err)
 		return err;
+	dsm->prefetch = min(READ_ONCE(prefetch_pages),
+			    BIGIRON_DSM_PREFETCH_MAX);
 
 	dsm->home_first = me->home_start >> PAGE_SHIFT;
 	dsm->home_nr = me->home_size >> PAGE_SHIFT;

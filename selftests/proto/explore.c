@@ -10,8 +10,9 @@
  *
  * From the initial state a depth-first search takes every enabled
  * transition:
- *   - a node starts an operation (read or write of a page by its vCPU, or
- *     evicting its copy), while the operation budget lasts;
+ *   - a node starts an operation (read or write of a page by its vCPU,
+ *     evicting its copy, or in some configurations asking for a copy
+ *     ahead with bi_coh_prefetch()), while the operation budget lasts;
  *   - a vCPU woken by complete() retries its access;
  *   - the head message of any non-empty channel is delivered;
  *   - a NACKed request is resent (time is frozen: retry delay 0).
@@ -83,6 +84,7 @@ struct xstate {
 struct xcfg {
 	unsigned int nodes, pages, ops, qlen;
 	bool evict;
+	bool prefetch;
 };
 
 /* Current exploration: the state being stepped and the acting node. */
@@ -495,6 +497,12 @@ static void x_child(const struct xstate *s, unsigned int depth,
 		x_bind(t, b);
 		x_deliver(t, a, b);
 		break;
+	case 5:	/* node a asks for page c ahead of any access */
+		x_bind(t, a);
+		t->ops_left--;
+		if (bi_coh_prefetch(&X.cn[a], &X.st, c, 0))
+			x_fail("prefetch of an idle page refused");
+		break;
 	case 4:	/* node a resends its NACKed request for page c */
 		x_bind(t, a);
 		bi_coh_tick(&X.cn[a], &X.st, c, 0);
@@ -529,6 +537,14 @@ static void x_explore(struct xstate *s, unsigned int depth)
 				if (xn->local[p].state != BI_L_INVALID) {
 					any = true;
 					x_child(s, depth, 1, n, 0, p);
+				}
+		if (s->ops_left && cfg->prefetch)
+			for (p = 0; p < cfg->pages; p++)
+				if (xn->local[p].state == BI_L_INVALID &&
+				    xn->local[p].pending == BI_P_NONE &&
+				    x_home(NULL, p) != n) {
+					any = true;
+					x_child(s, depth, 5, n, 0, p);
 				}
 		if (xn->vop != V_IDLE && !xn->vblocked) {
 			any = true;
@@ -580,9 +596,9 @@ static bool x_run(const struct xcfg *cfg, unsigned long long *states)
 	x_explore(s0, 0);
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	secs = (t1.tv_sec - t0.tv_sec) + (t1.tv_nsec - t0.tv_nsec) / 1e9;
-	tap_diag("nodes=%u pages=%u ops=%u qlen=%u evict=%d: %llu states, %llu transitions, %llu terminal, depth %llu, %.1fs%s%s",
+	tap_diag("nodes=%u pages=%u ops=%u qlen=%u evict=%d prefetch=%d: %llu states, %llu transitions, %llu terminal, depth %llu, %.1fs%s%s",
 		 cfg->nodes, cfg->pages, cfg->ops, cfg->qlen, cfg->evict,
-		 X.states, X.transitions, X.terminal, X.max_depth, secs,
+		 cfg->prefetch, X.states, X.transitions, X.terminal, X.max_depth, secs,
 		 X.err ? ", FAILED: " : "", X.err ? X.err : "");
 	*states = X.states;
 	free(s0);
@@ -600,6 +616,12 @@ int main(int argc, char **argv)
 		{ .nodes = 2, .pages = 2, .ops = 5, .qlen = 2, .evict = true },
 		{ .nodes = 3, .pages = 2, .ops = 4, .qlen = 2, .evict = true },
 		{ .nodes = 3, .pages = 1, .ops = 6, .qlen = 2, .evict = true },
+		{ .nodes = 2, .pages = 1, .ops = 6, .qlen = 1, .evict = true,
+		  .prefetch = true },
+		{ .nodes = 3, .pages = 1, .ops = 5, .qlen = 1, .evict = true,
+		  .prefetch = true },
+		{ .nodes = 2, .pages = 2, .ops = 5, .qlen = 2, .evict = true,
+		  .prefetch = true },
 	};
 	unsigned long long total = 0, st;
 	unsigned int i;
@@ -610,9 +632,9 @@ int main(int argc, char **argv)
 		bool ok = x_run(&cfgs[i], &st);
 
 		total += st;
-		tap_ok(ok, "explore nodes=%u pages=%u ops=%u qlen=%u",
+		tap_ok(ok, "explore nodes=%u pages=%u ops=%u qlen=%u%s",
 		       cfgs[i].nodes, cfgs[i].pages, cfgs[i].ops,
-		       cfgs[i].qlen);
+		       cfgs[i].qlen, cfgs[i].prefetch ? " prefetch" : "");
 	}
 	tap_diag("explorer: %llu states in total", total);
 	return tap_exit();

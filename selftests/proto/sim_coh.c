@@ -412,6 +412,14 @@ static void s_start_op(void)
 		S.ops_started++;
 		return;
 	}
+	if (rng_chance(&S.rng, 1, 8)) {
+		/* a read ahead: nothing waits for it */
+		r = bi_coh_prefetch(&sn->cn, &sn->cst, page, S.now);
+		if (r && r != -EBUSY && S.killed == S_MAXN)
+			s_fail("prefetch failed %d", r);
+		S.ops_started++;
+		return;
+	}
 	v = &sn->vcpu[rng_below(&S.rng, S_VCPUS)];
 	if (v->op != V_IDLE)
 		return;
@@ -557,8 +565,11 @@ static void s_check_latency(void)
 		}
 }
 
-/* Revocations kept back by holds, over every run: holds must happen. */
-static u64 g_deferred;
+/*
+ * Revocations kept back by holds, and copies asked for ahead then used,
+ * over every run: both must happen.
+ */
+static u64 g_deferred, g_prefetch_hits;
 
 static void s_check_counters(void)
 {
@@ -574,6 +585,7 @@ static void s_check_counters(void)
 			recv[t] += sn->cst.recv[t];
 		}
 		g_deferred += sn->cst.deferred;
+		g_prefetch_hits += sn->cst.prefetch_hits;
 		for (t = 0; t < BI_COH_DROP_NR; t++)
 			if (sn->cst.drops[t])
 				s_fail("node %u dropped %llu messages: %s", i,
@@ -872,5 +884,7 @@ int main(int argc, char **argv)
 	}
 	tap_ok(g_deferred > 0, "odd seeds run with holds: %llu revocations deferred",
 	       (unsigned long long)g_deferred);
+	tap_ok(g_prefetch_hits > 0, "prefetched copies used by later reads: %llu",
+	       (unsigned long long)g_prefetch_hits);
 	return tap_exit();
 }
