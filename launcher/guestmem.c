@@ -212,7 +212,7 @@ void guestmem_print_stats(struct vm *vm)
 			 (unsigned long long)st.resident_pages);
 		return;
 	}
-	log_info("stats read_faults=%llu write_upgrades=%llu resident_pages=%llu remote_read_faults=%llu remote_write_faults=%llu pages_sent=%llu pages_recv=%llu ipis_sent=%llu ipis_recv=%llu fault_errors=%llu",
+	log_info("stats read_faults=%llu write_upgrades=%llu resident_pages=%llu remote_read_faults=%llu remote_write_faults=%llu pages_sent=%llu pages_recv=%llu ipis_sent=%llu ipis_recv=%llu prefetches=%llu prefetch_hits=%llu fault_errors=%llu",
 		 (unsigned long long)st.read_faults,
 		 (unsigned long long)st.write_upgrades,
 		 (unsigned long long)st.resident_pages,
@@ -220,6 +220,7 @@ void guestmem_print_stats(struct vm *vm)
 		 vm_counter(vm, "remote_write_faults"),
 		 vm_counter(vm, "pages_sent"), vm_counter(vm, "pages_recv"),
 		 vm_counter(vm, "ipis_sent"), vm_counter(vm, "ipis_recv"),
+		 vm_counter(vm, "prefetches"), vm_counter(vm, "prefetch_hits"),
 		 vm_counter(vm, "fault_errors"));
 }
 

@@ -826,6 +826,8 @@ enum bigiron_dsm_counter {
 	BIGIRON_CNT_MSGS_SENT,
 	BIGIRON_CNT_MSGS_RECV,
 	BIGIRON_CNT_MSGS_DROPPED,
+	BIGIRON_CNT_PREFETCHES,
+	BIGIRON_CNT_PREFETCH_HITS,
 };
 
 static u64 bigiron_dsm_peer_counter(struct bigiron_peer *pe,
@@ -849,6 +851,21 @@ static u64 bigiron_dsm_peer_counter(struct bigiron_peer *pe,
 	default:
 		return 0;
 	}
+}
+
+/* Copies asked for ahead (@asked) or used, summed over the buckets. */
+static u64 bigiron_dsm_prefetch_counter(struct bigiron_cluster *cl,
+					bool asked)
+{
+	struct bi_coh_stats *st = kmalloc(sizeof(*st), GFP_KERNEL);
+	u64 v;
+
+	if (!st)
+		return 0;
+	bigiron_dsm_stats(cl, st);
+	v = asked ? st->prefetches : st->prefetch_hits;
+	kfree(st);
+	return v;
 }
 
 static u64 bigiron_dsm_counter(struct bigiron_cluster *cl,
@@ -877,6 +894,10 @@ static u64 bigiron_dsm_counter(struct bigiron_cluster *cl,
 		return atomic64_read(&cl->ssi.msgs_recv);
 	case BIGIRON_CNT_MSGS_DROPPED:
 		return atomic64_read(&cl->ssi.msgs_dropped);
+	case BIGIRON_CNT_PREFETCHES:
+	case BIGIRON_CNT_PREFETCH_HITS:
+		return bigiron_dsm_prefetch_counter(cl, what ==
+						    BIGIRON_CNT_PREFETCHES);
 	default:
 		break;
 	}
@@ -917,6 +938,8 @@ BIGIRON_DSM_ATTR(ipis_dropped, BIGIRON_CNT_IPIS_DROPPED);
 BIGIRON_DSM_ATTR(msgs_sent, BIGIRON_CNT_MSGS_SENT);
 BIGIRON_DSM_ATTR(msgs_recv, BIGIRON_CNT_MSGS_RECV);
 BIGIRON_DSM_ATTR(msgs_dropped, BIGIRON_CNT_MSGS_DROPPED);
+BIGIRON_DSM_ATTR(prefetches, BIGIRON_CNT_PREFETCHES);
+BIGIRON_DSM_ATTR(prefetch_hits, BIGIRON_CNT_PREFETCH_HITS);
 
 static struct attribute *bigiron_dsm_attrs[] = {
 	&remote_read_faults_attr.attr,
@@ -934,6 +957,8 @@ static struct attribute *bigiron_dsm_attrs[] = {
 	&msgs_sent_attr.attr,
 	&msgs_recv_attr.attr,
 	&msgs_dropped_attr.attr,
+	&prefetches_attr.attr,
+	&prefetch_hits_attr.attr,
 	NULL
 };
 

@@ -214,6 +214,21 @@ static void *map_chunk(void)
 	return (void *)a;
 }
 
+static double phase_t0;
+
+/* Waits for every thread; the first one notes how long the phase took. */
+static void phase_done(int idx, const char *what)
+{
+	double t;
+
+	pthread_barrier_wait(&barrier);
+	if (idx)
+		return;
+	t = now();
+	note("%s in %.1f s", what, t - phase_t0);
+	phase_t0 = t;
+}
+
 /*
  * Thread i: allocate and write part i (pass A), verify it, verify part
  * i+1 (written on another CPU, on a multi-host VM another host), write
@@ -242,14 +257,15 @@ static void *memory_thread(void *arg)
 			me->chunks[c][i] = pattern(me->first + c * CHUNK_WORDS + i,
 						   SEED_A);
 	}
-	pthread_barrier_wait(&barrier);
+	phase_done(idx, "pass A written");
 	me->bad += verify_part(me, SEED_A, me->cpu, "own part, pass A");
-	pthread_barrier_wait(&barrier);
+	phase_done(idx, "own parts verified");
 	me->bad += verify_part(next, SEED_A, me->cpu, "next part, pass A");
-	pthread_barrier_wait(&barrier);
+	phase_done(idx, "next parts verified");
 	fill_part(next, SEED_B);
-	pthread_barrier_wait(&barrier);
+	phase_done(idx, "next parts rewritten (pass B)");
 	me->bad += verify_part(me, SEED_B, me->cpu, "own part, pass B written by the previous CPU");
+	phase_done(idx, "own parts verified again");
 	return NULL;
 }
 
@@ -301,6 +317,7 @@ static int test_memory(long vm_mib)
 	}
 	pthread_barrier_init(&barrier, NULL, nparts);
 	t0 = now();
+	phase_t0 = t0;
 	for (int i = 0; i < nparts; i++)
 		if (pthread_create(&tid[i], NULL, memory_thread, &parts[i])) {
 			/* The barrier would never open: nothing to report. */
