@@ -159,3 +159,26 @@ void cluster_format_missing(const struct config *cfg, uint64_t up_mask,
 	}
 	append(buf, len, " timed out after %u s", cl->join_timeout);
 }
+
+int cluster_tdp_enabled(const char *sysfs_root)
+{
+	static const char *const params[] = {
+		"module/kvm_intel/parameters/ept",
+		"module/kvm_amd/parameters/npt",
+	};
+	char path[256], val[8];
+	unsigned int i;
+	FILE *f;
+
+	for (i = 0; i < sizeof(params) / sizeof(params[0]); i++) {
+		snprintf(path, sizeof(path), "%s/%s", sysfs_root, params[i]);
+		f = fopen(path, "r");
+		if (!f)
+			continue;
+		if (!fgets(val, sizeof(val), f))
+			val[0] = 0;
+		fclose(f);
+		return val[0] == 'Y' || val[0] == '1';
+	}
+	return -1;
+}

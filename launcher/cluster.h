@@ -59,4 +59,12 @@ void cluster_fill(const struct config *cfg, unsigned int self,
 void cluster_format_missing(const struct config *cfg, uint64_t up_mask,
 			    char *buf, size_t len);
 
+/*
+ * Two-dimensional paging (Intel EPT, AMD NPT) of this host's KVM, from
+ * the kvm_intel or kvm_amd module parameter under @sysfs_root ("/sys"):
+ * 1 on, 0 off, -1 unknown (neither module's parameter there). A VM on
+ * several hosts needs it (vm.c says why).
+ */
+int cluster_tdp_enabled(const char *sysfs_root);
+
 #endif

@@ -391,6 +391,18 @@ int vm_setup(struct vm *vm, const struct config *cfg, unsigned int self)
 
 	if (vm_setup_signals(vm))
 		return -1;
+	/*
+	 * KVM's shadow paging keeps its copy of a guest page table in step by
+	 * trapping the guest's writes to it, which only sees the vCPUs of
+	 * this host: a page-table write on another host would leave this
+	 * host's vCPUs translating through a stale copy. With EPT/NPT the
+	 * CPU walks the guest's page tables in guest memory, which bigiron
+	 * keeps coherent.
+	 */
+	if (vm->ssi.active && cluster_tdp_enabled("/sys") == 0) {
+		log_error("a VM on several hosts needs KVM's two-dimensional paging (kvm_intel ept=Y, kvm_amd npt=Y): with shadow paging, a guest page-table write on another host would go unseen here");
+		return -1;
+	}
 	if (kvm_open(vm) || guestmem_open(vm) || kvm_create_vm(vm) ||
 	    guestmem_create(vm, cfg->memory))
 		return -1;
@@ -398,6 +410,7 @@ int vm_setup(struct vm *vm, const struct config *cfg, unsigned int self)
 		return -1;
 	if (vm_pick_vcpus(vm))
 		return -1;
+
 	if (guestmem_map(vm) || kvm_set_memory(vm))
 		return -1;
 	/* Only the I/O node writes the guest image and tables into RAM. */

@@ -796,9 +796,49 @@ out:
 	config_free(&cfg);
 }
 
+/* A sysfs tree with kvm_amd's npt parameter set to @val, or none. */
+static void tdp_case(const char *root, const char *val, int want)
+{
+	char path[512];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "rm -rf %s && mkdir -p %s/module/kvm_amd/parameters",
+		 root, root);
+	if (!CHECK(system(path) == 0))
+		return;
+	if (val) {
+		snprintf(path, sizeof(path), "%s/module/kvm_amd/parameters/npt",
+			 root);
+		f = fopen(path, "w");
+		if (!CHECK(f != NULL))
+			return;
+		fputs(val, f);
+		fclose(f);
+	}
+	CHECK_EQ(cluster_tdp_enabled(root), want);
+}
+
+static void cluster_tdp(void)
+{
+	char root[] = "/tmp/bigiron-tdp-XXXXXX";
+	char cmd[64];
+
+	if (!CHECK(mkdtemp(root) != NULL))
+		return;
+	tdp_case(root, "Y\n", 1);
+	tdp_case(root, "1\n", 1);
+	tdp_case(root, "N\n", 0);
+	tdp_case(root, "0\n", 0);
+	tdp_case(root, "", 0);
+	tdp_case(root, NULL, -1);
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", root);
+	CHECK(system(cmd) == 0);
+}
+
 void suite_cluster(void)
 {
 	RUN(cluster_none);
+	RUN(cluster_tdp);
 	RUN(cluster_two_nodes);
 	RUN(cluster_all_keys);
 	RUN(cluster_id_errors);

@@ -5,7 +5,8 @@
  * multi-host VM the threads run on different hosts and every shared page
  * has to travel between them.
  *
- *   bigiron-ssicheck memory N [VM_MIB]   pattern over >= 90% of MemTotal
+ *   bigiron-ssicheck memory N [VM_MIB [rewrite]]
+ *                                        pattern over >= 90% of MemTotal
  *   bigiron-ssicheck counter N [ITERS]   atomic increments from every CPU
  *   bigiron-ssicheck pingpong N [ROUNDS] flag and clock between CPU 0 and
  *                                        the last CPU
@@ -215,6 +216,7 @@ static void *map_chunk(void)
 }
 
 static double phase_t0;
+static int rewrite;	/* pass B: each part rewritten by the next CPU */
 
 /* Waits for every thread; the first one notes how long the phase took. */
 static void phase_done(int idx, const char *what)
@@ -231,8 +233,9 @@ static void phase_done(int idx, const char *what)
 
 /*
  * Thread i: allocate and write part i (pass A), verify it, verify part
- * i+1 (written on another CPU, on a multi-host VM another host), write
- * part i+1 (pass B), and last verify part i, which thread i-1 wrote.
+ * i+1 (written on another CPU, on a multi-host VM another host); with
+ * "rewrite", also write part i+1 (pass B) and last verify part i, which
+ * thread i-1 wrote.
  */
 static void *memory_thread(void *arg)
 {
@@ -262,6 +265,8 @@ static void *memory_thread(void *arg)
 	phase_done(idx, "own parts verified");
 	me->bad += verify_part(next, SEED_A, me->cpu, "next part, pass A");
 	phase_done(idx, "next parts verified");
+	if (!rewrite)
+		return NULL;
 	fill_part(next, SEED_B);
 	phase_done(idx, "next parts rewritten (pass B)");
 	me->bad += verify_part(me, SEED_B, me->cpu, "own part, pass B written by the previous CPU");
@@ -358,9 +363,10 @@ static int test_memory(long vm_mib)
 		       floor_kib >> 10, secs);
 		return 1;
 	}
-	result(1, "%lu MiB on CPUs %s: %lu%% of MemTotal %ld MiB (MemFree %ld MiB), %lu%% of the VM's %ld MiB, written, verified by its CPU and by the next, rewritten by the next, 0 bad words, %.1f s, %ld MiB in huge pages",
+	result(1, "%lu MiB on CPUs %s: %lu%% of MemTotal %ld MiB (MemFree %ld MiB), %lu%% of the VM's %ld MiB, written, verified by its CPU and by the next%s, 0 bad words, %.1f s, %ld MiB in huge pages",
 	       MIB(covered), where, pct_total, total_kib >> 10, free_kib >> 10,
-	       pct_vm, vm_mib, secs, huge_kib >> 10);
+	       pct_vm, vm_mib, rewrite ? ", rewritten by the next" : "",
+	       secs, huge_kib >> 10);
 	return 0;
 }
 
@@ -515,14 +521,16 @@ int main(int argc, char **argv)
 	long arg;
 
 	if (argc < 3) {
-		fprintf(stderr, "usage: bigiron-ssicheck memory|counter|pingpong N [ARG]\n");
+		fprintf(stderr, "usage: bigiron-ssicheck memory|counter|pingpong N [ARG [rewrite]]\n");
 		return 2;
 	}
 	test_name = argv[1];
 	test_no = atoi(argv[2]);
 	arg = argc > 3 ? strtol(argv[3], NULL, 10) : -1;
-	if (!strcmp(test_name, "memory"))
+	if (!strcmp(test_name, "memory")) {
+		rewrite = argc > 4 && !strcmp(argv[4], "rewrite");
 		return test_memory(arg);
+	}
 	if (!strcmp(test_name, "counter"))
 		return test_counter(arg > 0 ? arg : 20000);
 	if (!strcmp(test_name, "pingpong"))
