@@ -1130,6 +1130,116 @@ static int test_observability(void)
 	return TAP_PASS;
 }
 
+/* ---- prefetch ---------------------------------------------------------- */
+
+#define PREFETCH_PARAM	"/sys/module/bigiron/parameters/prefetch_pages"
+#define PREFETCH_PAGES	256
+
+/* The prefetch_pages module parameter, or -1. */
+static int prefetch_get(void)
+{
+	char buf[16] = "";
+	int fd = open(PREFETCH_PARAM, O_RDONLY | O_CLOEXEC);
+	ssize_t len;
+
+	if (fd < 0)
+		return -1;
+	len = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	return len > 0 ? atoi(buf) : -1;
+}
+
+static int prefetch_set(int pages)
+{
+	char buf[16];
+
+	snprintf(buf, sizeof(buf), "%d", pages);
+	return write_file(PREFETCH_PARAM, buf);
+}
+
+/*
+ * Run @test with prefetch off (a cluster takes the parameter when it is
+ * set): it counts faults and resident pages exactly.
+ */
+static int without_prefetch(int (*test)(void))
+{
+	int old = prefetch_get(), ret;
+
+	if (old < 0 || prefetch_set(0))
+		return TAP_FAIL;
+	ret = test();
+	prefetch_set(old);
+	return ret;
+}
+
+static int test_evict_exact(void)
+{
+	return without_prefetch(test_evict);
+}
+
+static int test_observability_exact(void)
+{
+	return without_prefetch(test_observability);
+}
+
+/*
+ * Node 1 reads PREFETCH_PAGES consecutive pages homed on node 0, which
+ * node 0 wrote: some arrive ahead of the reads (prefetch_hits, fewer
+ * remote read faults than pages), all with the right data. Then
+ * node 0 writes every page again, which takes the prefetched copies back,
+ * and node 1 reads the new values.
+ */
+static int test_prefetch(void)
+{
+	uint64_t faults, hits, asked, v;
+	volatile uint64_t *m[2];
+	unsigned int i, round, bad = 0;
+	int old = prefetch_get();
+	struct pair p;
+
+	if (old < 0 || prefetch_set(16))
+		return TAP_FAIL;
+	pair_mtu = 0;
+	if (pair_up(&p)) {
+		prefetch_set(old);
+		return TAP_FAIL;
+	}
+	prefetch_set(old);
+	for (i = 0; i < 2; i++) {
+		m[i] = mmap(NULL, VM_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED,
+			    p.n[i].memfd, 0);
+		TAP_CHECK(m[i] != MAP_FAILED, "mmap %u: %s", i,
+			  strerror(errno));
+	}
+	for (round = 0; round < 2; round++) {
+		for (i = 0; i < PREFETCH_PAGES; i++)
+			m[0][i * 512] = 0x9f000000ULL + round * 0x10000 + i;
+		faults = vm_u64(p.n[1].vm_id, "remote_read_faults");
+		hits = vm_u64(p.n[1].vm_id, "prefetch_hits");
+		for (i = 0; i < PREFETCH_PAGES; i++) {
+			v = m[1][i * 512];
+			if (v != 0x9f000000ULL + round * 0x10000 + i && bad++ < 3)
+				tap_diag("round %u page %u: read %#" PRIx64,
+					 round, i, v);
+		}
+		faults = vm_u64(p.n[1].vm_id, "remote_read_faults") - faults;
+		hits = vm_u64(p.n[1].vm_id, "prefetch_hits") - hits;
+		asked = vm_u64(p.n[1].vm_id, "prefetches");
+		tap_diag("round %u: %u pages, %" PRIu64 " remote read faults, %"
+			 PRIu64 " prefetch hits, %" PRIu64 " prefetches so far",
+			 round, PREFETCH_PAGES, faults, hits, asked);
+		TAP_CHECK(!bad, "%u pages read wrong in round %u", bad, round);
+		/* without prefetch every page is a remote read fault */
+		TAP_CHECK(hits > 0 && faults < PREFETCH_PAGES,
+			  "round %u: %" PRIu64 " hits, %" PRIu64 " faults",
+			  round, hits, faults);
+	}
+	for (i = 0; i < 2; i++)
+		munmap((void *)m[i], VM_SIZE);
+	pair_destroy(&p);
+	return TAP_PASS;
+}
+
 /* ---- launcher messages and SET_KVM ------------------------------------ */
 
 static int msg_send(int devfd, uint16_t node, const void *data, uint32_t len)
@@ -1248,9 +1358,10 @@ static struct tap_case cases[] = {
 	{ "set_cluster_checks", test_set_cluster_checks },
 	{ "join_and_ping", test_join_and_ping },
 	{ "coherent_rw", test_coherent_rw },
-	{ "evict_writes_back", test_evict },
+	{ "evict_writes_back", test_evict_exact },
 	{ "contended_page", test_contended_page },
-	{ "observability", test_observability },
+	{ "observability", test_observability_exact },
+	{ "read_prefetch", test_prefetch },
 	{ "ping_fragmented", test_ping_fragmented },
 	{ "forged_and_truncated_frames", test_forged_frames },
 	{ "mtu_change", test_mtu_change },
