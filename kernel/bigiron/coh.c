@@ -215,6 +215,17 @@ static void bi_req_send(struct bi_coh_node *cn, struct bi_coh_stats *st,
 		bi_send(cn, st, rq.type, rq.flags, h, rq.txid, page, false);
 }
 
+/* Start a request of kind @pending for @page, bounded by req_timeout_ns. */
+static void bi_req_start(struct bi_coh_node *cn, struct bi_coh_stats *st,
+			 u64 page, struct bi_coh_local *l, u8 pending, u64 now)
+{
+	l->pending = pending;
+	l->nacks = 0;
+	l->deadline_ns = cn->params.req_timeout_ns ?
+			 now + cn->params.req_timeout_ns : 0;
+	bi_req_send(cn, st, page, l, now);
+}
+
 static bool bi_has_rights(const struct bi_coh_local *l, bool write)
 {
 	return write ? l->state == BI_L_EXCL : l->state != BI_L_INVALID;
@@ -254,11 +265,7 @@ int bi_coh_access(struct bi_coh_node *cn, struct bi_coh_stats *st, u64 page,
 		st->upgrades++;
 	else
 		st->write_misses++;
-	l->pending = write ? BI_P_GET_X : BI_P_GET_S;
-	l->nacks = 0;
-	l->deadline_ns = cn->params.req_timeout_ns ?
-			 now + cn->params.req_timeout_ns : 0;
-	bi_req_send(cn, st, page, l, now);
+	bi_req_start(cn, st, page, l, write ? BI_P_GET_X : BI_P_GET_S, now);
 	if (bi_has_rights(l, write)) {
 		bi_hold_used(cn, l, now);
 		return 0;
@@ -284,12 +291,8 @@ int bi_coh_prefetch(struct bi_coh_node *cn, struct bi_coh_stats *st,
 	if (bi_dead(cn, h))
 		return -EHOSTDOWN;
 	st->prefetches++;
-	l->pending = BI_P_GET_S;
 	l->flags |= BI_LF_PREFETCH;
-	l->nacks = 0;
-	l->deadline_ns = cn->params.req_timeout_ns ?
-			 now + cn->params.req_timeout_ns : 0;
-	bi_req_send(cn, st, page, l, now);
+	bi_req_start(cn, st, page, l, BI_P_GET_S, now);
 	return 0;
 }
 
@@ -318,11 +321,7 @@ int bi_coh_evict(struct bi_coh_node *cn, struct bi_coh_stats *st, u64 page,
 	if (bi_dead(cn, h))
 		return -EHOSTDOWN;
 	st->puts++;
-	l->pending = BI_P_PUT;
-	l->nacks = 0;
-	l->deadline_ns = cn->params.req_timeout_ns ?
-			 now + cn->params.req_timeout_ns : 0;
-	bi_req_send(cn, st, page, l, now);
+	bi_req_start(cn, st, page, l, BI_P_PUT, now);
 	return -EINPROGRESS;
 }
 
