@@ -7,7 +7,11 @@
  *
  * - APIC ids: KVM gives vCPU n the local APIC id n; every leaf that reports
  *   an APIC id (1, 0xB, 0x1F, 0x8000001E) says n too, and the topology
- *   leaves describe one package of nvcpus cores with one thread each.
+ *   leaves describe packages of cores with one thread each: one package
+ *   of every vCPU on one host; on several hosts one package per vCPU, so
+ *   that no core or cache the guest thinks shared spans hosts (Linux warns
+ *   when an LLC sibling is on another NUMA node, and its scheduler would
+ *   treat the two as sharing a cache).
  * - Hypervisor bit and the KVM signature leaves, so Linux uses kvmclock.
  * - TSC deadline timer: KVM emulates it but does not list it as supported.
  *   With no PIT in a hardware-reduced guest, Linux could not calibrate the
@@ -82,12 +86,12 @@ static struct kvm_cpuid_entry2 *cpuid_get(struct kvm_cpuid_entry2 *e,
 	return c;
 }
 
-/* Leaves 0xB and 0x1F: SMT level (1 thread), core level (nvcpus). */
+/* Leaves 0xB and 0x1F: SMT level (1 thread), core level (@cores). */
 static void patch_extended_topology(struct kvm_cpuid_entry2 *e,
 				    unsigned int n, unsigned int leaf,
-				    unsigned int apic_id, unsigned int nvcpus)
+				    unsigned int apic_id, unsigned int cores)
 {
-	unsigned int core_bits = order_base2(nvcpus);
+	unsigned int core_bits = order_base2(cores);
 	unsigned int i;
 
 	for (i = 0; i < n; i++) {
@@ -103,7 +107,7 @@ static void patch_extended_topology(struct kvm_cpuid_entry2 *e,
 			break;
 		case 1:				/* core */
 			c->eax = core_bits;
-			c->ebx = nvcpus;
+			c->ebx = cores;
 			c->ecx = 1 | 2 << 8;
 			break;
 		default:			/* no more levels */
@@ -117,9 +121,9 @@ static void patch_extended_topology(struct kvm_cpuid_entry2 *e,
 }
 
 int cpuid_patch(struct kvm_cpuid_entry2 *e, unsigned int *n, unsigned int max,
-		unsigned int apic_id, unsigned int nvcpus)
+		unsigned int apic_id, unsigned int cores)
 {
-	unsigned int core_bits = order_base2(nvcpus);
+	unsigned int core_bits = order_base2(cores);
 	struct kvm_cpuid_entry2 *c;
 	unsigned int i;
 
@@ -128,7 +132,7 @@ int cpuid_patch(struct kvm_cpuid_entry2 *e, unsigned int *n, unsigned int max,
 		c->ebx &= 0x0000FFFF;
 		c->ebx |= apic_id << 24;
 		c->ebx |= (1U << core_bits) << 16;	/* logical CPUs */
-		if (nvcpus > 1)
+		if (cores > 1)
 			c->edx |= CPUID_1_EDX_HTT;
 		else
 			c->edx &= ~CPUID_1_EDX_HTT;
@@ -157,26 +161,27 @@ int cpuid_patch(struct kvm_cpuid_entry2 *e, unsigned int *n, unsigned int max,
 			c->eax |= sharing << 14;
 		}
 	}
-	patch_extended_topology(e, *n, 0xB, apic_id, nvcpus);
-	patch_extended_topology(e, *n, 0x1F, apic_id, nvcpus);
+	patch_extended_topology(e, *n, 0xB, apic_id, cores);
+	patch_extended_topology(e, *n, 0x1F, apic_id, cores);
 
 	/* AMD: number of cores and APIC id width; core and node ids. */
 	c = cpuid_find(e, *n, 0x80000008, 0);
 	if (c) {
 		c->ecx &= ~0xF0FFU;
-		c->ecx |= (nvcpus - 1) | core_bits << 12;
+		c->ecx |= (cores - 1) | core_bits << 12;
 	}
 	c = cpuid_find(e, *n, 0x8000001E, 0);
 	if (c) {
 		c->eax = apic_id;
-		c->ebx = apic_id & 0xFF;		/* core id, 1 thread */
+		/* core id in the package, 1 thread */
+		c->ebx = apic_id & ((1U << core_bits) - 1) & 0xFF;
 		c->ecx = 0;				/* node 0, 1 node */
 		c->edx = 0;
 	}
 	c = cpuid_find(e, *n, 0x80000001, 0);
 	if (c) {
 		/* CmpLegacy: HTT counts cores, not threads. */
-		if (nvcpus > 1)
+		if (cores > 1)
 			c->ecx |= 1U << 1;
 		else
 			c->ecx &= ~(1U << 1);

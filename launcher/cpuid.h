@@ -51,12 +51,13 @@
 #define CPUID_EXTRA_ENTRIES		2
 
 /*
- * Rewrite @e (@*n entries, room for @max) for the vCPU with @apic_id in a
- * VM of @nvcpus: one package of @nvcpus cores, one thread each. Returns 0,
+ * Rewrite @e (@*n entries, room for @max) for the vCPU with @apic_id in
+ * packages of @cores cores, one thread each: the package is @apic_id's
+ * bits above order_base2(@cores). Returns 0,
  * or -1 if an entry must be added and there is no room.
  */
 int cpuid_patch(struct kvm_cpuid_entry2 *e, unsigned int *n, unsigned int max,
-		unsigned int apic_id, unsigned int nvcpus);
+		unsigned int apic_id, unsigned int cores);
 
 /*
  * A VM over several hosts: the guest's clock is the TSC, which the hosts

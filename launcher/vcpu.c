@@ -50,7 +50,9 @@ static int vcpu_set_cpuid(struct vcpu *vcpu)
 		return -1;
 	}
 	memcpy(c->entries, vm->cpuid->entries, n * sizeof(c->entries[0]));
-	if (cpuid_patch(c->entries, &n, max, vcpu->id, vm->nvcpus)) {
+	/* a VM on several hosts: a package per vCPU (cpuid.c) */
+	if (cpuid_patch(c->entries, &n, max, vcpu->id,
+			vm->ssi.active ? 1 : vm->nvcpus)) {
 		log_error("vCPU %u: no room for the KVM CPUID leaves", vcpu->id);
 		goto out;
 	}

@@ -100,6 +100,36 @@ static void cpuid_single_vcpu(void)
 	CHECK(!(c->ecx & 2));
 }
 
+/* A VM on several hosts: vCPU 3 is a package of its own. */
+static void cpuid_package_per_vcpu(void)
+{
+	struct kvm_cpuid_entry2 *c;
+	unsigned int n = supported();
+
+	n = add(n, 4, 3, true, 0x163 | 7U << 14 | 7U << 26, 0, 0, 0);
+	CHECK_EQ(cpuid_patch(e, &n, MAX, 3, 1), 0);
+	c = cpuid_find(e, n, 1, 0);
+	CHECK_EQ(c->ebx >> 24, 3);
+	CHECK_EQ((c->ebx >> 16) & 0xFF, 1);
+	CHECK(!(c->edx & CPUID_1_EDX_HTT));
+	c = cpuid_find(e, n, 4, 3);		/* L3: shared by nobody else */
+	CHECK_EQ((c->eax >> 14) & 0xFFF, 0);
+	CHECK_EQ(c->eax >> 26, 0);
+	CHECK_EQ(c->eax & 0x3FFF, 0x163);
+	c = cpuid_find(e, n, 0xB, 1);
+	CHECK_EQ(c->eax, 0);			/* package = APIC id */
+	CHECK_EQ(c->ebx, 1);
+	CHECK_EQ(c->edx, 3);
+	c = cpuid_find(e, n, 0x80000008, 0);
+	CHECK_EQ(c->ecx & 0xFF, 0);
+	CHECK_EQ((c->ecx >> 12) & 0xF, 0);
+	c = cpuid_find(e, n, 0x8000001E, 0);
+	CHECK_EQ(c->eax, 3);
+	CHECK_EQ(c->ebx, 0);			/* core 0 of its package */
+	c = cpuid_find(e, n, 0x80000001, 0);
+	CHECK(!(c->ecx & 2));
+}
+
 static void cpuid_features(void)
 {
 	struct kvm_cpuid_entry2 *c;
@@ -168,6 +198,7 @@ void suite_cpuid(void)
 	RUN(cpuid_tsc_clock);
 	RUN(cpuid_apic_ids_and_topology);
 	RUN(cpuid_single_vcpu);
+	RUN(cpuid_package_per_vcpu);
 	RUN(cpuid_features);
 	RUN(cpuid_adds_kvm_leaves);
 }
