@@ -94,6 +94,28 @@ struct bigiron_dsm_bucket {
 	struct bi_coh_stats st;
 };
 
+/* Faulting tasks whose chains are kept, and pages kept per chain (dsm.c). */
+#define BIGIRON_DSM_CHAINS	64
+#define BIGIRON_DSM_CHAIN_PAGES	8
+
+/**
+ * struct bigiron_dsm_chain - one task's chain of remote faults (dsm.c)
+ * @lock: protects the other fields
+ * @pid: the task; 0: free
+ * @start_ns: when its first fault began
+ * @end_ns: when its last fault ended
+ * @nr: valid entries of @pages
+ * @pages: pages the chain's faults got, oldest first
+ */
+struct bigiron_dsm_chain {
+	spinlock_t lock;	/* protects the fields below */
+	pid_t pid;
+	u64 start_ns;
+	u64 end_ns;
+	unsigned int nr;
+	u64 pages[BIGIRON_DSM_CHAIN_PAGES];
+};
+
 /**
  * struct bigiron_dsm - coherence state of a node instance (dsm.c)
  * @cn: protocol node
@@ -109,6 +131,7 @@ struct bigiron_dsm_bucket {
  * @stopping: teardown started: nothing re-arms the timer or the work
  * @tick_timer: runs @tick_work at the earliest deadline of a busy page
  * @tick_work: bi_coh_tick() on every busy page
+ * @chains: BIGIRON_DSM_CHAINS fault chains, task t's at a hash of its pid
  * @remote_read_faults: read faults that waited on another node
  * @remote_write_faults: write faults that waited on another node
  * @fault_errors: faults that failed
@@ -132,6 +155,7 @@ struct bigiron_dsm {
 	bool stopping;
 	struct hrtimer tick_timer;
 	struct work_struct tick_work;
+	struct bigiron_dsm_chain *chains;
 	unsigned int prefetch;	/* pages a read stream asks ahead; 0: off */
 	atomic64_t remote_read_faults;
 	atomic64_t remote_write_faults;

@@ -121,6 +121,29 @@ static bool bi_held(const struct bi_coh_local *l, u64 now)
 	return l->hold_ns && now < l->hold_ns;
 }
 
+void bi_coh_hold_extend(struct bi_coh_node *cn, u64 page, u64 until, u64 now)
+{
+	struct bi_coh_local *l;
+
+	if (page >= cn->nr_pages)
+		return;
+	l = bi_local(cn, page);
+	if (l->state != BI_L_INVALID && bi_held(l, now) && until > l->hold_ns)
+		l->hold_ns = until;
+}
+
+void bi_coh_hold_ease(struct bi_coh_node *cn, u64 page, u64 now)
+{
+	struct bi_coh_local *l;
+	u64 end = now + cn->params.hold_min_ns;
+
+	if (page >= cn->nr_pages)
+		return;
+	l = bi_local(cn, page);
+	if (bi_held(l, now) && end < l->hold_ns)
+		l->hold_ns = end;
+}
+
 static u16 bi_home(struct bi_coh_node *cn, u64 page)
 {
 	u16 h = cn->ops->home(cn->priv, page);

@@ -235,6 +235,19 @@ int bi_coh_prefetch(struct bi_coh_node *cn, struct bi_coh_stats *st,
 		    u64 page, u64 now);
 
 /*
+ * Chained accesses: an access that needs several contended pages at once
+ * (a page-table walk, a copy across pages) faults on them one at a time,
+ * and a page it already got can be taken back while it waits for the next.
+ * bi_coh_hold_extend() keeps the rights on page, if they are still held,
+ * until until: the caller passes at most the start of the chain's first
+ * access plus hold_max_ns, so no hold ends later than hold_max_ns after
+ * its grant.  bi_coh_hold_ease() ends that extension: hold_min_ns from
+ * now at most.  The caller then calls bi_coh_tick() for the new deadline.
+ */
+void bi_coh_hold_extend(struct bi_coh_node *cn, u64 page, u64 until, u64 now);
+void bi_coh_hold_ease(struct bi_coh_node *cn, u64 page, u64 now);
+
+/*
  * Give up this node's copy of page. A read-only copy is dropped at once
  * (returns 0; the home keeps over-approximating its copy set); a
  * writable one is handed back to the home through a PUT (-EINPROGRESS,

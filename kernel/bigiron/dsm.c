@@ -29,6 +29,7 @@
  *       folio lock
  *         i_mmap_rwsem, page-table locks, KVM's mmu_lock (unmaps)
  *       bigiron_peer.lock (inside ops->send, BHs off)
+ *   bigiron_dsm_chain.lock (spinlock, nothing taken inside)
  * No lock is held across a wait for the network.
  */
 
@@ -37,6 +38,7 @@
 #include <linux/bitmap.h>
 #include <linux/debugfs.h>
 #include <linux/fs.h>
+#include <linux/hash.h>
 #include <linux/highmem.h>
 #include <linux/ktime.h>
 #include <linux/log2.h>
@@ -365,6 +367,105 @@ void bigiron_dsm_node_dead(struct bigiron_cluster *cl, u16 node)
 	spin_unlock_irqrestore(&dsm->tick_lock, flags);
 }
 
+/* ---- fault chains ---------------------------------------------------------- */
+
+/*
+ * An instruction that needs several pages another node also uses faults on
+ * them one at a time, and its vCPU runs only once it has all of them: a
+ * page-table walk needs every level, a copy both of its pages.  The hold a
+ * page gets (hold_min_us after its fault) can end while the next one is
+ * fetched, and the other node takes it back; when that node's vCPU does the
+ * same, neither instruction completes until timing happens to let one
+ * through.  So the remote faults of one task that follow each other within
+ * hold_min_us form a chain: while one of them waits, the chain's earlier
+ * pages stay held (bi_coh_hold_extend()), at most until hold_max_us after
+ * the chain began, the bound of every hold; once it has its page, they get
+ * hold_min_us more (bi_coh_hold_ease()).  A chain that reaches hold_max_us
+ * starts again.
+ */
+static struct bigiron_dsm_chain *bigiron_dsm_chain(struct bigiron_dsm *dsm)
+{
+	return &dsm->chains[hash_32(task_pid_nr(current),
+				    ilog2(BIGIRON_DSM_CHAINS))];
+}
+
+/* A remote fault on @page begins.  Context: no lock held; sleeps. */
+static void bigiron_dsm_chain_begin(struct bigiron_dsm *dsm, u64 page,
+				    u64 now)
+{
+	const struct bi_coh_params *p = &dsm->cn.params;
+	struct bigiron_dsm_chain *c = bigiron_dsm_chain(dsm);
+	u64 pages[BIGIRON_DSM_CHAIN_PAGES], until = 0;
+	pid_t pid = task_pid_nr(current);
+	unsigned int i, nr = 0;
+
+	if (!p->hold_max_ns)
+		return;
+	spin_lock(&c->lock);
+	if (c->pid == pid && c->nr && now - c->end_ns <= p->hold_min_ns &&
+	    now < c->start_ns + p->hold_max_ns) {
+		nr = c->nr;
+		memcpy(pages, c->pages, nr * sizeof(pages[0]));
+		until = c->start_ns + p->hold_max_ns;
+	} else {
+		c->pid = pid;
+		c->start_ns = now;
+		c->nr = 0;
+	}
+	spin_unlock(&c->lock);
+
+	/* the timer armed for the old end of a hold finds the new one */
+	for (i = 0; i < nr; i++) {
+		struct bigiron_dsm_bucket *b = bigiron_dsm_bucket(dsm, pages[i]);
+
+		if (pages[i] == page)
+			continue;
+		mutex_lock(&b->lock);
+		bi_coh_hold_extend(&dsm->cn, pages[i], until, now);
+		mutex_unlock(&b->lock);
+	}
+}
+
+/*
+ * The remote fault on @page got its rights.  Context: @page's folio is
+ * locked, so other buckets are only trylocked (a page missed keeps its
+ * hold to the chain's bound), and a revocation the earlier end of a hold
+ * lets through is left to the tick work, which may lock folios.
+ */
+static void bigiron_dsm_chain_end(struct bigiron_dsm *dsm, u64 page, u64 now)
+{
+	struct bigiron_dsm_chain *c = bigiron_dsm_chain(dsm);
+	u64 pages[BIGIRON_DSM_CHAIN_PAGES];
+	unsigned int i, nr = 0;
+
+	if (!dsm->cn.params.hold_max_ns)
+		return;
+	spin_lock(&c->lock);
+	if (c->pid == task_pid_nr(current)) {
+		nr = c->nr;
+		memcpy(pages, c->pages, nr * sizeof(pages[0]));
+		if (c->nr == BIGIRON_DSM_CHAIN_PAGES) {
+			memmove(c->pages, c->pages + 1,
+				(c->nr - 1) * sizeof(c->pages[0]));
+			c->nr--;
+		}
+		c->pages[c->nr++] = page;
+		c->end_ns = now;
+	}
+	spin_unlock(&c->lock);
+
+	for (i = 0; i < nr; i++) {
+		struct bigiron_dsm_bucket *b = bigiron_dsm_bucket(dsm, pages[i]);
+
+		if (pages[i] == page || !mutex_trylock(&b->lock))
+			continue;
+		bi_coh_hold_ease(&dsm->cn, pages[i], now);
+		if (bi_coh_busy(&dsm->cn, pages[i]))
+			bigiron_dsm_arm(dsm, now + dsm->cn.params.hold_min_ns);
+		mutex_unlock(&b->lock);
+	}
+}
+
 /* ---- faults ---------------------------------------------------------------- */
 
 static void bigiron_dsm_account(struct bigiron_dsm *dsm, bool write, u64 ns)
@@ -576,6 +677,7 @@ struct folio *bigiron_dsm_access(struct bigiron_cluster *cl, u64 page,
 		if (!remote) {
 			remote = true;
 			trace_bigiron_fault_begin(cl->vm->id, page, write);
+			bigiron_dsm_chain_begin(dsm, page, now);
 			if (!write && err == -EAGAIN)
 				bigiron_dsm_prefetch(cl, page, false);
 		}
@@ -603,8 +705,10 @@ struct folio *bigiron_dsm_access(struct bigiron_cluster *cl, u64 page,
 		trace_bigiron_fault_end(cl->vm->id, page, write,
 					IS_ERR(folio) ? PTR_ERR(folio) : 0,
 					now - start);
-		if (!IS_ERR(folio))
+		if (!IS_ERR(folio)) {
 			bigiron_dsm_account(dsm, write, now - start);
+			bigiron_dsm_chain_end(dsm, page, now);
+		}
 	}
 	return folio;
 
@@ -1034,6 +1138,12 @@ int bigiron_dsm_init(struct bigiron_cluster *cl)
 		mutex_init(&dsm->buckets[i].lock);
 		init_waitqueue_head(&dsm->buckets[i].wq);
 	}
+	dsm->chains = kcalloc(BIGIRON_DSM_CHAINS, sizeof(*dsm->chains),
+			      GFP_KERNEL);
+	if (!dsm->chains)
+		goto err;
+	for (i = 0; i < BIGIRON_DSM_CHAINS; i++)
+		spin_lock_init(&dsm->chains[i].lock);
 	err = sysfs_create_group(&cl->vm->kobj, &bigiron_dsm_group);
 	if (err)
 		goto err;
@@ -1081,6 +1191,7 @@ void bigiron_dsm_free(struct bigiron_cluster *cl)
 	debugfs_remove(dsm->dbg_evict);
 	debugfs_remove(dsm->dbg_hist);
 	debugfs_remove(dsm->dbg);
+	kfree(dsm->chains);
 	kvfree(dsm->buckets);
 	bitmap_free(dsm->busy);
 	kvfree(dsm->dir);
@@ -1088,6 +1199,7 @@ void bigiron_dsm_free(struct bigiron_cluster *cl)
 	dsm->dbg_evict = NULL;
 	dsm->dbg_hist = NULL;
 	dsm->dbg = NULL;
+	dsm->chains = NULL;
 	dsm->buckets = NULL;
 	dsm->busy = NULL;
 	dsm->dir = NULL;

@@ -52,11 +52,18 @@ struct backlog_ent {
 	u8 data[BI_PAGE_SIZE];
 };
 
+#define S_CHAIN		4
+
 struct vcpu {
 	u8 op;
 	u8 blocked;
+	u8 waited;		/* the current op waited: a remote fault */
 	u16 page;
 	u64 start_ns;
+	/* chain of remote faults, as dsm.c keeps per task */
+	u64 chain_start, chain_end;
+	unsigned int chain_nr;
+	u16 chain[S_CHAIN];
 };
 
 struct snode {
@@ -95,7 +102,7 @@ static struct {
 	u64 now;
 	u64 last[S_MAXP];
 	u64 writes;
-	u64 ops_done, ops_started, reads, max_lat, errors;
+	u64 ops_done, ops_started, reads, max_lat, errors, chained;
 	u64 op_bound_ns;
 	const char *err;
 	char errbuf[160];
@@ -340,6 +347,51 @@ static void s_check(void)
 
 /* ---- vCPUs ------------------------------------------------------------- */
 
+/*
+ * Fault chains (dsm.c): a remote fault that begins within hold_min_ns of
+ * the same vCPU's last one keeps that chain's pages held while it waits,
+ * up to the chain's start plus hold_max_ns; when it ends, they get
+ * hold_min_ns more.
+ */
+static void s_chain_begin(struct snode *sn, struct vcpu *v)
+{
+	const struct bi_coh_params *p = &sn->cn.params;
+	unsigned int i;
+
+	if (!p->hold_max_ns)
+		return;
+	if (!v->chain_nr || S.now - v->chain_end > p->hold_min_ns ||
+	    S.now >= v->chain_start + p->hold_max_ns) {
+		v->chain_start = S.now;
+		v->chain_nr = 0;
+		return;
+	}
+	S.chained++;
+	for (i = 0; i < v->chain_nr; i++)
+		if (v->chain[i] != v->page)
+			bi_coh_hold_extend(&sn->cn, v->chain[i],
+					   v->chain_start + p->hold_max_ns,
+					   S.now);
+}
+
+static void s_chain_end(struct snode *sn, struct vcpu *v)
+{
+	unsigned int i;
+
+	if (!sn->cn.params.hold_max_ns)
+		return;
+	for (i = 0; i < v->chain_nr; i++)
+		if (v->chain[i] != v->page)
+			bi_coh_hold_ease(&sn->cn, v->chain[i], S.now);
+	if (v->chain_nr == S_CHAIN) {
+		memmove(v->chain, v->chain + 1,
+			(S_CHAIN - 1) * sizeof(v->chain[0]));
+		v->chain_nr--;
+	}
+	v->chain[v->chain_nr++] = v->page;
+	v->chain_end = S.now;
+}
+
 static void s_vcpu_run(struct snode *sn, struct vcpu *v)
 {
 	bool write = v->op == V_WRITE;
@@ -348,8 +400,15 @@ static void s_vcpu_run(struct snode *sn, struct vcpu *v)
 
 	v->blocked = 1;
 	r = bi_coh_access(&sn->cn, &sn->cst, v->page, write, S.now);
-	if (r == -EAGAIN)
+	if (r == -EAGAIN) {
+		if (!v->waited)
+			s_chain_begin(sn, v);
+		v->waited = 1;
 		return;
+	}
+	if (!r && v->waited)
+		s_chain_end(sn, v);
+	v->waited = 0;
 	if (r) {
 		if (S.killed == S_MAXN)
 			s_fail("node %u page %u: access failed %d", sn->id,
@@ -569,7 +628,7 @@ static void s_check_latency(void)
  * Revocations kept back by holds, and copies asked for ahead then used,
  * over every run: both must happen.
  */
-static u64 g_deferred, g_prefetch_hits;
+static u64 g_deferred, g_prefetch_hits, g_chained;
 
 static void s_check_counters(void)
 {
@@ -577,6 +636,7 @@ static void s_check_counters(void)
 	u64 tx = 0, dl = 0;
 	unsigned int i, j, t;
 
+	g_chained += S.chained;
 	for (i = 0; i < S.cfg.nodes; i++) {
 		struct snode *sn = S.n[i];
 
@@ -886,5 +946,7 @@ int main(int argc, char **argv)
 	       (unsigned long long)g_deferred);
 	tap_ok(g_prefetch_hits > 0, "prefetched copies used by later reads: %llu",
 	       (unsigned long long)g_prefetch_hits);
+	tap_ok(g_chained > 0, "remote faults chained to the last one (holds kept): %llu",
+	       (unsigned long long)g_chained);
 	return tap_exit();
 }
