@@ -25,9 +25,11 @@
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
+#include <linux/kvm.h>
 #include <linux/if_packet.h>
 #include <net/if.h>
 #include <pthread.h>
+#include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
 #include <time.h>
@@ -1354,6 +1356,225 @@ static int test_messages(void)
 	return TAP_PASS;
 }
 
+/* ---- a paging KVM guest on both nodes ----------------------------------- */
+
+/*
+ * One 64-bit guest, one vCPU on each node, each in its node's own KVM VM
+ * over its node's view of the cluster's memory: the shape of a VM that
+ * spans hosts, with nothing of the launcher.  Both vCPUs run with paging
+ * through the same page tables, the page directory homed on node 1, so
+ * every walk on either node needs pages the other node also uses (under
+ * an emulated nested walk, writable: they move at every guest entry).
+ * Each iteration increments a shared counter with a locked instruction,
+ * increments the vCPU's own counter on a page homed on the other node,
+ * and leaves the guest with an OUT.  Afterwards the counts must be exact
+ * and neither vCPU may have stopped otherwise (a triple fault is
+ * KVM_EXIT_SHUTDOWN).
+ */
+#define PG_PML4		0x1000ULL			/* home: node 0 */
+#define PG_PDPT		0x2000ULL			/* node 0 */
+#define PG_CODE		0x4000ULL			/* node 0 */
+#define PG_SLOT1	0x5000ULL			/* vCPU 1's, node 0 */
+#define PG_PD		(VM_SIZE / 2 + 0x1000)		/* node 1 */
+#define PG_SHARED	(VM_SIZE / 2 + 0x2000)		/* node 1 */
+#define PG_SLOT0	(VM_SIZE / 2 + 0x3000)		/* vCPU 0's, node 1 */
+#define PG_ITER_PORT	0x11
+#define PG_DONE_PORT	0x10
+#define PG_ITERS	400
+
+/* 1: lock incq (%rdx); incq (%rdi); out %al, $0x11; dec %rsi; jnz 1b;
+ *    out %al, $0x10; hlt
+ */
+static const uint8_t pg_code[] = {
+	0xf0, 0x48, 0xff, 0x02,
+	0x48, 0xff, 0x07,
+	0xe6, PG_ITER_PORT,
+	0x48, 0xff, 0xce,
+	0x75, 0xf2,
+	0xe6, PG_DONE_PORT,
+	0xf4,
+};
+
+struct pg_vcpu {
+	int vmfd, vcpufd;
+	struct kvm_run *run;
+	uint64_t slot;
+	unsigned int iters, exit_reason;
+	int err;
+};
+
+static void pg_seg(struct kvm_segment *sg, uint16_t sel, uint8_t type,
+		   bool code)
+{
+	memset(sg, 0, sizeof(*sg));
+	sg->selector = sel;
+	sg->limit = 0xffffffff;
+	sg->type = type;
+	sg->present = 1;
+	sg->s = 1;
+	sg->g = 1;
+	sg->l = code;
+	sg->db = !code;
+}
+
+/* A KVM VM over @mem and its one vCPU, in long mode at PG_CODE. */
+static int pg_vcpu_create(int kvmfd, volatile uint64_t *mem,
+			  struct pg_vcpu *v, uint64_t slot)
+{
+	struct kvm_userspace_memory_region region = {
+		.memory_size = VM_SIZE,
+		.userspace_addr = (uintptr_t)mem,
+	};
+	struct kvm_regs regs = { .rflags = 0x2, .rip = PG_CODE };
+	struct kvm_sregs sregs;
+	int size;
+
+	memset(v, 0, sizeof(*v));
+	v->slot = slot;
+	v->vmfd = ioctl(kvmfd, KVM_CREATE_VM, 0);
+	TAP_CHECK(v->vmfd >= 0, "KVM_CREATE_VM: %s", strerror(errno));
+	TAP_CHECK(!ioctl(v->vmfd, KVM_SET_USER_MEMORY_REGION, &region),
+		  "KVM_SET_USER_MEMORY_REGION: %s", strerror(errno));
+	v->vcpufd = ioctl(v->vmfd, KVM_CREATE_VCPU, 0);
+	TAP_CHECK(v->vcpufd >= 0, "KVM_CREATE_VCPU: %s", strerror(errno));
+	size = ioctl(kvmfd, KVM_GET_VCPU_MMAP_SIZE, 0);
+	TAP_CHECK(size > 0, "KVM_GET_VCPU_MMAP_SIZE");
+	v->run = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED,
+		      v->vcpufd, 0);
+	TAP_CHECK(v->run != MAP_FAILED, "mmap kvm_run: %s", strerror(errno));
+
+	TAP_CHECK(!ioctl(v->vcpufd, KVM_GET_SREGS, &sregs), "GET_SREGS");
+	pg_seg(&sregs.cs, 0x08, 11, true);
+	pg_seg(&sregs.ds, 0x10, 3, false);
+	sregs.es = sregs.ss = sregs.fs = sregs.gs = sregs.ds;
+	pg_seg(&sregs.tr, 0x18, 11, false);
+	sregs.tr.s = 0;
+	sregs.tr.limit = 0x67;
+	sregs.tr.g = 0;
+	sregs.cr3 = PG_PML4;
+	sregs.cr4 = 1 << 5;				/* PAE */
+	sregs.cr0 = 0x80050033;				/* PG WP NE ET MP PE */
+	sregs.efer = (1 << 8) | (1 << 10);		/* LME LMA */
+	TAP_CHECK(!ioctl(v->vcpufd, KVM_SET_SREGS, &sregs), "SET_SREGS: %s",
+		  strerror(errno));
+	regs.rdi = slot;
+	regs.rsi = PG_ITERS;
+	regs.rdx = PG_SHARED;
+	TAP_CHECK(!ioctl(v->vcpufd, KVM_SET_REGS, &regs), "SET_REGS");
+	return TAP_PASS;
+}
+
+/* Run the vCPU to its DONE port; anything else ends it with an error. */
+static void *pg_vcpu_run(void *arg)
+{
+	struct pg_vcpu *v = arg;
+
+	for (;;) {
+		if (ioctl(v->vcpufd, KVM_RUN, 0)) {
+			v->err = -errno;
+			return NULL;
+		}
+		v->exit_reason = v->run->exit_reason;
+		if (v->run->exit_reason != KVM_EXIT_IO) {
+			v->err = -EIO;
+			return NULL;
+		}
+		if (v->run->io.port == PG_DONE_PORT)
+			return NULL;
+		if (v->run->io.port != PG_ITER_PORT) {
+			v->err = -EIO;
+			return NULL;
+		}
+		v->iters++;
+	}
+}
+
+static void pg_vcpu_destroy(struct pg_vcpu *v)
+{
+	if (v->vcpufd > 0)
+		close(v->vcpufd);
+	if (v->vmfd > 0)
+		close(v->vmfd);
+}
+
+static int test_kvm_paging(void)
+{
+	volatile uint64_t *m[2];
+	struct pg_vcpu v[2];
+	pthread_t t[2];
+	uint64_t i, w[2], shared;
+	int kvmfd;
+	struct pair p;
+
+	kvmfd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
+	if (kvmfd < 0)
+		return tap_skip("no /dev/kvm: %s", strerror(errno));
+	pair_mtu = 0;
+	if (pair_up(&p))
+		return TAP_FAIL;
+	for (i = 0; i < 2; i++) {
+		m[i] = mmap(NULL, VM_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED,
+			    p.n[i].memfd, 0);
+		TAP_CHECK(m[i] != MAP_FAILED, "mmap %" PRIu64 ": %s", i,
+			  strerror(errno));
+	}
+	/* identity map of the VM's memory in 2 MiB pages; node 0 writes it */
+	m[0][PG_PML4 / 8] = PG_PDPT | 3;
+	m[0][PG_PDPT / 8] = PG_PD | 3;
+	for (i = 0; i < VM_SIZE >> 21; i++)
+		m[0][PG_PD / 8 + i] = (i << 21) | 0x83;	/* P RW PS */
+	memcpy((void *)(m[0] + PG_CODE / 8), pg_code, sizeof(pg_code));
+	m[0][PG_SHARED / 8] = 0;
+	m[0][PG_SLOT0 / 8] = 0;
+	m[0][PG_SLOT1 / 8] = 0;
+	w[0] = vm_u64(p.n[0].vm_id, "remote_write_faults");
+	w[1] = vm_u64(p.n[1].vm_id, "remote_write_faults");
+
+	for (i = 0; i < 2; i++)
+		if (pg_vcpu_create(kvmfd, m[i], &v[i],
+				   i ? PG_SLOT1 : PG_SLOT0) != TAP_PASS)
+			return TAP_FAIL;
+	for (i = 0; i < 2; i++)
+		TAP_CHECK(!pthread_create(&t[i], NULL, pg_vcpu_run, &v[i]),
+			  "thread %" PRIu64, i);
+	for (i = 0; i < 2; i++)
+		pthread_join(t[i], NULL);
+
+	shared = m[1][PG_SHARED / 8];
+	tap_diag("vCPUs: %u and %u iterations, exits %u %u; shared %" PRIu64
+		 ", own %" PRIu64 " %" PRIu64 "; remote write faults +%" PRIu64
+		 " +%" PRIu64, v[0].iters, v[1].iters, v[0].exit_reason,
+		 v[1].exit_reason, shared, m[1][PG_SLOT0 / 8],
+		 m[0][PG_SLOT1 / 8],
+		 vm_u64(p.n[0].vm_id, "remote_write_faults") - w[0],
+		 vm_u64(p.n[1].vm_id, "remote_write_faults") - w[1]);
+	for (i = 0; i < 2; i++)
+		TAP_CHECK(!v[i].err, "vCPU %" PRIu64 " stopped: %s, exit %u%s",
+			  i, strerror(-v[i].err), v[i].exit_reason,
+			  v[i].exit_reason == KVM_EXIT_SHUTDOWN ?
+			  " (triple fault)" : "");
+	TAP_CHECK(shared == 2 * PG_ITERS, "shared counter %" PRIu64
+		  ", want %u", shared, 2 * PG_ITERS);
+	TAP_CHECK(m[0][PG_SLOT0 / 8] == PG_ITERS &&
+		  m[1][PG_SLOT1 / 8] == PG_ITERS, "own counters %" PRIu64
+		  " %" PRIu64 ", want %u", m[0][PG_SLOT0 / 8],
+		  m[1][PG_SLOT1 / 8], PG_ITERS);
+	/* both nodes took pages from the other */
+	TAP_CHECK(vm_u64(p.n[0].vm_id, "remote_write_faults") > w[0] &&
+		  vm_u64(p.n[1].vm_id, "remote_write_faults") > w[1],
+		  "remote write faults did not grow on both nodes");
+	for (i = 0; i < 2; i++)
+		TAP_CHECK(vm_u64(p.n[i].vm_id, "fault_errors") == 0,
+			  "node %" PRIu64 ": faults failed", i);
+	for (i = 0; i < 2; i++) {
+		pg_vcpu_destroy(&v[i]);
+		munmap((void *)m[i], VM_SIZE);
+	}
+	close(kvmfd);
+	pair_destroy(&p);
+	return TAP_PASS;
+}
+
 static struct tap_case cases[] = {
 	{ "set_cluster_checks", test_set_cluster_checks },
 	{ "join_and_ping", test_join_and_ping },
@@ -1362,6 +1583,7 @@ static struct tap_case cases[] = {
 	{ "contended_page", test_contended_page },
 	{ "observability", test_observability_exact },
 	{ "read_prefetch", test_prefetch },
+	{ "kvm_paging_on_both_nodes", test_kvm_paging },
 	{ "ping_fragmented", test_ping_fragmented },
 	{ "forged_and_truncated_frames", test_forged_frames },
 	{ "mtu_change", test_mtu_change },
