@@ -1380,7 +1380,7 @@ static int test_messages(void)
 #define PG_SLOT0	(VM_SIZE / 2 + 0x3000)		/* vCPU 0's, node 1 */
 #define PG_ITER_PORT	0x11
 #define PG_DONE_PORT	0x10
-#define PG_ITERS	400
+#define PG_ITERS	1000
 
 /* 1: lock incq (%rdx); incq (%rdi); out %al, $0x11; dec %rsi; jnz 1b;
  *    out %al, $0x10; hlt
