@@ -1367,9 +1367,11 @@ static int test_messages(void)
  * an emulated nested walk, writable: they move at every guest entry).
  * Each iteration increments a shared counter with a locked instruction,
  * increments the vCPU's own counter on a page homed on the other node,
- * and leaves the guest with an OUT.  Afterwards the counts must be exact
- * and neither vCPU may have stopped otherwise (a triple fault is
- * KVM_EXIT_SHUTDOWN).
+ * takes a software interrupt (IDT and GDT homed on node 1, the frame on
+ * the vCPU's own stack, homed on the other node), whose handler counts it
+ * and returns, and leaves the guest with an OUT.  Afterwards the counts
+ * must be exact and neither vCPU may have stopped otherwise (a triple
+ * fault is KVM_EXIT_SHUTDOWN).
  */
 #define PG_PML4		0x1000ULL			/* home: node 0 */
 #define PG_PDPT		0x2000ULL			/* node 0 */
@@ -1378,21 +1380,35 @@ static int test_messages(void)
 #define PG_PD		(VM_SIZE / 2 + 0x1000)		/* node 1 */
 #define PG_SHARED	(VM_SIZE / 2 + 0x2000)		/* node 1 */
 #define PG_SLOT0	(VM_SIZE / 2 + 0x3000)		/* vCPU 0's, node 1 */
+#define PG_IDT		(VM_SIZE / 2 + 0x4000)		/* node 1 */
+#define PG_GDT		(VM_SIZE / 2 + 0x5000)		/* node 1 */
+#define PG_STACK0	(VM_SIZE / 2 + 0x7000)		/* vCPU 0's, node 1 */
+#define PG_STACK1	0x7000ULL			/* vCPU 1's, node 0 */
+#define PG_HANDLER	(PG_CODE + 0x100)
+#define PG_VECTOR	0x80
 #define PG_ITER_PORT	0x11
 #define PG_DONE_PORT	0x10
 #define PG_ITERS	1000
 
-/* 1: lock incq (%rdx); incq (%rdi); out %al, $0x11; dec %rsi; jnz 1b;
- *    out %al, $0x10; hlt
+/*
+ * 1: lock incq (%rdx); incq (%rdi); int $0x80; out %al, $0x11; dec %rsi;
+ *    jnz 1b; out %al, $0x10; hlt
+ * handler: incq 8(%rdi); iretq
  */
 static const uint8_t pg_code[] = {
 	0xf0, 0x48, 0xff, 0x02,
 	0x48, 0xff, 0x07,
+	0xcd, PG_VECTOR,
 	0xe6, PG_ITER_PORT,
 	0x48, 0xff, 0xce,
-	0x75, 0xf2,
+	0x75, 0xf0,
 	0xe6, PG_DONE_PORT,
 	0xf4,
+};
+
+static const uint8_t pg_handler[] = {
+	0x48, 0xff, 0x47, 0x08,
+	0x48, 0xcf,
 };
 
 struct pg_vcpu {
@@ -1451,6 +1467,10 @@ static int pg_vcpu_create(int kvmfd, volatile uint64_t *mem,
 	sregs.tr.s = 0;
 	sregs.tr.limit = 0x67;
 	sregs.tr.g = 0;
+	sregs.gdt.base = PG_GDT;
+	sregs.gdt.limit = 3 * 8 - 1;
+	sregs.idt.base = PG_IDT;
+	sregs.idt.limit = 256 * 16 - 1;
 	sregs.cr3 = PG_PML4;
 	sregs.cr4 = 1 << 5;				/* PAE */
 	sregs.cr0 = 0x80050033;				/* PG WP NE ET MP PE */
@@ -1460,6 +1480,7 @@ static int pg_vcpu_create(int kvmfd, volatile uint64_t *mem,
 	regs.rdi = slot;
 	regs.rsi = PG_ITERS;
 	regs.rdx = PG_SHARED;
+	regs.rsp = (slot == PG_SLOT0 ? PG_STACK0 : PG_STACK1) + 4096;
 	TAP_CHECK(!ioctl(v->vcpufd, KVM_SET_REGS, &regs), "SET_REGS");
 	return TAP_PASS;
 }
@@ -1524,9 +1545,21 @@ static int test_kvm_paging(void)
 	for (i = 0; i < VM_SIZE >> 21; i++)
 		m[0][PG_PD / 8 + i] = (i << 21) | 0x83;	/* P RW PS */
 	memcpy((void *)(m[0] + PG_CODE / 8), pg_code, sizeof(pg_code));
-	m[0][PG_SHARED / 8] = 0;
-	m[0][PG_SLOT0 / 8] = 0;
-	m[0][PG_SLOT1 / 8] = 0;
+	memcpy((void *)(m[0] + PG_HANDLER / 8), pg_handler,
+	       sizeof(pg_handler));
+	/* GDT: null, 64-bit code (0x08), data (0x10) */
+	m[0][PG_GDT / 8 + 1] = 0x00209a0000000000ULL;
+	m[0][PG_GDT / 8 + 2] = 0x0000920000000000ULL;
+	/* interrupt gate, DPL 0, to the handler through 0x08 */
+	m[0][PG_IDT / 8 + 2 * PG_VECTOR] = (PG_HANDLER & 0xffff) |
+		0x08ULL << 16 | 0x8eULL << 40 |
+		((PG_HANDLER >> 16) & 0xffff) << 48;
+	m[0][PG_IDT / 8 + 2 * PG_VECTOR + 1] = PG_HANDLER >> 32;
+	for (i = 0; i < 2; i++) {
+		m[0][PG_SHARED / 8] = 0;
+		m[0][(i ? PG_SLOT1 : PG_SLOT0) / 8] = 0;
+		m[0][(i ? PG_SLOT1 : PG_SLOT0) / 8 + 1] = 0;
+	}
 	w[0] = vm_u64(p.n[0].vm_id, "remote_write_faults");
 	w[1] = vm_u64(p.n[1].vm_id, "remote_write_faults");
 
@@ -1542,10 +1575,11 @@ static int test_kvm_paging(void)
 
 	shared = m[1][PG_SHARED / 8];
 	tap_diag("vCPUs: %u and %u iterations, exits %u %u; shared %" PRIu64
-		 ", own %" PRIu64 " %" PRIu64 "; remote write faults +%" PRIu64
-		 " +%" PRIu64, v[0].iters, v[1].iters, v[0].exit_reason,
-		 v[1].exit_reason, shared, m[1][PG_SLOT0 / 8],
-		 m[0][PG_SLOT1 / 8],
+		 ", own %" PRIu64 " %" PRIu64 ", interrupts %" PRIu64 " %"
+		 PRIu64 "; remote write faults +%" PRIu64 " +%" PRIu64,
+		 v[0].iters, v[1].iters, v[0].exit_reason, v[1].exit_reason,
+		 shared, m[1][PG_SLOT0 / 8], m[0][PG_SLOT1 / 8],
+		 m[1][PG_SLOT0 / 8 + 1], m[0][PG_SLOT1 / 8 + 1],
 		 vm_u64(p.n[0].vm_id, "remote_write_faults") - w[0],
 		 vm_u64(p.n[1].vm_id, "remote_write_faults") - w[1]);
 	for (i = 0; i < 2; i++)
@@ -1559,6 +1593,10 @@ static int test_kvm_paging(void)
 		  m[1][PG_SLOT1 / 8] == PG_ITERS, "own counters %" PRIu64
 		  " %" PRIu64 ", want %u", m[0][PG_SLOT0 / 8],
 		  m[1][PG_SLOT1 / 8], PG_ITERS);
+	TAP_CHECK(m[0][PG_SLOT0 / 8 + 1] == PG_ITERS &&
+		  m[1][PG_SLOT1 / 8 + 1] == PG_ITERS, "interrupts %" PRIu64
+		  " %" PRIu64 ", want %u", m[0][PG_SLOT0 / 8 + 1],
+		  m[1][PG_SLOT1 / 8 + 1], PG_ITERS);
 	/* both nodes took pages from the other */
 	TAP_CHECK(vm_u64(p.n[0].vm_id, "remote_write_faults") > w[0] &&
 		  vm_u64(p.n[1].vm_id, "remote_write_faults") > w[1],
