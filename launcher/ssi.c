@@ -492,9 +492,67 @@ static int ssi_set_kvm(struct vm *vm)
 }
 
 /*
+ * One clock sample: this host's TSC of @ref before (@t1) and after (@t2)
+ * a round trip to the I/O node, which answers with its vCPU 0 TSC
+ * (@peer).  Returns 0, 1 when the sample is unusable (this host's TSC went
+ * back), or -1 on error.  @first waits as long as the join does: the I/O
+ * node answers once it has loaded the guest.
+ */
+static int ssi_clock_sample(struct vm *vm, struct vcpu *ref, bool first,
+			    uint64_t *t1, uint64_t *t2, uint64_t *peer,
+			    uint32_t *peer_khz)
+{
+	struct ssi_hdr req = { .type = SSI_CLOCK_REQ };
+	struct vm_ssi *s = &vm->ssi;
+	struct timespec dl;
+	int err;
+
+	pthread_mutex_lock(&s->lock);
+	req.seq = ++s->seq ? s->seq : ++s->seq;
+	s->clock_done = false;
+	pthread_mutex_unlock(&s->lock);
+	if (vcpu_get_tsc(ref, t1))
+		return -1;
+	err = ssi_send(vm, s->io_node, &req, sizeof(req));
+	if (err) {
+		log_error("clock request to node %u: %s", s->io_node,
+			  strerror(-err));
+		return -1;
+	}
+	deadline_in(&dl, first ? vm->cfg->cluster.join_timeout * 1000 :
+		    SSI_CLOCK_TIMEOUT_MS);
+	err = 0;
+	pthread_mutex_lock(&s->lock);
+	while (!s->clock_done && err != ETIMEDOUT && !vm_stopping(vm))
+		err = pthread_cond_timedwait(&s->cond, &s->lock, &dl);
+	*peer = s->peer_tsc;
+	*peer_khz = s->peer_tsc_khz;
+	err = !s->clock_done;
+	pthread_mutex_unlock(&s->lock);
+	if (err) {
+		log_error("the I/O node %u did not answer a clock request",
+			  s->io_node);
+		return -1;
+	}
+	if (vcpu_get_tsc(ref, t2))
+		return -1;
+	if (*t2 < *t1) {
+		log_debug("TSC went back by %llu cycles",
+			  (unsigned long long)(*t1 - *t2));
+		return 1;
+	}
+	if (!*peer_khz) {
+		log_error("the I/O node %u could not read its TSC", s->io_node);
+		return -1;
+	}
+	return 0;
+}
+
+/*
  * Align this host's guest TSCs with the I/O node's vCPU 0: the sample with
  * the shortest round trip estimates the offset (assuming the I/O node read
- * its TSC half way through), then every local vCPU's TSC moves by it.
+ * its TSC half way through), then every local vCPU's TSC moves by it
+ * (vcpu_adjust_tsc()), and one more sample checks that it did.
  * The guest's clock is the TSC (cpuid_use_tsc_clock()), so every vCPU then
  * reads one time, to within the link's one-way asymmetry; no cross-host
  * observation (which takes a message at least) can see the difference.
@@ -503,12 +561,11 @@ static int ssi_sync_tsc(struct vm *vm)
 {
 	struct vm_ssi *s = &vm->ssi;
 	struct vcpu *ref = NULL;
-	uint64_t best_rtt = UINT64_MAX, t1, t2, peer, tsc;
+	uint64_t best_rtt = UINT64_MAX, t1, t2, peer, rtt;
 	uint32_t peer_khz = 0;
-	int64_t best_off = 0;
-	struct timespec dl;
+	int64_t best_off = 0, off;
 	unsigned int i;
-	int err, khz;
+	int r, khz;
 
 	for (i = 0; i < vm->nvcpus && !ref; i++)
 		if (vm->vcpus[i].fd >= 0)
@@ -516,50 +573,10 @@ static int ssi_sync_tsc(struct vm *vm)
 	if (!ref)
 		return 0;		/* no vCPU here: nothing to align */
 	for (i = 0; i < SSI_CLOCK_ROUNDS; i++) {
-		struct ssi_hdr req = { .type = SSI_CLOCK_REQ };
-
-		pthread_mutex_lock(&s->lock);
-		req.seq = ++s->seq ? s->seq : ++s->seq;
-		s->clock_done = false;
-		pthread_mutex_unlock(&s->lock);
-		if (vcpu_get_tsc(ref, &t1))
+		r = ssi_clock_sample(vm, ref, !i, &t1, &t2, &peer, &peer_khz);
+		if (r < 0)
 			goto fail;
-		err = ssi_send(vm, s->io_node, &req, sizeof(req));
-		if (err) {
-			log_error("clock request to node %u: %s", s->io_node,
-				  strerror(-err));
-			goto fail;
-		}
-		/* The I/O node answers once it has loaded the guest. */
-		deadline_in(&dl, i ? SSI_CLOCK_TIMEOUT_MS :
-			    vm->cfg->cluster.join_timeout * 1000);
-		err = 0;
-		pthread_mutex_lock(&s->lock);
-		while (!s->clock_done && err != ETIMEDOUT && !vm_stopping(vm))
-			err = pthread_cond_timedwait(&s->cond, &s->lock, &dl);
-		peer = s->peer_tsc;
-		peer_khz = s->peer_tsc_khz;
-		err = !s->clock_done;
-		pthread_mutex_unlock(&s->lock);
-		if (err) {
-			log_error("the I/O node %u did not answer a clock request",
-				  s->io_node);
-			goto fail;
-		}
-		if (vcpu_get_tsc(ref, &t2))
-			goto fail;
-		if (t2 < t1) {
-			/* this host's TSC went back: not a usable sample */
-			log_debug("TSC went back by %llu cycles",
-				  (unsigned long long)(t1 - t2));
-			continue;
-		}
-		if (!peer_khz) {
-			log_error("the I/O node %u could not read its TSC",
-				  s->io_node);
-			goto fail;
-		}
-		if (t2 - t1 < best_rtt) {
+		if (r == 0 && t2 - t1 < best_rtt) {
 			best_rtt = t2 - t1;
 			best_off = (int64_t)(peer - (t1 + best_rtt / 2));
 		}
@@ -575,15 +592,29 @@ static int ssi_sync_tsc(struct vm *vm)
 	for (i = 0; i < vm->nvcpus; i++) {
 		struct vcpu *v = &vm->vcpus[i];
 
-		if (v->fd < 0)
-			continue;
-		if (vcpu_get_tsc(v, &tsc) ||
-		    vcpu_set_tsc(v, tsc + (uint64_t)best_off))
+		if (v->fd >= 0 && vcpu_adjust_tsc(v, best_off))
 			goto fail;
 	}
-	log_debug("guest TSC aligned with node %u: offset %lld cycles, round trip %llu cycles",
+	/* the check: both estimates err by half their round trip at most */
+	do {
+		r = ssi_clock_sample(vm, ref, false, &t1, &t2, &peer,
+				     &peer_khz);
+	} while (r == 1);
+	if (r < 0)
+		goto fail;
+	rtt = t2 - t1;
+	off = (int64_t)(peer - (t1 + rtt / 2));
+	if ((uint64_t)llabs(off) > rtt + best_rtt) {
+		log_error("guest TSC still %lld cycles off the I/O node's after moving it by %lld (round trips %llu and %llu cycles)",
+			  (long long)off, (long long)best_off,
+			  (unsigned long long)best_rtt,
+			  (unsigned long long)rtt);
+		goto fail;
+	}
+	log_debug("guest TSC aligned with node %u: moved by %lld cycles, round trip %llu cycles; then %lld off, round trip %llu",
 		  s->io_node, (long long)best_off,
-		  (unsigned long long)best_rtt);
+		  (unsigned long long)best_rtt, (long long)off,
+		  (unsigned long long)rtt);
 	return 0;
 fail:
 	log_error("could not align the guest's TSC with the I/O node %u",

@@ -115,17 +115,36 @@ int vcpu_get_tsc(struct vcpu *vcpu, uint64_t *tsc)
 	return 0;
 }
 
-int vcpu_set_tsc(struct vcpu *vcpu, uint64_t tsc)
+/*
+ * Through the vCPU's TSC offset attribute (Linux 5.16), not MSR_IA32_TSC:
+ * KVM takes a host write of the TSC that lands within one second of what
+ * it expects for an attempt to synchronize the VM's vCPUs and keeps the
+ * old offset (kvm_synchronize_tsc()), so a move of less than a second
+ * was silently dropped.
+ */
+int vcpu_adjust_tsc(struct vcpu *vcpu, int64_t delta)
 {
-	struct one_msr m;
+	uint64_t off;
+	struct kvm_device_attr a = {
+		.group = KVM_VCPU_TSC_CTRL,
+		.attr = KVM_VCPU_TSC_OFFSET,
+		.addr = (uintptr_t)&off,
+	};
 
-	memset(&m, 0, sizeof(m));
-	m.h.nmsrs = 1;
-	m.e.index = MSR_IA32_TSC;
-	m.e.data = tsc;
-	if (ioctl(vcpu->fd, KVM_SET_MSRS, &m) != 1) {
-		log_error("vCPU %u: KVM_SET_MSRS (TSC): %s", vcpu->id,
-			  strerror(errno));
+	if (ioctl(vcpu->fd, KVM_HAS_DEVICE_ATTR, &a)) {
+		log_error("vCPU %u: KVM has no TSC offset attribute (needs Linux 5.16 or later): %s",
+			  vcpu->id, strerror(errno));
+		return -1;
+	}
+	if (ioctl(vcpu->fd, KVM_GET_DEVICE_ATTR, &a)) {
+		log_error("vCPU %u: KVM_GET_DEVICE_ATTR (TSC offset): %s",
+			  vcpu->id, strerror(errno));
+		return -1;
+	}
+	off += (uint64_t)delta;
+	if (ioctl(vcpu->fd, KVM_SET_DEVICE_ATTR, &a)) {
+		log_error("vCPU %u: KVM_SET_DEVICE_ATTR (TSC offset): %s",
+			  vcpu->id, strerror(errno));
 		return -1;
 	}
 	return 0;

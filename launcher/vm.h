@@ -130,7 +130,8 @@ int vcpu_create(struct vm *vm, unsigned int id);
 int vcpu_setup_boot(struct vcpu *vcpu, const struct boot_info *info);
 /* The guest's TSC (MSR 0x10) as the host sets it; 0 or -1 (reported). */
 int vcpu_get_tsc(struct vcpu *vcpu, uint64_t *tsc);
-int vcpu_set_tsc(struct vcpu *vcpu, uint64_t tsc);
+/* Move the vCPU's TSC by delta cycles. */
+int vcpu_adjust_tsc(struct vcpu *vcpu, int64_t delta);
 /* After the last vCPU of this host is created (see vcpu.c). */
 int vcpu_refresh_apic_map(struct vcpu *vcpu);
 int vcpu_start(struct vcpu *vcpu);
