@@ -596,12 +596,14 @@ static int ssi_sync_tsc(struct vm *vm)
 			goto fail;
 	}
 	/* the check: both estimates err by half their round trip at most */
-	do {
+	for (i = 0, r = 1; i < SSI_CLOCK_ROUNDS && r == 1; i++)
 		r = ssi_clock_sample(vm, ref, false, &t1, &t2, &peer,
 				     &peer_khz);
-	} while (r == 1);
-	if (r < 0)
+	if (r) {
+		if (r == 1)
+			log_error("no usable TSC sample to check the alignment");
 		goto fail;
+	}
 	rtt = t2 - t1;
 	off = (int64_t)(peer - (t1 + rtt / 2));
 	if ((uint64_t)llabs(off) > rtt + best_rtt) {
