@@ -274,6 +274,26 @@ static void pair_destroy(struct pair *p)
 	veth_del(IF_A);
 }
 
+/* Map both nodes' views of the VM's memory into m[0] and m[1]. */
+static int pair_map(const struct pair *p, volatile uint64_t *m[2])
+{
+	unsigned int i;
+
+	for (i = 0; i < 2; i++) {
+		m[i] = mmap(NULL, VM_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED,
+			    p->n[i].memfd, 0);
+		TAP_CHECK(m[i] != MAP_FAILED, "mmap %u: %s", i,
+			  strerror(errno));
+	}
+	return TAP_PASS;
+}
+
+static void pair_unmap(volatile uint64_t *m[2])
+{
+	munmap((void *)m[0], VM_SIZE);
+	munmap((void *)m[1], VM_SIZE);
+}
+
 static int peer_file(uint32_t vm_id, unsigned int node, const char *name,
 		     char *buf, size_t size)
 {
@@ -794,12 +814,8 @@ static int test_coherent_rw(void)
 
 	if (pair_up(&p))
 		return TAP_FAIL;
-	for (i = 0; i < 2; i++) {
-		m[i] = mmap(NULL, VM_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED,
-			    p.n[i].memfd, 0);
-		TAP_CHECK(m[i] != MAP_FAILED, "mmap %u: %s", i,
-			  strerror(errno));
-	}
+	if (pair_map(&p, m))
+		return TAP_FAIL;
 	/* rounds: writer w, reader r; pages on both homes */
 	for (k = 0; k < 4; k++) {
 		w = k & 1;
@@ -841,8 +857,7 @@ static int test_coherent_rw(void)
 			 vm_u64(p.n[i].vm_id, "pages_sent"),
 			 vm_u64(p.n[i].vm_id, "pages_recv"));
 	}
-	for (i = 0; i < 2; i++)
-		munmap((void *)m[i], VM_SIZE);
+	pair_unmap(m);
 	pair_destroy(&p);
 	return TAP_PASS;
 }
@@ -880,12 +895,8 @@ static int test_evict(void)
 	pair_mtu = 0;
 	if (pair_up(&p))
 		return TAP_FAIL;
-	for (i = 0; i < 2; i++) {
-		m[i] = mmap(NULL, VM_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED,
-			    p.n[i].memfd, 0);
-		TAP_CHECK(m[i] != MAP_FAILED, "mmap %u: %s", i,
-			  strerror(errno));
-	}
+	if (pair_map(&p, m))
+		return TAP_FAIL;
 	/* node 1 writes pages homed on node 0 and reads as many others */
 	for (i = 0; i < EVICT_PAGES; i++) {
 		m[1][i * 512] = 0xe71c7000 + i;
@@ -969,12 +980,8 @@ static int test_contended_page(void)
 	pair_mtu = 0;
 	if (pair_up(&p))
 		return TAP_FAIL;
-	for (i = 0; i < 2; i++) {
-		m[i] = mmap(NULL, VM_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED,
-			    p.n[i].memfd, 0);
-		TAP_CHECK(m[i] != MAP_FAILED, "mmap %u: %s", i,
-			  strerror(errno));
-	}
+	if (pair_map(&p, m))
+		return TAP_FAIL;
 	/* a page homed on node 1 */
 	pthread_barrier_init(&start, NULL, 2 * CONTEND_THREADS);
 	for (i = 0; i < 2 * CONTEND_THREADS; i++) {
@@ -1004,8 +1011,7 @@ static int test_contended_page(void)
 			  vm_u64(p.n[i].vm_id, "fault_errors"));
 	pp = vm_u64(p.n[1].vm_id, "ping_pongs");
 	TAP_CHECK(pp > 0 && pp != UINT64_MAX, "ping_pongs %" PRIu64, pp);
-	for (i = 0; i < 2; i++)
-		munmap((void *)m[i], VM_SIZE);
+	pair_unmap(m);
 	pair_destroy(&p);
 	return TAP_PASS;
 }
@@ -1086,12 +1092,8 @@ static int test_observability(void)
 	TAP_CHECK(ret == 0, "clearing the trace: %s", strerror(-ret));
 	ret = write_file(TRACING "/events/bigiron/enable", "1");
 	TAP_CHECK(ret == 0, "enabling events: %s", strerror(-ret));
-	for (i = 0; i < 2; i++) {
-		m[i] = mmap(NULL, VM_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED,
-			    p.n[i].memfd, 0);
-		TAP_CHECK(m[i] != MAP_FAILED, "mmap %u: %s", i,
-			  strerror(errno));
-	}
+	if (pair_map(&p, m))
+		return TAP_FAIL;
 	/* 32 remote writes from node 0, 32 remote reads by node 1 */
 	for (i = 0; i < 32; i++)
 		m[0][VM_SIZE / 2 / 8 + i * 512] = i;
@@ -1126,8 +1128,7 @@ static int test_observability(void)
 		  "node 1's read faults to node 0: %" PRIu64,
 		  peer_u64(p.n[1].vm_id, 0, "read_faults"));
 	write_file(TRACING "/trace", "");
-	for (i = 0; i < 2; i++)
-		munmap((void *)m[i], VM_SIZE);
+	pair_unmap(m);
 	pair_destroy(&p);
 	return TAP_PASS;
 }
@@ -1207,12 +1208,8 @@ static int test_prefetch(void)
 		return TAP_FAIL;
 	}
 	prefetch_set(old);
-	for (i = 0; i < 2; i++) {
-		m[i] = mmap(NULL, VM_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED,
-			    p.n[i].memfd, 0);
-		TAP_CHECK(m[i] != MAP_FAILED, "mmap %u: %s", i,
-			  strerror(errno));
-	}
+	if (pair_map(&p, m))
+		return TAP_FAIL;
 	for (round = 0; round < 2; round++) {
 		for (i = 0; i < PREFETCH_PAGES; i++)
 			m[0][i * 512] = 0x9f000000ULL + round * 0x10000 + i;
@@ -1236,8 +1233,7 @@ static int test_prefetch(void)
 			  "round %u: %" PRIu64 " hits, %" PRIu64 " faults",
 			  round, hits, faults);
 	}
-	for (i = 0; i < 2; i++)
-		munmap((void *)m[i], VM_SIZE);
+	pair_unmap(m);
 	pair_destroy(&p);
 	return TAP_PASS;
 }
@@ -1533,12 +1529,8 @@ static int test_kvm_paging(void)
 	pair_mtu = 0;
 	if (pair_up(&p))
 		return TAP_FAIL;
-	for (i = 0; i < 2; i++) {
-		m[i] = mmap(NULL, VM_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED,
-			    p.n[i].memfd, 0);
-		TAP_CHECK(m[i] != MAP_FAILED, "mmap %" PRIu64 ": %s", i,
-			  strerror(errno));
-	}
+	if (pair_map(&p, m))
+		return TAP_FAIL;
 	/* identity map of the VM's memory in 2 MiB pages; node 0 writes it */
 	m[0][PG_PML4 / 8] = PG_PDPT | 3;
 	m[0][PG_PDPT / 8] = PG_PD | 3;
@@ -1604,10 +1596,9 @@ static int test_kvm_paging(void)
 	for (i = 0; i < 2; i++)
 		TAP_CHECK(vm_u64(p.n[i].vm_id, "fault_errors") == 0,
 			  "node %" PRIu64 ": faults failed", i);
-	for (i = 0; i < 2; i++) {
+	for (i = 0; i < 2; i++)
 		pg_vcpu_destroy(&v[i]);
-		munmap((void *)m[i], VM_SIZE);
-	}
+	pair_unmap(m);
 	close(kvmfd);
 	pair_destroy(&p);
 	return TAP_PASS;
