@@ -606,7 +606,8 @@ static int ssi_sync_tsc(struct vm *vm)
 	}
 	rtt = t2 - t1;
 	off = (int64_t)(peer - (t1 + rtt / 2));
-	if ((uint64_t)llabs(off) > rtt + best_rtt) {
+	/* off comes from the peer's TSC: no llabs(), which INT64_MIN breaks */
+	if ((off < 0 ? -(uint64_t)off : (uint64_t)off) > rtt + best_rtt) {
 		log_error("guest TSC still %lld cycles off the I/O node's after moving it by %lld (round trips %llu and %llu cycles)",
 			  (long long)off, (long long)best_off,
 			  (unsigned long long)best_rtt,

@@ -1410,6 +1410,7 @@ static const uint8_t pg_handler[] = {
 struct pg_vcpu {
 	int vmfd, vcpufd;
 	struct kvm_run *run;
+	size_t run_size;
 	uint64_t slot;
 	unsigned int iters, exit_reason;
 	int err;
@@ -1454,6 +1455,7 @@ static int pg_vcpu_create(int kvmfd, volatile uint64_t *mem,
 	v->run = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED,
 		      v->vcpufd, 0);
 	TAP_CHECK(v->run != MAP_FAILED, "mmap kvm_run: %s", strerror(errno));
+	v->run_size = size;
 
 	TAP_CHECK(!ioctl(v->vcpufd, KVM_GET_SREGS, &sregs), "GET_SREGS");
 	pg_seg(&sregs.cs, 0x08, 11, true);
@@ -1508,6 +1510,8 @@ static void *pg_vcpu_run(void *arg)
 
 static void pg_vcpu_destroy(struct pg_vcpu *v)
 {
+	if (v->run_size)
+		munmap(v->run, v->run_size);
 	if (v->vcpufd > 0)
 		close(v->vcpufd);
 	if (v->vmfd > 0)
@@ -1547,8 +1551,8 @@ static int test_kvm_paging(void)
 		0x08ULL << 16 | 0x8eULL << 40 |
 		((PG_HANDLER >> 16) & 0xffff) << 48;
 	m[0][PG_IDT / 8 + 2 * PG_VECTOR + 1] = PG_HANDLER >> 32;
+	m[0][PG_SHARED / 8] = 0;
 	for (i = 0; i < 2; i++) {
-		m[0][PG_SHARED / 8] = 0;
 		m[0][(i ? PG_SLOT1 : PG_SLOT0) / 8] = 0;
 		m[0][(i ? PG_SLOT1 : PG_SLOT0) / 8 + 1] = 0;
 	}

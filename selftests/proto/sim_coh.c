@@ -799,34 +799,52 @@ static void s_check_after_kill(void)
 	}
 }
 
+/* Every node's timers run this often. */
+#define S_TICK_NS	(20 * 1000)
+
+/*
+ * One step towards @until: deliver the next frame if it is due by then,
+ * else move the clock to @until and, when that is *@next_tick, run every
+ * node's timers (and check operation latency if @latency).  Returns false
+ * when the clock reached @until and it was not a tick.
+ */
+static bool s_step(u64 until, u64 *next_tick, bool latency)
+{
+	u64 nt = net_next_time(&S.net);
+
+	if (nt && nt <= until) {
+		struct net_frame f;
+
+		net_pop(&S.net, &f);
+		S.now = f.time > S.now ? f.time : S.now;
+		s_deliver(&f);
+		free(f.buf);
+		return true;
+	}
+	S.now = until;
+	if (until != *next_tick)
+		return false;
+	*next_tick += S_TICK_NS;
+	s_tick_all();
+	if (latency)
+		s_check_latency();
+	return true;
+}
+
 static bool s_run(const struct scfg *cfg, bool verbose)
 {
-	const u64 tick_ns = 20 * 1000;
 	u64 next_op, next_tick, end_ns, t;
 	bool draining = false;
 
 	s_setup(cfg);
 	next_op = S.now + 50 * 1000;
-	next_tick = S.now + tick_ns;
+	next_tick = S.now + S_TICK_NS;
 	end_ns = 0;
 	while (!S.err) {
 		t = next_tick;
 		if (!draining && next_op < t)
 			t = next_op;
-		if (net_next_time(&S.net) && net_next_time(&S.net) <= t) {
-			struct net_frame f;
-
-			net_pop(&S.net, &f);
-			S.now = f.time > S.now ? f.time : S.now;
-			s_deliver(&f);
-			free(f.buf);
-		} else if (t == next_tick) {
-			S.now = t;
-			next_tick += tick_ns;
-			s_tick_all();
-			s_check_latency();
-		} else {
-			S.now = t;
+		if (!s_step(t, &next_tick, true)) {
 			s_start_op();
 			next_op = S.now + 1 + rng_below(&S.rng, 40 * 1000);
 			if (cfg->kill_at && S.ops_started == cfg->kill_at &&
@@ -888,26 +906,11 @@ static bool s_run(const struct scfg *cfg, bool verbose)
 /* Run what is in flight (no new operations) until @until. */
 static void s_pump(u64 until)
 {
-	const u64 tick_ns = 20 * 1000;
-	u64 next_tick = S.now + tick_ns, t, nt;
+	u64 next_tick = S.now + S_TICK_NS;
 
 	while (!S.err && S.now < until) {
-		t = next_tick < until ? next_tick : until;
-		nt = net_next_time(&S.net);
-		if (nt && nt <= t) {
-			struct net_frame f;
-
-			net_pop(&S.net, &f);
-			S.now = f.time > S.now ? f.time : S.now;
-			s_deliver(&f);
-			free(f.buf);
-		} else {
-			S.now = t;
-			if (t == next_tick) {
-				next_tick += tick_ns;
-				s_tick_all();
-			}
-		}
+		s_step(next_tick < until ? next_tick : until, &next_tick,
+		       false);
 		s_run_woken();
 		s_check();
 	}
