@@ -160,25 +160,32 @@ void cluster_format_missing(const struct config *cfg, uint64_t up_mask,
 	append(buf, len, " timed out after %u s", cl->join_timeout);
 }
 
-int cluster_tdp_enabled(const char *sysfs_root)
+/* Boolean module parameter @param under @sysfs_root: 1, 0, -1 (absent). */
+static int sysfs_flag(const char *sysfs_root, const char *param)
 {
-	static const char *const params[] = {
-		"module/kvm_intel/parameters/ept",
-		"module/kvm_amd/parameters/npt",
-	};
 	char path[256], val[8];
-	unsigned int i;
 	FILE *f;
 
-	for (i = 0; i < sizeof(params) / sizeof(params[0]); i++) {
-		snprintf(path, sizeof(path), "%s/%s", sysfs_root, params[i]);
-		f = fopen(path, "r");
-		if (!f)
-			continue;
-		if (!fgets(val, sizeof(val), f))
-			val[0] = 0;
-		fclose(f);
-		return val[0] == 'Y' || val[0] == '1';
-	}
-	return -1;
+	snprintf(path, sizeof(path), "%s/%s", sysfs_root, param);
+	f = fopen(path, "r");
+	if (!f)
+		return -1;
+	if (!fgets(val, sizeof(val), f))
+		val[0] = 0;
+	fclose(f);
+	return val[0] == 'Y' || val[0] == '1';
+}
+
+int cluster_tdp_enabled(const char *sysfs_root)
+{
+	int r = sysfs_flag(sysfs_root, "module/kvm_intel/parameters/ept");
+
+	if (r < 0)
+		r = sysfs_flag(sysfs_root, "module/kvm_amd/parameters/npt");
+	return r;
+}
+
+int cluster_ept_ad_enabled(const char *sysfs_root)
+{
+	return sysfs_flag(sysfs_root, "module/kvm_intel/parameters/eptad");
 }

@@ -67,4 +67,13 @@ void cluster_format_missing(const struct config *cfg, uint64_t up_mask,
  */
 int cluster_tdp_enabled(const char *sysfs_root);
 
+/*
+ * EPT accessed/dirty flags of this host's KVM (kvm_intel's eptad): 1 on,
+ * 0 off, -1 unknown (no kvm_intel). With them on, the CPU treats every
+ * access to a guest paging-structure entry as a write for EPT, so each
+ * guest page-table page a vCPU walks must be writable on its host, and
+ * those pages move between hosts on every walk (vm.c warns).
+ */
+int cluster_ept_ad_enabled(const char *sysfs_root);
+
 #endif

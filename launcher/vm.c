@@ -403,6 +403,15 @@ int vm_setup(struct vm *vm, const struct config *cfg, unsigned int self)
 		log_error("a VM on several hosts needs KVM's two-dimensional paging (kvm_intel ept=Y, kvm_amd npt=Y): with shadow paging, a guest page-table write on another host would go unseen here");
 		return -1;
 	}
+	/*
+	 * Intel SDM vol. 3C, "EPT Violations": with EPT accessed and dirty
+	 * flags on, processor accesses to guest paging-structure entries are
+	 * treated as writes. Then each host's vCPUs need the guest's page
+	 * tables writable and take them from each other on every walk; with
+	 * the flags off, walks only read, and the page tables are shared.
+	 */
+	if (vm->ssi.active && cluster_ept_ad_enabled("/sys") == 1)
+		log_info("warning: kvm_intel eptad=Y makes every guest page-table walk a write, so the guest's page tables move between hosts on each walk; set it off on every host: echo 'options kvm_intel eptad=0' >/etc/modprobe.d/bigiron-kvm.conf, then reload kvm_intel (README, \"One VM on several hosts\")");
 	if (kvm_open(vm) || guestmem_open(vm) || kvm_create_vm(vm) ||
 	    guestmem_create(vm, cfg->memory))
 		return -1;

@@ -796,26 +796,39 @@ out:
 	config_free(&cfg);
 }
 
-/* A sysfs tree with kvm_amd's npt parameter set to @val, or none. */
-static void tdp_case(const char *root, const char *val, int want)
+/* A sysfs tree with parameter @param of module @mod set to @val, or none. */
+static bool param_tree(const char *root, const char *mod, const char *param,
+		       const char *val)
 {
 	char path[512];
 	FILE *f;
 
-	snprintf(path, sizeof(path), "rm -rf %s && mkdir -p %s/module/kvm_amd/parameters",
-		 root, root);
+	snprintf(path, sizeof(path), "rm -rf %s && mkdir -p %s/module/%s/parameters",
+		 root, root, mod);
 	if (!CHECK(system(path) == 0))
-		return;
+		return false;
 	if (val) {
-		snprintf(path, sizeof(path), "%s/module/kvm_amd/parameters/npt",
-			 root);
+		snprintf(path, sizeof(path), "%s/module/%s/parameters/%s",
+			 root, mod, param);
 		f = fopen(path, "w");
 		if (!CHECK(f != NULL))
-			return;
+			return false;
 		fputs(val, f);
 		fclose(f);
 	}
-	CHECK_EQ(cluster_tdp_enabled(root), want);
+	return true;
+}
+
+static void tdp_case(const char *root, const char *val, int want)
+{
+	if (param_tree(root, "kvm_amd", "npt", val))
+		CHECK_EQ(cluster_tdp_enabled(root), want);
+}
+
+static void ept_ad_case(const char *root, const char *val, int want)
+{
+	if (param_tree(root, "kvm_intel", "eptad", val))
+		CHECK_EQ(cluster_ept_ad_enabled(root), want);
 }
 
 static void cluster_tdp(void)
@@ -831,6 +844,12 @@ static void cluster_tdp(void)
 	tdp_case(root, "0\n", 0);
 	tdp_case(root, "", 0);
 	tdp_case(root, NULL, -1);
+	ept_ad_case(root, "Y\n", 1);
+	ept_ad_case(root, "N\n", 0);
+	ept_ad_case(root, NULL, -1);
+	/* AMD: no eptad; the known behaviour is in the README */
+	if (param_tree(root, "kvm_amd", "npt", "Y\n"))
+		CHECK_EQ(cluster_ept_ad_enabled(root), -1);
 	snprintf(cmd, sizeof(cmd), "rm -rf %s", root);
 	CHECK(system(cmd) == 0);
 }
