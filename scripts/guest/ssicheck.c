@@ -154,7 +154,8 @@ struct part {
 static struct part parts[MAX_CPUS];
 static int nparts;
 static pthread_barrier_t barrier;
-static long floor_kib;
+static long floor_kib;		/* MemFree floor, less one chunk a thread */
+static int allocating;		/* threads still allocating their part */
 
 static void fill_part(struct part *p, uint64_t seed)
 {
@@ -247,8 +248,14 @@ static void *memory_thread(void *arg)
 	for (size_t c = 0; c < me->want; c++) {
 		void *m;
 
-		/* Stop short of the OOM killer: it cannot be recovered from. */
-		if (meminfo_kib("MemFree") < floor_kib)
+		/*
+		 * Stop short of the OOM killer: it cannot be recovered from.
+		 * Each thread still allocating may take one more chunk
+		 * after its check; one that is done needs no room.
+		 */
+		if (meminfo_kib("MemFree") < floor_kib +
+		    __atomic_load_n(&allocating, __ATOMIC_RELAXED) *
+		    (long)(CHUNK >> 10))
 			break;
 		m = map_chunk();
 		if (!m)
@@ -260,6 +267,7 @@ static void *memory_thread(void *arg)
 			me->chunks[c][i] = pattern(me->first + c * CHUNK_WORDS + i,
 						   SEED_A);
 	}
+	__atomic_fetch_sub(&allocating, 1, __ATOMIC_RELAXED);
 	phase_done(idx, "pass A written");
 	me->bad += verify_part(me, SEED_A, me->cpu, "own part, pass A");
 	phase_done(idx, "own parts verified");
@@ -274,10 +282,21 @@ static void *memory_thread(void *arg)
 	return NULL;
 }
 
+/* Gives the page cache and reclaimable slab back, so MemFree counts them. */
+static void drop_caches(void)
+{
+	FILE *f = fopen("/proc/sys/vm/drop_caches", "w");
+
+	if (f) {
+		fputs("3\n", f);
+		fclose(f);
+	}
+}
+
 static int test_memory(long vm_mib)
 {
 	int cpus[MAX_CPUS];
-	long total_kib = meminfo_kib("MemTotal");
+	long total_kib = (drop_caches(), meminfo_kib("MemTotal"));
 	long free_kib = meminfo_kib("MemFree");
 	size_t target, per, covered = 0, bad = 0;
 	pthread_t tid[MAX_CPUS];
@@ -301,10 +320,11 @@ static int test_memory(long vm_mib)
 	floor_kib = read_long("/proc/sys/vm/min_free_kbytes");
 	if (floor_kib < 0)
 		floor_kib = total_kib / 64;
-	floor_kib += 2048 + nparts * (long)(CHUNK >> 10);
+	floor_kib += 2048;
+	allocating = nparts;
 	target = (size_t)total_kib * 1024 / 100 * 95;
-	if ((size_t)(free_kib - floor_kib) * 1024 < target)
-		target = (size_t)(free_kib - floor_kib) * 1024;
+	if ((size_t)(free_kib - floor_kib - nparts * (long)(CHUNK >> 10)) * 1024 < target)
+		target = (size_t)(free_kib - floor_kib - nparts * (long)(CHUNK >> 10)) * 1024;
 	per = target / CHUNK / (size_t)nparts;
 	for (int i = 0; i < nparts; i++) {
 		parts[i].cpu = cpus[i];
