@@ -296,8 +296,7 @@ static void drop_caches(void)
 static int test_memory(long vm_mib)
 {
 	int cpus[MAX_CPUS];
-	long total_kib = (drop_caches(), meminfo_kib("MemTotal"));
-	long free_kib = meminfo_kib("MemFree");
+	long total_kib, free_kib;
 	size_t target, per, covered = 0, bad = 0;
 	pthread_t tid[MAX_CPUS];
 	double t0, secs;
@@ -306,6 +305,9 @@ static int test_memory(long vm_mib)
 	char where[512];
 	int n = 0;
 
+	drop_caches();
+	total_kib = meminfo_kib("MemTotal");
+	free_kib = meminfo_kib("MemFree");
 	nparts = cpu_list(cpus);
 	if (nparts < 1 || total_kib <= 0 || free_kib <= 0) {
 		result(0, "no CPUs or no /proc/meminfo");
