@@ -189,3 +189,13 @@ int cluster_ept_ad_enabled(const char *sysfs_root)
 {
 	return sysfs_flag(sysfs_root, "module/kvm_intel/parameters/eptad");
 }
+
+const char *cluster_ipi_bypass(const char *sysfs_root)
+{
+	if (sysfs_flag(sysfs_root, "module/kvm_amd/parameters/avic") == 1)
+		return "kvm_amd avic";
+	if (sysfs_flag(sysfs_root, "module/kvm_intel/parameters/enable_ipiv") == 1 &&
+	    sysfs_flag(sysfs_root, "module/kvm_intel/parameters/enable_apicv") == 1)
+		return "kvm_intel enable_ipiv";
+	return NULL;
+}

@@ -76,4 +76,13 @@ int cluster_tdp_enabled(const char *sysfs_root);
  */
 int cluster_ept_ad_enabled(const char *sysfs_root);
 
+/*
+ * The module parameter ("kvm_amd avic", "kvm_intel enable_ipiv") of a
+ * hardware path on which a guest's IPI reaches another vCPU of this host
+ * without a VM exit, or NULL when none is on. Such an IPI never passes
+ * kvm_irq_delivery_to_apic(), where the module forwards interrupts to the
+ * other hosts, so a VM on several hosts refuses to start with one on.
+ */
+const char *cluster_ipi_bypass(const char *sysfs_root);
+
 #endif

@@ -819,6 +819,23 @@ static bool param_tree(const char *root, const char *mod, const char *param,
 	return true;
 }
 
+/* Adds parameter @param = @val of module @mod to the tree at @root. */
+static bool param_add(const char *root, const char *mod, const char *param,
+		      const char *val)
+{
+	char path[512];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/module/%s/parameters/%s", root, mod,
+		 param);
+	f = fopen(path, "w");
+	if (!CHECK(f != NULL))
+		return false;
+	fputs(val, f);
+	fclose(f);
+	return true;
+}
+
 static void tdp_case(const char *root, const char *val, int want)
 {
 	if (param_tree(root, "kvm_amd", "npt", val))
@@ -847,6 +864,15 @@ static void cluster_tdp(void)
 	ept_ad_case(root, "Y\n", 1);
 	ept_ad_case(root, "N\n", 0);
 	ept_ad_case(root, NULL, -1);
+	/* IPIs that skip KVM's delivery path */
+	if (param_tree(root, "kvm_amd", "avic", "Y\n"))
+		CHECK_STREQ(cluster_ipi_bypass(root), "kvm_amd avic");
+	if (param_tree(root, "kvm_amd", "avic", "N\n"))
+		CHECK(cluster_ipi_bypass(root) == NULL);
+	if (param_tree(root, "kvm_intel", "enable_ipiv", "Y\n") &&
+	    CHECK(cluster_ipi_bypass(root) == NULL) &&	/* no APICv: no IPIv */
+	    param_add(root, "kvm_intel", "enable_apicv", "Y\n"))
+		CHECK_STREQ(cluster_ipi_bypass(root), "kvm_intel enable_ipiv");
 	/* AMD: no eptad; the known behaviour is in the README */
 	if (param_tree(root, "kvm_amd", "npt", "Y\n"))
 		CHECK_EQ(cluster_ept_ad_enabled(root), -1);

@@ -20,10 +20,10 @@ l1_faults() {
 }
 
 # The network this L1 needs: $1 mode, $2 its nodes. A tap bi0 10.0.2.1/24
-# for the guest's NIC, the cluster's link (veth0/veth1 with MTU 9000 like
-# the dsm scenarios, or eth0 at 1500, where pages travel in fragments), and
-# in 2host 10.77.1.(N+1) on eth0, on which node 0 tells node 1 that the
-# guest's init has started.
+# for the guest's NIC, the cluster's link (veth0/veth1, or eth0, with MTU
+# 9000 like the dsm scenarios, so a page is one frame; dsm-2host covers
+# fragmented pages), and in 2host 10.77.1.(N+1) on eth0, on which node 0
+# tells node 1 that the guest's init has started.
 l1_ssi_setup() {
 	local mode=$1 nodes=$2
 	ip link set lo up
@@ -35,7 +35,7 @@ l1_ssi_setup() {
 			peer name veth1 address 02:00:00:00:00:02 mtu 9000 || return 1
 		ip link set veth0 up && ip link set veth1 up || return 1 ;;
 	2host)
-		ip link set eth0 mtu 1500 up || return 1
+		ip link set eth0 mtu ${SSI_2HOST_MTU:-9000} up || return 1
 		ip addr add "10.77.1.$((nodes + 1))/24" dev eth0 || return 1 ;;
 	esac
 }

@@ -125,6 +125,7 @@ ssi_l1_cmd() {
 	echo "cd /bigiron/guest || exit 1"
 	printf 'LAUNCH_ARGS=%q\n' "${LAB_LAUNCH_ARGS:-}"
 	printf 'SSI_PROBE=%q\n' "${LAB_SSI_PROBE:-}"
+	printf 'SSI_2HOST_MTU=%q\n' "${LAB_SSI_MTU:-9000}"
 	for p in ${LAB_BIGIRON_PARAMS:-}; do
 		printf 'echo %q >/sys/module/bigiron/parameters/%q || exit 1\n' \
 			"${p#*=}" "${p%%=*}"
