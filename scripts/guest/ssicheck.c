@@ -293,6 +293,15 @@ static void drop_caches(void)
 	}
 }
 
+/* Where the kernel's memory is, in a note: which part grew, on a shortfall. */
+static void note_meminfo(const char *when)
+{
+	note("%s: MemFree %ld Shmem %ld Slab %ld PageTables %ld KernelStack %ld Percpu %ld kB",
+	     when, meminfo_kib("MemFree"), meminfo_kib("Shmem"),
+	     meminfo_kib("Slab"), meminfo_kib("PageTables"),
+	     meminfo_kib("KernelStack"), meminfo_kib("Percpu"));
+}
+
 static int test_memory(long vm_mib)
 {
 	int cpus[MAX_CPUS];
@@ -308,6 +317,7 @@ static int test_memory(long vm_mib)
 	drop_caches();
 	total_kib = meminfo_kib("MemTotal");
 	free_kib = meminfo_kib("MemFree");
+	note_meminfo("before");
 	nparts = cpu_list(cpus);
 	if (nparts < 1 || total_kib <= 0 || free_kib <= 0) {
 		result(0, "no CPUs or no /proc/meminfo");
@@ -356,6 +366,7 @@ static int test_memory(long vm_mib)
 	secs = now() - t0;
 	/* the chunks are still mapped: how many got a huge page */
 	huge_kib = meminfo_kib("AnonHugePages");
+	note_meminfo("written and verified");
 	for (int i = 0; i < nparts; i++) {
 		if (parts[i].pin_err)
 			note("CPU %d: sched_setaffinity: %s", parts[i].cpu,
