@@ -306,7 +306,7 @@ static int test_memory(long vm_mib)
 {
 	int cpus[MAX_CPUS];
 	long total_kib, free_kib;
-	size_t target, per, covered = 0, bad = 0;
+	size_t target, per, extra, covered = 0, bad = 0;
 	pthread_t tid[MAX_CPUS];
 	double t0, secs;
 	long huge_kib;
@@ -325,9 +325,10 @@ static int test_memory(long vm_mib)
 	}
 	/*
 	 * Aim at 95% of MemTotal, but leave MemFree a floor: the kernel's
-	 * min watermark (below it the OOM killer ends the test), 2 MiB for
-	 * the test's page tables and the kernel's own needs meanwhile, and
-	 * one chunk per thread, as each checks MemFree before its next.
+	 * min watermark (below it the OOM killer ends the test) and 2 MiB
+	 * for the test's page tables and the kernel's own needs meanwhile.
+	 * A thread still allocating also keeps one chunk above it, as it
+	 * checks MemFree before its next (memory_thread()).
 	 */
 	floor_kib = read_long("/proc/sys/vm/min_free_kbytes");
 	if (floor_kib < 0)
@@ -335,14 +336,19 @@ static int test_memory(long vm_mib)
 	floor_kib += 2048;
 	allocating = nparts;
 	target = (size_t)total_kib * 1024 / 100 * 95;
-	if ((size_t)(free_kib - floor_kib - nparts * (long)(CHUNK >> 10)) * 1024 < target)
-		target = (size_t)(free_kib - floor_kib - nparts * (long)(CHUNK >> 10)) * 1024;
+	/* The threads' own checks keep MemFree above the floor. */
+	if ((size_t)(free_kib - floor_kib) * 1024 < target)
+		target = (size_t)(free_kib - floor_kib) * 1024;
+	/* The chunks that do not divide evenly go to the first parts. */
 	per = target / CHUNK / (size_t)nparts;
+	extra = target / CHUNK % (size_t)nparts;
 	for (int i = 0; i < nparts; i++) {
 		parts[i].cpu = cpus[i];
-		parts[i].want = per;
-		parts[i].chunks = calloc(per ? per : 1, sizeof(uint64_t *));
-		parts[i].first = (uint64_t)i * per * CHUNK_WORDS;
+		parts[i].want = per + ((size_t)i < extra);
+		parts[i].chunks = calloc(parts[i].want ? parts[i].want : 1,
+					 sizeof(uint64_t *));
+		parts[i].first = i ? parts[i - 1].first +
+			parts[i - 1].want * CHUNK_WORDS : 0;
 		if (!parts[i].chunks) {
 			result(0, "out of memory for the chunk table");
 			return 1;
