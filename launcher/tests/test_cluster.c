@@ -796,29 +796,6 @@ out:
 	config_free(&cfg);
 }
 
-/* A sysfs tree with parameter @param of module @mod set to @val, or none. */
-static bool param_tree(const char *root, const char *mod, const char *param,
-		       const char *val)
-{
-	char path[512];
-	FILE *f;
-
-	snprintf(path, sizeof(path), "rm -rf %s && mkdir -p %s/module/%s/parameters",
-		 root, root, mod);
-	if (!CHECK(system(path) == 0))
-		return false;
-	if (val) {
-		snprintf(path, sizeof(path), "%s/module/%s/parameters/%s",
-			 root, mod, param);
-		f = fopen(path, "w");
-		if (!CHECK(f != NULL))
-			return false;
-		fputs(val, f);
-		fclose(f);
-	}
-	return true;
-}
-
 /* Adds parameter @param = @val of module @mod to the tree at @root. */
 static bool param_add(const char *root, const char *mod, const char *param,
 		      const char *val)
@@ -834,6 +811,19 @@ static bool param_add(const char *root, const char *mod, const char *param,
 	fputs(val, f);
 	fclose(f);
 	return true;
+}
+
+/* A sysfs tree with parameter @param of module @mod set to @val, or none. */
+static bool param_tree(const char *root, const char *mod, const char *param,
+		       const char *val)
+{
+	char cmd[512];
+
+	snprintf(cmd, sizeof(cmd), "rm -rf %s && mkdir -p %s/module/%s/parameters",
+		 root, root, mod);
+	if (!CHECK(system(cmd) == 0))
+		return false;
+	return !val || param_add(root, mod, param, val);
 }
 
 static void tdp_case(const char *root, const char *val, int want)
