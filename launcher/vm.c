@@ -404,6 +404,13 @@ int vm_setup(struct vm *vm, const struct config *cfg, unsigned int self)
 		log_error("a VM on several hosts needs KVM's two-dimensional paging (kvm_intel ept=Y, kvm_amd npt=Y): with shadow paging, a guest page-table write on another host would go unseen here");
 		return -1;
 	}
+	/* IPIs delivered in hardware skip the module's forwarding. */
+	bypass = vm->ssi.active ? cluster_ipi_bypass("/sys") : NULL;
+	if (bypass) {
+		log_error("a VM on several hosts needs every IPI to exit to KVM, where bigiron forwards it to the other hosts, but %s=Y delivers some in hardware; set it off on every host (options %s=0 in /etc/modprobe.d/, then reload the module)",
+			  bypass, bypass);
+		return -1;
+	}
 	/*
 	 * Intel SDM vol. 3C, "EPT Violations": with EPT accessed and dirty
 	 * flags on, processor accesses to guest paging-structure entries are
@@ -411,12 +418,6 @@ int vm_setup(struct vm *vm, const struct config *cfg, unsigned int self)
 	 * tables writable and take them from each other on every walk; with
 	 * the flags off, walks only read, and the page tables are shared.
 	 */
-	bypass = vm->ssi.active ? cluster_ipi_bypass("/sys") : NULL;
-	if (bypass) {
-		log_error("a VM on several hosts needs every IPI to exit to KVM, where bigiron forwards it to the other hosts, but %s=Y delivers some in hardware; set it off on every host (options %s=0 in /etc/modprobe.d/, then reload the module)",
-			  bypass, bypass);
-		return -1;
-	}
 	if (vm->ssi.active && cluster_ept_ad_enabled("/sys") == 1)
 		log_info("warning: kvm_intel eptad=Y makes every guest page-table walk a write, so the guest's page tables move between hosts on each walk; set it off on every host: echo 'options kvm_intel eptad=0' >/etc/modprobe.d/bigiron-kvm.conf, then reload kvm_intel (README, \"One VM on several hosts\")");
 	if (kvm_open(vm) || guestmem_open(vm) || kvm_create_vm(vm) ||
