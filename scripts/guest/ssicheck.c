@@ -154,7 +154,7 @@ struct part {
 static struct part parts[MAX_CPUS];
 static int nparts;
 static pthread_barrier_t barrier;
-static long floor_kib;		/* MemFree floor, less one chunk a thread */
+static long floor_kib;		/* MemFree floor, besides a chunk a thread */
 static int allocating;		/* threads still allocating their part */
 
 static void fill_part(struct part *p, uint64_t seed)
