@@ -360,7 +360,11 @@ void bigiron_dsm_stats(struct bigiron_cluster *cl, struct bi_coh_stats *sum);
  * it.
  */
 struct kvm_lapic;
+struct kvm_vcpu;
 void kvm_apic_send_ipi(struct kvm_lapic *apic, u32 icr_low, u32 icr_high);
+/* Whether @vcpu is a destination of an interrupt sent by @source. */
+bool kvm_apic_match_dest(struct kvm_vcpu *vcpu, struct kvm_lapic *source,
+			 int shorthand, unsigned int dest, int dest_mode);
 
 /* ssi.c */
 void bigiron_ssi_init(struct bigiron_cluster *cl);

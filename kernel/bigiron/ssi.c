@@ -21,9 +21,14 @@
  * Which nodes may run a target: a physical destination names one vCPU,
  * hence one node; the broadcast id, a logical destination and the "all"
  * shorthands go to every other node, whose KVM matches its own vCPUs.
- * Lowest-priority arbitration is therefore per host: Linux since 4.15
- * sends device interrupts to one CPU, in fixed mode, so this does not
- * arise with it.
+ * An interrupt for one vCPU of a set (lowest priority, or an MSI with the
+ * redirection hint) must reach exactly one: the sending host keeps it when
+ * one of its own vCPUs matches (KVM arbitrates among them), else it goes
+ * to the next node in id order, which delivers it or passes it on, until
+ * it would be back at the sender (then no vCPU matched, and the interrupt
+ * is not delivered, as on one host).  Priorities are thus compared only
+ * within a host; Linux since 4.15 sends device interrupts to one CPU, in
+ * fixed mode, and does not use lowest priority for IPIs.
  *
  * Messages.  The launchers of a VM talk through the same links:
  * BIGIRON_VM_SEND queues a BI_MSG_USER for a node, BIGIRON_VM_RECV takes
@@ -54,14 +59,15 @@
 #include "cluster.h"
 
 /*
- * The hooked function; the handler reads its first and third arguments
- * from the x86_64 calling convention's registers.
+ * The hooked function; the handler reads its first three arguments from
+ * the x86_64 calling convention's registers.
  */
 #define BIGIRON_SSI_HOOK	"kvm_irq_delivery_to_apic"
 /* Launcher messages waiting for BIGIRON_VM_RECV. */
 #define BIGIRON_SSI_MSGQ_MAX	1024
 #define BIGIRON_SSI_RECV_MAX_MS	60000
 
+#define BI_APIC_NOSHORT		0	/* KVM's APIC_DEST_NOSHORT */
 #define BI_SHORT_SELF		(APIC_DEST_SELF >> 18)
 #define BI_SHORT_ALLINC		(APIC_DEST_ALLINC >> 18)
 #define BI_SHORT_ALLBUT		(APIC_DEST_ALLBUT >> 18)
@@ -87,29 +93,113 @@ static u64 bigiron_ssi_others(struct bigiron_cluster *cl)
 	return all & ~BIT_ULL(cl->self);
 }
 
+/* KVM's kvm_lowest_prio_delivery(): one vCPU of the destination takes it. */
+static bool bigiron_ssi_one_of(const struct kvm_lapic_irq *irq)
+{
+	return irq->delivery_mode == APIC_DM_LOWEST || irq->msi_redir_hint;
+}
+
 /*
- * The nodes other than this one that may run a target of @irq.
+ * Whether a vCPU of this host with its local APIC enabled is a destination
+ * of a logical or physical @dest sent by @src (NULL for a device), with
+ * the same rules KVM applies when it delivers.
+ * Context: any; reads what SET_KVM published before the VM was bound.
+ */
+static bool bigiron_ssi_local_match(struct bigiron_cluster *cl,
+				    struct kvm_lapic *src, u32 dest,
+				    u32 dest_mode)
+{
+	struct bigiron_ssi *ssi = &cl->ssi;
+	struct kvm_vcpu *vcpu;
+	u32 i;
+
+	for (i = 0; i < ssi->nr_vcpus; i++) {
+		if (ssi->vcpu_node[i] != cl->self)
+			continue;
+		vcpu = kvm_get_vcpu_by_id(ssi->kvm, i);
+		if (vcpu && vcpu->arch.apic &&
+		    (vcpu->arch.apic_base & MSR_IA32_APICBASE_ENABLE) &&
+		    kvm_apic_match_dest(vcpu, src, BI_APIC_NOSHORT, dest,
+					dest_mode))
+			return true;
+	}
+	return false;
+}
+
+/*
+ * The node after @node in id order that a BI_IPI_ONE_OF interrupt from
+ * @origin goes to, as a mask: 0 once every node has had it.
+ */
+static u64 bigiron_ssi_next(struct bigiron_cluster *cl, u16 node, u16 origin)
+{
+	u16 next = (node + 1) % cl->nr_nodes;
+
+	return next == origin ? 0 : BIT_ULL(next);
+}
+
+/*
+ * The nodes other than this one that may run a target of @irq, sent by
+ * @src; *@flags gets BI_IPI_ONE_OF when only one of them may take it.
  * Context: any (the kprobe); reads only what SET_KVM wrote before
  * publishing @ssi.
  */
 static u64 bigiron_ssi_targets(struct bigiron_cluster *cl,
-			       const struct kvm_lapic_irq *irq)
+			       struct kvm_lapic *src,
+			       const struct kvm_lapic_irq *irq, u8 *flags)
 {
 	struct bigiron_ssi *ssi = &cl->ssi;
 	u32 short_hand = irq->shorthand >> 18;
 	u16 node;
 
+	*flags = 0;
 	if (short_hand == BI_SHORT_SELF)
 		return 0;
-	if (short_hand || irq->dest_mode == APIC_DEST_LOGICAL)
+	if (short_hand)
 		return bigiron_ssi_others(cl);
-	if (irq->dest_id == BI_XAPIC_BROADCAST ||
-	    irq->dest_id == BI_X2APIC_BROADCAST)
+	if (irq->dest_mode == APIC_DEST_PHYSICAL) {
+		/* KVM makes a lowest-priority broadcast a fixed one */
+		if (irq->dest_id == BI_XAPIC_BROADCAST ||
+		    irq->dest_id == BI_X2APIC_BROADCAST)
+			return bigiron_ssi_others(cl);
+		if (irq->dest_id >= ssi->nr_vcpus)
+			return 0;
+		node = ssi->vcpu_node[irq->dest_id];
+		return node == cl->self ? 0 : BIT_ULL(node);
+	}
+	if (!bigiron_ssi_one_of(irq))
 		return bigiron_ssi_others(cl);
-	if (irq->dest_id >= ssi->nr_vcpus)
+	if (bigiron_ssi_local_match(cl, src, irq->dest_id, irq->dest_mode))
 		return 0;
-	node = ssi->vcpu_node[irq->dest_id];
-	return node == cl->self ? 0 : BIT_ULL(node);
+	*flags = BI_IPI_ONE_OF;
+	return bigiron_ssi_next(cl, cl->self, cl->self);
+}
+
+/*
+ * Queue @w for @nodes.  Context: any, never sleeps.
+ * Return: false when the ring is full (the interrupt is lost, counted).
+ */
+static bool bigiron_ssi_queue(struct bigiron_cluster *cl, u64 nodes,
+			      const struct bi_wire_ipi *w)
+{
+	struct bigiron_ssi *ssi = &cl->ssi;
+	unsigned long flags;
+
+	spin_lock_irqsave(&ssi->ring_lock, flags);
+	if (ssi->head - ssi->tail >= BIGIRON_SSI_RING) {
+		spin_unlock_irqrestore(&ssi->ring_lock, flags);
+		atomic64_inc(&ssi->ipis_dropped);
+		pr_warn_ratelimited("vm%u: interrupt ring full, vector %u to %u dropped\n",
+				    cl->vm->id, w->vector, w->dest_id);
+		return false;
+	}
+	ssi->ring[ssi->head % BIGIRON_SSI_RING] = (struct bigiron_ssi_ipi){
+		.w = *w,
+		.nodes = nodes,
+	};
+	ssi->head++;
+	spin_unlock_irqrestore(&ssi->ring_lock, flags);
+	queue_work(system_highpri_wq, &ssi->ipi_work);
+	return true;
 }
 
 /*
@@ -120,9 +210,9 @@ static u64 bigiron_ssi_targets(struct bigiron_cluster *cl,
 static int bigiron_ssi_kprobe(struct kprobe *p, struct pt_regs *regs)
 {
 	struct kvm *kvm = (struct kvm *)regs->di;
+	struct kvm_lapic *src = (struct kvm_lapic *)regs->si;
 	const struct kvm_lapic_irq *irq = (const void *)regs->dx;
 	struct bigiron_ssi *ssi;
-	unsigned long flags;
 
 	if (list_empty(&bigiron_ssi_list) ||
 	    this_cpu_read(bigiron_ssi_injecting))
@@ -131,27 +221,16 @@ static int bigiron_ssi_kprobe(struct kprobe *p, struct pt_regs *regs)
 	rcu_read_lock();
 	list_for_each_entry_rcu(ssi, &bigiron_ssi_list, list) {
 		struct bigiron_cluster *cl;
-		struct bigiron_ssi_ipi *e;
 		u64 nodes;
+		u8 flags;
 
 		if (ssi->kvm != kvm)
 			continue;
 		cl = container_of(ssi, struct bigiron_cluster, ssi);
-		nodes = bigiron_ssi_targets(cl, irq);
+		nodes = bigiron_ssi_targets(cl, src, irq, &flags);
 		if (!nodes)
 			break;
-		spin_lock_irqsave(&ssi->ring_lock, flags);
-		if (ssi->head - ssi->tail >= BIGIRON_SSI_RING) {
-			spin_unlock_irqrestore(&ssi->ring_lock, flags);
-			atomic64_inc(&ssi->ipis_dropped);
-			pr_warn_ratelimited("vm%u: interrupt ring full, vector %u to %u dropped\n",
-					    cl->vm->id, irq->vector,
-					    irq->dest_id);
-			break;
-		}
-		e = &ssi->ring[ssi->head++ % BIGIRON_SSI_RING];
-		e->nodes = nodes;
-		e->w = (struct bi_wire_ipi){
+		bigiron_ssi_queue(cl, nodes, &(struct bi_wire_ipi){
 			.vector = irq->vector,
 			.dest_id = irq->dest_id,
 			.delivery_mode = irq->delivery_mode,
@@ -160,9 +239,9 @@ static int bigiron_ssi_kprobe(struct kprobe *p, struct pt_regs *regs)
 			.level = irq->level,
 			.shorthand = irq->shorthand >> 18,
 			.msi_redir_hint = irq->msi_redir_hint,
-		};
-		spin_unlock_irqrestore(&ssi->ring_lock, flags);
-		queue_work(system_highpri_wq, &ssi->ipi_work);
+			.flags = flags,
+			.origin = cl->self,
+		});
 		break;
 	}
 	rcu_read_unlock();
@@ -197,6 +276,8 @@ static void bigiron_ssi_put_ipi(u8 *b, const struct bi_wire_ipi *w)
 	b[14] = w->level;
 	b[15] = w->shorthand;
 	b[16] = w->msi_redir_hint;
+	b[17] = w->flags;
+	put_unaligned_le16(w->origin, b + 18);
 }
 
 /* Send the ring's interrupts.  Context: process (system_highpri_wq). */
@@ -243,21 +324,30 @@ static void bigiron_ssi_recv_ipi(struct bigiron_cluster *cl, u16 node,
 	struct bigiron_ssi *ssi = &cl->ssi;
 	u32 vector, dest, mode, dmode, icr_low, icr_high;
 	struct kvm_vcpu *vcpu = NULL;
-	u8 short_hand;
+	u8 short_hand, flags;
+	u16 origin;
 	bool x2apic;
+	u64 next;
 	u32 i;
 
-	if (len != BI_WIRE_IPI_LEN || memchr_inv(b + 17, 0, 7))
+	if (len != BI_WIRE_IPI_LEN || memchr_inv(b + 20, 0, 4))
 		goto bad;
 	vector = get_unaligned_le32(b);
 	dest = get_unaligned_le32(b + 4);
 	mode = get_unaligned_le16(b + 8);
 	dmode = get_unaligned_le16(b + 10);
 	short_hand = b[15];
+	flags = b[17];
+	origin = get_unaligned_le16(b + 18);
 	if (vector > 0xFF || (mode & ~APIC_MODE_MASK) ||
 	    (dmode != APIC_DEST_PHYSICAL && dmode != APIC_DEST_LOGICAL) ||
-	    get_unaligned_le16(b + 12) > 1 || b[14] > 1 ||
-	    short_hand > BI_SHORT_ALLBUT || short_hand == BI_SHORT_SELF)
+	    get_unaligned_le16(b + 12) > 1 || b[14] > 1 || b[16] > 1 ||
+	    short_hand > BI_SHORT_ALLBUT || short_hand == BI_SHORT_SELF ||
+	    (flags & ~BI_IPI_ONE_OF) || origin >= cl->nr_nodes)
+		goto bad;
+	/* one of a set: a logical destination, passed on from its origin */
+	if ((flags & BI_IPI_ONE_OF) &&
+	    (short_hand || dmode != APIC_DEST_LOGICAL || origin == cl->self))
 		goto bad;
 	/* pairs with the release in bigiron_ssi_set_kvm() */
 	if (!smp_load_acquire(&ssi->kvm_set))
@@ -270,6 +360,26 @@ static void bigiron_ssi_recv_ipi(struct bigiron_cluster *cl, u16 node,
 	if (!vcpu || !vcpu->arch.apic)
 		goto drop;
 	x2apic = vcpu->arch.apic_base & X2APIC_ENABLE;
+
+	if ((flags & BI_IPI_ONE_OF) &&
+	    !bigiron_ssi_local_match(cl, vcpu->arch.apic, dest, dmode)) {
+		/* no vCPU here: the next node's turn, if any is left */
+		next = bigiron_ssi_next(cl, cl->self, origin);
+		if (next)
+			bigiron_ssi_queue(cl, next, &(struct bi_wire_ipi){
+				.vector = vector,
+				.dest_id = dest,
+				.delivery_mode = mode,
+				.dest_mode = dmode,
+				.trig_mode = get_unaligned_le16(b + 12),
+				.level = b[14],
+				.msi_redir_hint = b[16],
+				.flags = flags,
+				.origin = origin,
+			});
+		atomic64_inc(&ssi->ipis_recv);
+		return;
+	}
 
 	/* A shorthand from elsewhere means every vCPU of this host. */
 	if (short_hand)

@@ -149,8 +149,18 @@ struct bi_wire_ipi {
 	u8 level;
 	u8 shorthand;		/* APIC_DEST_* shorthand >> 18 */
 	u8 msi_redir_hint;
-	u8 pad[7];		/* zero */
+	u8 flags;		/* BI_IPI_* */
+	u16 origin;		/* BI_IPI_ONE_OF: the node that sent it first */
+	u8 pad[4];		/* zero */
 };
+
+/*
+ * A lowest-priority interrupt (or one with the MSI redirection hint) that
+ * no vCPU of the nodes it passed matched: the node delivers it if one of
+ * its vCPUs matches, else passes it to the next node in id order, until
+ * it is back at @origin.
+ */
+#define BI_IPI_ONE_OF		0x01
 
 #define BI_WIRE_IPI_LEN		24
 
