@@ -58,7 +58,8 @@ ssi_vm_conf() {
 	mac0=52:54:00:b1:00:01
 	mac1=52:54:00:b1:00:02
 	# Node 1's CPUs: isolated from the scheduler's balancing and without
-	# a tick while they run one task, and no automatic NUMA balancing
+	# a tick while they run one task, device interrupts on node 0's CPUs
+	# (where the devices are), and no automatic NUMA balancing
 	# (README, "One VM on several hosts": at the lab's round trips a
 	# ticking CPU on the other host saturates the link with timekeeping
 	# pages, and the balancer's scans and migrations move more), and
@@ -69,7 +70,7 @@ ssi_vm_conf() {
 	iso=
 	numa=$cpus0/$cpus1
 	[ "$mode" = 1host ] ||
-		iso=" isolcpus=$cpus1 nohz_full=$cpus1 numa_balancing=disable no5lvl"
+		iso=" isolcpus=$cpus1 nohz_full=$cpus1 irqaffinity=$cpus0 numa_balancing=disable no5lvl"
 	# One host: one NUMA node. Two: one per host (the launcher's SRAT).
 	# One host also rewrites each part of the memory test from the next
 	# CPU (pass B); on two, where that moves every page twice more at the
@@ -298,6 +299,11 @@ scenario_ssi_veth() {
 # node. Each launcher finds its node by eth0's MAC.
 scenario_ssi_2host() {
 	local run i nf
+	# One CPU in each L1 (LAB_SMP_2HOST overrides): the two QEMUs' main
+	# loops carry every frame between them and need the machine's other
+	# cores; with two CPUs each, the memory check took 684 s, with one
+	# 370 s.
+	local L1_SMP_2HOST=${LAB_SMP_2HOST:-1}
 	ssi_start ssi-2host
 	boot_2host "$(ssi_l1_cmd 2host 0 ssi-2host)" "$(ssi_l1_cmd 2host 1 ssi-2host)"
 	for i in 0 1; do
