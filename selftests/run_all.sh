@@ -14,7 +14,7 @@ dir=$(dirname "$0")
 
 # bigiron_module unloads and reloads the module: run it last.
 tests="$*"
-[ -n "$tests" ] || tests="bigiron_ioctl bigiron_memfile bigiron_kvm bigiron_cluster bigiron_module"
+[ -n "$tests" ] || tests="bigiron_ioctl bigiron_memfile bigiron_kvm bigiron_cluster bigiron_ssi bigiron_module"
 
 pass=0
 fail=0
