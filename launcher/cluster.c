@@ -111,6 +111,18 @@ uint64_t cluster_host_vcpus(const struct config *cfg, unsigned int self)
 	return cfg->cluster.nodes[self].vcpu_mask;
 }
 
+bool cluster_dest_may_be_remote(const struct config *cfg, unsigned int self,
+				uint32_t dest, bool logical)
+{
+	if (cfg->cluster.nr_nodes < 2)
+		return false;
+	if (logical || dest == 0xFF)
+		return true;
+	if (dest >= cfg->vcpus || dest >= CONFIG_VCPUS_MAX)
+		return false;		/* no vCPU has that APIC id */
+	return !((cluster_host_vcpus(cfg, self) >> dest) & 1);
+}
+
 void cluster_fill(const struct config *cfg, unsigned int self,
 		  uint32_t ifindex, struct bigiron_vm_cluster *c,
 		  struct bigiron_node_desc *nodes)

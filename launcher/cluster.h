@@ -45,6 +45,17 @@ bool cluster_is_io_node(const struct config *cfg, unsigned int self);
 uint64_t cluster_host_vcpus(const struct config *cfg, unsigned int self);
 
 /*
+ * May an interrupt that node @self sends to APIC destination @dest
+ * (@logical: a logical destination, else physical) reach a vCPU of another
+ * node? As bigiron.ko decides where to forward it: a physical destination
+ * names vCPU @dest (its APIC id), hence one node, or no vCPU at all; the
+ * broadcast id and every logical destination may be anywhere. Always
+ * false without a cluster.
+ */
+bool cluster_dest_may_be_remote(const struct config *cfg, unsigned int self,
+				uint32_t dest, bool logical);
+
+/*
  * Fill the BIGIRON_VM_SET_CLUSTER argument and its node array (by node
  * id, cfg->cluster.nr_nodes entries) for node @self on interface @ifindex.
  */

@@ -607,6 +607,37 @@ static void cluster_io_node(void)
 		     "vm.conf:9: io: \"YES\" must be yes or no");
 }
 
+/* Which APIC destinations may be on another node (as bigiron.ko forwards). */
+static void cluster_remote_dest(void)
+{
+	struct config cfg;
+
+	if (expect_ok(VM CL N0 N1, &cfg)) {
+		/* node 0 runs vCPUs 0-1, node 1 vCPUs 2-3 */
+		CHECK(!cluster_dest_may_be_remote(&cfg, 0, 0, false));
+		CHECK(!cluster_dest_may_be_remote(&cfg, 0, 1, false));
+		CHECK(cluster_dest_may_be_remote(&cfg, 0, 2, false));
+		CHECK(cluster_dest_may_be_remote(&cfg, 0, 3, false));
+		CHECK(cluster_dest_may_be_remote(&cfg, 1, 0, false));
+		CHECK(!cluster_dest_may_be_remote(&cfg, 1, 3, false));
+		/* broadcast and logical: anywhere */
+		CHECK(cluster_dest_may_be_remote(&cfg, 0, 0xFF, false));
+		CHECK(cluster_dest_may_be_remote(&cfg, 0, 0x01, true));
+		CHECK(cluster_dest_may_be_remote(&cfg, 1, 0x08, true));
+		/* no vCPU has APIC id 4 or 200 */
+		CHECK(!cluster_dest_may_be_remote(&cfg, 0, 4, false));
+		CHECK(!cluster_dest_may_be_remote(&cfg, 0, 200, false));
+		config_free(&cfg);
+	}
+	/* One host: nothing is remote. */
+	if (expect_ok(VM, &cfg)) {
+		CHECK(!cluster_dest_may_be_remote(&cfg, 0, 2, false));
+		CHECK(!cluster_dest_may_be_remote(&cfg, 0, 0xFF, false));
+		CHECK(!cluster_dest_may_be_remote(&cfg, 0, 0x0F, true));
+		config_free(&cfg);
+	}
+}
+
 /* A host's interfaces, for cluster_find_self(). */
 struct fake_if {
 	const char *name;
@@ -887,6 +918,7 @@ void suite_cluster(void)
 	RUN(cluster_home_ranges);
 	RUN(cluster_vcpus);
 	RUN(cluster_io_node);
+	RUN(cluster_remote_dest);
 	RUN(cluster_find_self_cases);
 	RUN(cluster_fill_struct);
 	RUN(cluster_missing_nodes);
