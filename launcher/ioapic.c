@@ -5,7 +5,9 @@
  * Locking: io->lock protects all state. Callers may hold a device lock
  * (serial) when they call ioapic_set_irq(); the order is device lock, then
  * io->lock. The deliver() and routes_changed() callbacks run under
- * io->lock and only make KVM ioctls.
+ * io->lock and only make KVM ioctls and send messages (routes_changed()
+ * takes ssi->lock briefly, which is never held while taking io->lock);
+ * remote_dest() only reads the configuration.
  */
 #include <string.h>
 
@@ -28,7 +30,8 @@ void ioapic_rte_to_msi(uint64_t rte, struct ioapic_msi *msi)
 
 void ioapic_init(struct ioapic *io,
 		 int (*deliver)(void *, const struct ioapic_msi *),
-		 void (*routes_changed)(void *, const uint64_t *), void *opaque)
+		 void (*routes_changed)(void *, const uint64_t *, uint64_t),
+		 void *opaque)
 {
 	unsigned int i;
 
@@ -46,6 +49,26 @@ void ioapic_destroy(struct ioapic *io)
 	pthread_mutex_destroy(&io->lock);
 }
 
+void ioapic_set_remote(struct ioapic *io,
+		       bool (*remote_dest)(void *, const struct ioapic_msi *))
+{
+	pthread_mutex_lock(&io->lock);
+	io->remote_dest = remote_dest;
+	pthread_mutex_unlock(&io->lock);
+}
+
+/*
+ * Must level-triggered @pin, about to send @msi, wait until the other
+ * hosts have its route? Only while some host may lack it and @msi may
+ * reach a vCPU there.
+ */
+static bool ioapic_wait_routes(struct ioapic *io, unsigned int pin,
+			       const struct ioapic_msi *msi)
+{
+	return io->pin_gen[pin] > io->routes_acked && io->remote_dest &&
+	       io->remote_dest(io->opaque, msi);
+}
+
 /* Deliver every pending, unmasked pin. */
 static void ioapic_service_locked(struct ioapic *io)
 {
@@ -54,17 +77,28 @@ static void ioapic_service_locked(struct ioapic *io)
 
 	for (pin = 0; pin < IOAPIC_PINS; pin++) {
 		uint64_t *rte = &io->redir[pin];
+		uint32_t bit = 1U << pin;
 
-		if (!(io->irr & (1U << pin)) || (*rte & IOAPIC_RTE_MASKED))
+		if (!(io->irr & bit) || (*rte & IOAPIC_RTE_MASKED)) {
+			io->waiting &= ~bit;
 			continue;
+		}
+		ioapic_rte_to_msi(*rte, &msi);
 		if (*rte & IOAPIC_RTE_LEVEL) {
 			if (*rte & IOAPIC_RTE_REMOTE_IRR)
 				continue;
+			if (ioapic_wait_routes(io, pin, &msi)) {
+				/* Still pending; ioapic_routes_acked() retries. */
+				if (!(io->waiting & bit))
+					io->held++;
+				io->waiting |= bit;
+				continue;
+			}
 			*rte |= IOAPIC_RTE_REMOTE_IRR;
 		} else {
-			io->irr &= ~(1U << pin);
+			io->irr &= ~bit;
 		}
-		ioapic_rte_to_msi(*rte, &msi);
+		io->waiting &= ~bit;
 		io->delivered++;
 		if (io->deliver)
 			io->deliver(io->opaque, &msi);
@@ -124,6 +158,31 @@ void ioapic_eoi(struct ioapic *io, uint8_t vector)
 	pthread_mutex_unlock(&io->lock);
 }
 
+void ioapic_routes_acked(struct ioapic *io, uint64_t gen)
+{
+	pthread_mutex_lock(&io->lock);
+	if (gen > io->routes_acked && gen <= io->routes_gen) {
+		io->routes_acked = gen;
+		ioapic_service_locked(io);
+	}
+	pthread_mutex_unlock(&io->lock);
+}
+
+/*
+ * The route an entry gives KVM (kvm_set_ioapic_routes()): none while
+ * masked, else its MSI. Do @a and @b give the same?
+ */
+static bool ioapic_same_route(uint64_t a, uint64_t b)
+{
+	struct ioapic_msi ma, mb;
+
+	if ((a & IOAPIC_RTE_MASKED) || (b & IOAPIC_RTE_MASKED))
+		return (a & IOAPIC_RTE_MASKED) && (b & IOAPIC_RTE_MASKED);
+	ioapic_rte_to_msi(a, &ma);
+	ioapic_rte_to_msi(b, &mb);
+	return ma.address == mb.address && ma.data == mb.data;
+}
+
 static uint32_t ioapic_read_locked(struct ioapic *io)
 {
 	uint32_t reg = io->select;
@@ -175,8 +234,13 @@ static void ioapic_write_locked(struct ioapic *io, uint32_t val)
 		io->irr = (io->irr & ~(1U << pin)) | (io->line & (1U << pin));
 	}
 	io->redir[pin] = rte;
-	if (rte != old && io->routes_changed)
-		io->routes_changed(io->opaque, io->redir);
+	if (!ioapic_same_route(old, rte)) {
+		/* a new generation, which this pin waits for if level */
+		io->pin_gen[pin] = ++io->routes_gen;
+		if (io->routes_changed)
+			io->routes_changed(io->opaque, io->redir,
+					   io->routes_gen);
+	}
 	ioapic_service_locked(io);
 }
 

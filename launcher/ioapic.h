@@ -10,6 +10,14 @@
  * report those EOIs it must know the pins' MSI routes, which the
  * routes_changed() callback publishes (KVM_SET_GSI_ROUTING).
  *
+ * A VM on several hosts: the other hosts' KVMs learn the routes from a
+ * message, later than an interrupt forwarded to them arrives. Each change
+ * of the routes is a generation; a level-triggered pin whose destination
+ * may be on another host (the remote_dest() callback) is held pending, as
+ * a masked pin is, until every other host has installed the generation
+ * that last changed the pin's route (ioapic_routes_acked()). Otherwise its
+ * EOI there would not exit, and remote IRR would stay set for good.
+ *
  * The register state machine is pure logic; only the callbacks reach KVM.
  */
 #ifndef BIGIRON_IOAPIC_H
@@ -64,16 +72,38 @@ struct ioapic {
 	uint32_t line;		/* input level per pin (asserted = 1) */
 	uint32_t irr;		/* pending, not yet delivered */
 	uint64_t redir[IOAPIC_PINS];
+	uint64_t routes_gen;	/* the generation of the current routes */
+	uint64_t routes_acked;	/* installed by every other host */
+	uint64_t pin_gen[IOAPIC_PINS];	/* last changed the pin's route */
+	uint32_t waiting;	/* level pins held for routes_acked */
 	/* Callbacks run with @lock held and must not call back in. */
 	int (*deliver)(void *opaque, const struct ioapic_msi *msi);
-	void (*routes_changed)(void *opaque, const uint64_t *redir);
+	void (*routes_changed)(void *opaque, const uint64_t *redir,
+			       uint64_t gen);
+	/* NULL: every destination is on this host. */
+	bool (*remote_dest)(void *opaque, const struct ioapic_msi *msi);
 	void *opaque;
 	unsigned long delivered;	/* statistics, for tests and -v */
+	unsigned long held;		/* interrupts that waited for routes */
 };
 
 void ioapic_init(struct ioapic *io, int (*deliver)(void *, const struct ioapic_msi *),
-		 void (*routes_changed)(void *, const uint64_t *), void *opaque);
+		 void (*routes_changed)(void *, const uint64_t *, uint64_t),
+		 void *opaque);
 void ioapic_destroy(struct ioapic *io);
+
+/*
+ * A VM on several hosts, before any vCPU runs: @remote_dest tells whether
+ * an MSI may reach a vCPU of another host.
+ */
+void ioapic_set_remote(struct ioapic *io,
+		       bool (*remote_dest)(void *, const struct ioapic_msi *));
+/*
+ * Every other host has installed the routes up to generation @gen: the
+ * pins held for them are delivered. Older or unknown generations are
+ * ignored.
+ */
+void ioapic_routes_acked(struct ioapic *io, uint64_t gen);
 
 /* The MSI a redirection entry describes. */
 void ioapic_rte_to_msi(uint64_t rte, struct ioapic_msi *msi);

@@ -191,10 +191,15 @@ int kvm_signal_msi(struct vm *vm, uint64_t address, uint32_t data)
  * Publish the IOAPIC pins as MSI routes, GSI n = pin n. They are not used
  * to inject (KVM_SIGNAL_MSI does that) but tell KVM which vectors are
  * level-triggered IOAPIC vectors on which vCPUs, so that their EOIs come
- * back as KVM_EXIT_IOAPIC_EOI (kvm_scan_ioapic_routes()). Called with the
- * IOAPIC lock held, rarely: only when the guest rewrites an entry.
+ * back as KVM_EXIT_IOAPIC_EOI (kvm_scan_ioapic_routes()). Called rarely,
+ * only when the guest rewrites an entry: on the I/O node with the IOAPIC
+ * lock held, elsewhere by the ssi thread (SSI_ROUTES).
+ * KVM_SET_GSI_ROUTING has every vCPU rescan the routes before it next
+ * enters the guest (KVM_REQ_SCAN_IOAPIC, which waits for vCPUs in guest
+ * mode to exit), so an interrupt delivered after it returns has its EOI
+ * reported. Returns 0, or -1 when KVM does not have the routes.
  */
-void kvm_set_ioapic_routes(struct vm *vm, const uint64_t *redir)
+int kvm_set_ioapic_routes(struct vm *vm, const uint64_t *redir)
 {
 	uint64_t buf[(sizeof(struct kvm_irq_routing) + IOAPIC_PINS *
 		      sizeof(struct kvm_irq_routing_entry)) / sizeof(uint64_t) + 1];
@@ -203,7 +208,7 @@ void kvm_set_ioapic_routes(struct vm *vm, const uint64_t *redir)
 	unsigned int pin, n = 0;
 
 	if (!vm->have_gsi_routing)
-		return;
+		return -1;
 	memset(buf, 0, sizeof(buf));
 	for (pin = 0; pin < IOAPIC_PINS; pin++) {
 		struct kvm_irq_routing_entry *e = &routes->entries[n];
@@ -220,13 +225,15 @@ void kvm_set_ioapic_routes(struct vm *vm, const uint64_t *redir)
 	}
 	routes->nr = n;
 	if (ioctl(vm->vm_fd, KVM_SET_GSI_ROUTING, routes) < 0) {
-		static bool reported;	/* under the IOAPIC lock */
+		static bool reported;	/* one caller thread per node */
 
 		if (!reported)
 			log_error("KVM_SET_GSI_ROUTING: %s: level-triggered interrupts will miss their EOIs",
 				  strerror(errno));
 		reported = true;
+		return -1;
 	}
+	return 0;
 }
 
 void kvm_close(struct vm *vm)

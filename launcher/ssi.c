@@ -8,14 +8,17 @@
  * forwarded accesses on the devices, on the others it wakes the waiting
  * vCPU thread. Every wait is bounded: a forwarded access by the module's
  * fault timeout (a node that stopped answering is declared gone before),
- * the start by join_timeout, the stop acknowledgements by STOP_ACK_MS.
+ * the start by join_timeout, the stop acknowledgements by STOP_ACK_MS,
+ * and a node's acknowledgement of the IOAPIC routes by the same timeout as
+ * a forwarded access (the I/O node's thread checks it every SSI_RECV_MS
+ * and stops the VM, naming the node).
  *
  * Locking: ssi->lock protects struct vm_ssi; it is held for no ioctl and
  * no device access. Devices lock their own state.
  *
  * Nothing a message carries is trusted: its length, type, vCPU, access
- * size and the node it came from are checked before use; a bad message is
- * dropped with a rate-limited log line.
+ * size, the node it came from and the routes' generation are checked before
+ * use; a bad message is dropped with a rate-limited log line.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -49,6 +52,7 @@ enum ssi_type {
 	SSI_STOP_ACK,
 	SSI_CLOCK_REQ,
 	SSI_CLOCK_RESP,
+	SSI_ROUTES_ACK,
 };
 
 struct ssi_hdr {
@@ -81,7 +85,14 @@ struct ssi_eoi {
 
 struct ssi_routes {
 	struct ssi_hdr h;
+	uint64_t gen;		/* grows with every change; never 0 */
 	uint64_t redir[IOAPIC_PINS];
+};
+
+/* The sender's KVM has the routes of generation @gen. */
+struct ssi_routes_ack {
+	struct ssi_hdr h;
+	uint64_t gen;
 };
 
 struct ssi_stop {
@@ -104,6 +115,7 @@ union ssi_msg {
 	struct ssi_io_resp resp;
 	struct ssi_eoi eoi;
 	struct ssi_routes routes;
+	struct ssi_routes_ack routes_ack;
 	struct ssi_stop stop;
 	struct ssi_clock clock;
 	uint8_t raw[BIGIRON_MSG_MAX];
@@ -119,6 +131,14 @@ static void deadline_in(struct timespec *ts, unsigned int ms)
 		ts->tv_sec++;
 		ts->tv_nsec -= 1000000000;
 	}
+}
+
+static uint64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
 static int ssi_send(struct vm *vm, unsigned int node, const void *msg,
@@ -152,6 +172,9 @@ void ssi_init(struct vm *vm)
 	pthread_cond_init(&s->cond, NULL);
 	s->active = vm->cfg->cluster.nr_nodes > 1;
 	s->io_node = vm->cfg->cluster.io_node;
+	/* every other node acknowledges the routes it installs */
+	routegen_init(&s->routes, s->active ?
+		      ssi_all_nodes(vm) & ~(1ULL << vm->self) : 0);
 }
 
 /* ---- the I/O node's side ---------------------------------------------- */
@@ -178,16 +201,68 @@ static void ssi_serve_io(struct vm *vm, unsigned int from,
 				from, req->h.vcpu);
 }
 
-void ssi_send_routes(struct vm *vm, const uint64_t *redir)
+/*
+ * Called by the IOAPIC, under its lock. The generation counts as sent
+ * before the message leaves, so that no acknowledgement can precede it.
+ */
+void ssi_send_routes(struct vm *vm, const uint64_t *redir, uint64_t gen)
 {
+	struct vm_ssi *s = &vm->ssi;
 	struct ssi_routes r;
+	int err;
 
-	if (!vm->ssi.active)
+	if (!s->active)
 		return;
 	memset(&r, 0, sizeof(r));
 	r.h.type = SSI_ROUTES;
+	r.gen = gen;
 	memcpy(r.redir, redir, sizeof(r.redir));
-	ssi_send(vm, BIGIRON_NODE_ALL, &r, sizeof(r));
+	pthread_mutex_lock(&s->lock);
+	routegen_sent(&s->routes, gen, now_ms());
+	pthread_mutex_unlock(&s->lock);
+	err = ssi_send(vm, BIGIRON_NODE_ALL, &r, sizeof(r));
+	if (err)
+		vm_request_stop(vm, VM_STOP_ERROR,
+				"cannot send the IOAPIC routes (generation %llu) to the other nodes: %s",
+				(unsigned long long)gen, strerror(-err));
+}
+
+/* A node acknowledged routes generation @gen. */
+static void ssi_got_routes_ack(struct vm *vm, unsigned int from, uint64_t gen)
+{
+	struct vm_ssi *s = &vm->ssi;
+	uint64_t installed;
+	int r;
+
+	pthread_mutex_lock(&s->lock);
+	r = routegen_ack(&s->routes, from, gen, now_ms());
+	installed = routegen_installed(&s->routes);
+	pthread_mutex_unlock(&s->lock);
+	if (r < 0)
+		log_ratelimited("node %u: acknowledgement of routes generation %llu, which was never sent, dropped",
+				from, (unsigned long long)gen);
+	/* not under ssi->lock: the IOAPIC may deliver now */
+	if (r > 0)
+		ioapic_routes_acked(&vm->ioapic, installed);
+}
+
+/* Stop the VM when a node has not installed the routes in time. */
+static void ssi_check_routes(struct vm *vm)
+{
+	struct vm_ssi *s = &vm->ssi;
+	uint64_t acked = 0, sent;
+	int node;
+
+	pthread_mutex_lock(&s->lock);
+	node = routegen_late(&s->routes, now_ms(), SSI_IO_TIMEOUT_MS, &acked);
+	sent = s->routes.sent;
+	pthread_mutex_unlock(&s->lock);
+	if (node >= 0 && !vm_stopping(vm))
+		vm_request_stop(vm, VM_STOP_ERROR,
+				"node %d did not install the IOAPIC routes within %u s (it has generation %llu of %llu): level-triggered interrupts for vCPUs on other hosts cannot be delivered",
+				node, SSI_IO_TIMEOUT_MS / 1000,
+				(unsigned long long)acked,
+				(unsigned long long)sent);
 }
 
 /* ---- the other nodes' side -------------------------------------------- */
@@ -324,7 +399,11 @@ static bool ssi_valid(struct vm *vm, unsigned int from, const union ssi_msg *m,
 	case SSI_EOI:
 		return io && len == sizeof(m->eoi);
 	case SSI_ROUTES:
-		return !io && from == s->io_node && len == sizeof(m->routes);
+		return !io && from == s->io_node && len == sizeof(m->routes) &&
+		       m->routes.gen;
+	case SSI_ROUTES_ACK:
+		/* the generation is checked against those sent */
+		return io && len == sizeof(m->routes_ack);
 	case SSI_STOP:
 		return len == sizeof(m->stop);
 	case SSI_CLOCK_REQ:
@@ -371,8 +450,36 @@ static void ssi_handle(struct vm *vm, unsigned int from,
 	case SSI_EOI:
 		ioapic_eoi(&vm->ioapic, m->eoi.vector);
 		break;
-	case SSI_ROUTES:
-		kvm_set_ioapic_routes(vm, m->routes.redir);
+	case SSI_ROUTES: {
+		struct ssi_routes_ack ack;
+
+		/* the link keeps order: an older table is a replay */
+		if (m->routes.gen <= s->routes_here) {
+			log_ratelimited("node %u: routes generation %llu after %llu dropped",
+					from,
+					(unsigned long long)m->routes.gen,
+					(unsigned long long)s->routes_here);
+			break;
+		}
+		if (kvm_set_ioapic_routes(vm, m->routes.redir)) {
+			vm_request_stop(vm, VM_STOP_ERROR,
+					"cannot install the IOAPIC routes (generation %llu) in KVM: the EOIs of level-triggered interrupts on this host would be lost",
+					(unsigned long long)m->routes.gen);
+			break;
+		}
+		s->routes_here = m->routes.gen;
+		memset(&ack, 0, sizeof(ack));
+		ack.h.type = SSI_ROUTES_ACK;
+		ack.gen = m->routes.gen;
+		if (ssi_send(vm, from, &ack, sizeof(ack)))
+			vm_request_stop(vm, VM_STOP_ERROR,
+					"cannot acknowledge the IOAPIC routes (generation %llu) to the I/O node %u",
+					(unsigned long long)m->routes.gen,
+					from);
+		break;
+	}
+	case SSI_ROUTES_ACK:
+		ssi_got_routes_ack(vm, from, m->routes_ack.gen);
 		break;
 	case SSI_STOP:
 		ssi_got_stop(vm, from, &m->stop);
@@ -419,6 +526,7 @@ static void *ssi_thread(void *arg)
 {
 	struct vm *vm = arg;
 	struct vm_ssi *s = &vm->ssi;
+	bool io = cluster_is_io_node(vm->cfg, vm->self);
 	union ssi_msg *m;
 	sigset_t all;
 
@@ -438,6 +546,8 @@ static void *ssi_thread(void *arg)
 			.data = (uint64_t)(uintptr_t)m,
 		};
 
+		if (io)
+			ssi_check_routes(vm);
 		if (ioctl(vm->bigiron_fd, BIGIRON_VM_RECV, &r) < 0) {
 			if (errno == ETIMEDOUT || errno == EINTR)
 				continue;
@@ -711,4 +821,14 @@ void ssi_destroy(struct vm *vm)
 	if (s->active && (s->forwarded || s->served))
 		log_info("node %u: %lu accesses forwarded to the I/O node, %lu served for other nodes",
 			 vm->self, s->forwarded, s->served);
+	if (s->active && vm->devices_ready) {
+		unsigned long held;
+
+		pthread_mutex_lock(&vm->ioapic.lock);
+		held = vm->ioapic.held;
+		pthread_mutex_unlock(&vm->ioapic.lock);
+		log_debug("node %u: %lu level-triggered interrupt(s) waited for the other nodes' IOAPIC routes (generation %llu)",
+			  vm->self, held,
+			  (unsigned long long)s->routes.sent);
+	}
 }

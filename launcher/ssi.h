@@ -12,7 +12,12 @@
  *             done by the I/O node, which answers IO_RESP
  *   EOI       a vCPU ended a level-triggered interrupt (for the IOAPIC)
  *   ROUTES    the IOAPIC's redirection table, so that every KVM reports
- *             the EOIs of level-triggered vectors
+ *             the EOIs of level-triggered vectors, numbered by a growing
+ *             generation
+ *   ROUTES_ACK a node's KVM has the routes of that generation; until every
+ *             node has those that last changed a level-triggered pin, the
+ *             I/O node holds that pin's interrupts for other hosts (an
+ *             interrupt forwarded at once would overtake the routes)
  *   STOP      the VM stops (poweroff, reset, error), acknowledged
  *   CLOCK     the I/O node's guest TSC, to align the others'
  * A node that is gone (its link died) stops the VM on the others.
@@ -25,6 +30,7 @@
 #include <stdint.h>
 
 #include "config.h"
+#include "routegen.h"
 
 struct vm;
 struct vcpu;
@@ -54,6 +60,8 @@ struct vm_ssi {
 	struct ssi_pending pending[CONFIG_VCPUS_MAX];
 	unsigned long forwarded;	/* accesses sent to the I/O node */
 	unsigned long served;		/* accesses served for other nodes */
+	struct routegen routes;		/* I/O node: the others' routes */
+	uint64_t routes_here;		/* others: the generation installed */
 };
 
 /* Before any vCPU exists: decide whether this VM spans hosts. */
@@ -72,8 +80,8 @@ void ssi_destroy(struct vm *vm);
 void ssi_forward_io(struct vcpu *vcpu, bool mmio, uint64_t addr,
 		    uint8_t *data, unsigned int len, bool is_write);
 void ssi_forward_eoi(struct vm *vm, uint8_t vector);
-/* The I/O node's IOAPIC changed its routes. */
-void ssi_send_routes(struct vm *vm, const uint64_t *redir);
+/* The I/O node's IOAPIC changed its routes to generation @gen. */
+void ssi_send_routes(struct vm *vm, const uint64_t *redir, uint64_t gen);
 /* vm_request_stop() on this host: tell every other node. */
 void ssi_send_stop(struct vm *vm, int reason, const char *msg);
 

@@ -285,11 +285,23 @@ static int ioapic_deliver(void *opaque, const struct ioapic_msi *msi)
 	return kvm_signal_msi(opaque, msi->address, msi->data);
 }
 
-static void ioapic_routes(void *opaque, const uint64_t *redir)
+static void ioapic_routes(void *opaque, const uint64_t *redir, uint64_t gen)
 {
 	kvm_set_ioapic_routes(opaque, redir);
 	/* the other hosts' KVMs report these vectors' EOIs too */
-	ssi_send_routes(opaque, redir);
+	ssi_send_routes(opaque, redir, gen);
+}
+
+/* May @msi reach a vCPU of another host? (the IOAPIC then waits for routes) */
+static bool ioapic_remote_dest(void *opaque, const struct ioapic_msi *msi)
+{
+	struct vm *vm = opaque;
+
+	return cluster_dest_may_be_remote(vm->cfg, vm->self,
+					  (uint32_t)(msi->address >>
+						     MSI_ADDR_DEST_SHIFT) & 0xFF,
+					  msi->address &
+					  MSI_ADDR_DESTMODE_LOGICAL);
 }
 
 static void com1_irq(void *opaque, bool level)
@@ -307,6 +319,8 @@ static int vm_setup_devices(struct vm *vm)
 	if (!cluster_is_io_node(vm->cfg, vm->self))
 		return 0;
 	ioapic_init(&vm->ioapic, ioapic_deliver, ioapic_routes, vm);
+	if (vm->ssi.active)
+		ioapic_set_remote(&vm->ioapic, ioapic_remote_dest);
 	serial_init(&vm->com1, console_tx, com1_irq, vm);
 	vm->devices_ready = true;
 
@@ -383,11 +397,11 @@ int vm_setup(struct vm *vm, const struct config *cfg, unsigned int self)
 
 	memset(vm, 0, sizeof(*vm));
 	vm->cfg = cfg;
+	vm->self = self;
 	ssi_init(vm);
 	vm->kvm_fd = vm->vm_fd = vm->bigiron_fd = vm->mem_fd = -1;
 	for (i = 0; i < CONFIG_VCPUS_MAX; i++)
 		vm->vcpus[i].fd = -1;
-	vm->self = self;
 	atomic_init(&vm->stop, VM_RUNNING);
 
 	if (vm_setup_signals(vm))

@@ -110,7 +110,8 @@ int kvm_open(struct vm *vm);
 int kvm_create_vm(struct vm *vm);
 int kvm_set_memory(struct vm *vm);
 int kvm_signal_msi(struct vm *vm, uint64_t address, uint32_t data);
-void kvm_set_ioapic_routes(struct vm *vm, const uint64_t *redir);
+/* 0, or -1 when KVM does not have them (reported once). */
+int kvm_set_ioapic_routes(struct vm *vm, const uint64_t *redir);
 void kvm_close(struct vm *vm);
 
 /* guestmem.c: /dev/bigiron */
