@@ -38,7 +38,7 @@ void ioapic_init(struct ioapic *io,
 	memset(io, 0, sizeof(*io));
 	pthread_mutex_init(&io->lock, NULL);
 	for (i = 0; i < IOAPIC_PINS; i++)
-		io->redir[i] = IOAPIC_RTE_MASKED;
+		io->redir[i] = io->route[i] = IOAPIC_RTE_MASKED;
 	io->deliver = deliver;
 	io->routes_changed = routes_changed;
 	io->opaque = opaque;
@@ -169,17 +169,17 @@ void ioapic_routes_acked(struct ioapic *io, uint64_t gen)
 }
 
 /*
- * The route an entry gives KVM (kvm_set_ioapic_routes()): none while
- * masked, else its MSI. Do @a and @b give the same?
+ * Does unmasked entry @rte give KVM the same route as @route, a pin's
+ * last one (kvm_set_ioapic_routes(): none when masked, else its MSI)?
  */
-static bool ioapic_same_route(uint64_t a, uint64_t b)
+static bool ioapic_same_route(uint64_t route, uint64_t rte)
 {
 	struct ioapic_msi ma, mb;
 
-	if ((a & IOAPIC_RTE_MASKED) || (b & IOAPIC_RTE_MASKED))
-		return (a & IOAPIC_RTE_MASKED) && (b & IOAPIC_RTE_MASKED);
-	ioapic_rte_to_msi(a, &ma);
-	ioapic_rte_to_msi(b, &mb);
+	if (route & IOAPIC_RTE_MASKED)
+		return false;
+	ioapic_rte_to_msi(route, &ma);
+	ioapic_rte_to_msi(rte, &mb);
 	return ma.address == mb.address && ma.data == mb.data;
 }
 
@@ -234,11 +234,14 @@ static void ioapic_write_locked(struct ioapic *io, uint32_t val)
 		io->irr = (io->irr & ~(1U << pin)) | (io->line & (1U << pin));
 	}
 	io->redir[pin] = rte;
-	if (!ioapic_same_route(old, rte)) {
+	/* Masking keeps the route; an unmasked entry may change it. */
+	if (!(rte & IOAPIC_RTE_MASKED) &&
+	    !ioapic_same_route(io->route[pin], rte)) {
+		io->route[pin] = rte;
 		/* a new generation, which this pin waits for if level */
 		io->pin_gen[pin] = ++io->routes_gen;
 		if (io->routes_changed)
-			io->routes_changed(io->opaque, io->redir,
+			io->routes_changed(io->opaque, io->route,
 					   io->routes_gen);
 	}
 	ioapic_service_locked(io);

@@ -8,7 +8,9 @@
  * Level-triggered pins keep remote IRR until the guest's EOI for their
  * vector comes back (KVM_EXIT_IOAPIC_EOI, or the EOI register); for KVM to
  * report those EOIs it must know the pins' MSI routes, which the
- * routes_changed() callback publishes (KVM_SET_GSI_ROUTING).
+ * routes_changed() callback publishes (KVM_SET_GSI_ROUTING). A pin the
+ * guest masks keeps the route it had (as QEMU's split IOAPIC does): Linux
+ * masks a oneshot interrupt before its EOI, and that EOI must still exit.
  *
  * A VM on several hosts: the other hosts' KVMs learn the routes from a
  * message, later than an interrupt forwarded to them arrives. Each change
@@ -72,11 +74,16 @@ struct ioapic {
 	uint32_t line;		/* input level per pin (asserted = 1) */
 	uint32_t irr;		/* pending, not yet delivered */
 	uint64_t redir[IOAPIC_PINS];
+	/* per pin, the entry as last unmasked; masked: never unmasked */
+	uint64_t route[IOAPIC_PINS];
 	uint64_t routes_gen;	/* the generation of the current routes */
 	uint64_t routes_acked;	/* installed by every other host */
 	uint64_t pin_gen[IOAPIC_PINS];	/* last changed the pin's route */
 	uint32_t waiting;	/* level pins held for routes_acked */
-	/* Callbacks run with @lock held and must not call back in. */
+	/*
+	 * Callbacks run with @lock held and must not call back in;
+	 * routes_changed() gets route[].
+	 */
 	int (*deliver)(void *opaque, const struct ioapic_msi *msi);
 	void (*routes_changed)(void *opaque, const uint64_t *redir,
 			       uint64_t gen);

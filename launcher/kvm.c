@@ -188,7 +188,8 @@ int kvm_signal_msi(struct vm *vm, uint64_t address, uint32_t data)
 }
 
 /*
- * Publish the IOAPIC pins as MSI routes, GSI n = pin n. They are not used
+ * Publish the IOAPIC pins' routes (ioapic.c: each pin's entry as last
+ * unmasked; masked: it has none) as MSI routes, GSI n = pin n. They are not used
  * to inject (KVM_SIGNAL_MSI does that) but tell KVM which vectors are
  * level-triggered IOAPIC vectors on which vCPUs, so that their EOIs come
  * back as KVM_EXIT_IOAPIC_EOI (kvm_scan_ioapic_routes()). Called rarely,

@@ -12,6 +12,7 @@
 static struct ioapic_msi sent[16];
 static unsigned int nsent, nroutes;
 static uint64_t last_gen;	/* of the last routes_changed() */
+static uint64_t last_routes[IOAPIC_PINS];
 static bool remote;		/* what remote_dest() answers */
 static unsigned int nremote;	/* remote_dest() calls */
 
@@ -27,9 +28,9 @@ static int deliver(void *opaque, const struct ioapic_msi *msi)
 static void routes(void *opaque, const uint64_t *redir, uint64_t gen)
 {
 	(void)opaque;
-	(void)redir;
 	nroutes++;
 	last_gen = gen;
+	memcpy(last_routes, redir, sizeof(last_routes));
 }
 
 static bool remote_dest(void *opaque, const struct ioapic_msi *msi)
@@ -294,9 +295,8 @@ static void ioapic_level_wait_then_deassert(void)
 }
 
 /*
- * Masking takes the route away, so the unmask is a new generation to wait
- * for; a change that leaves the route alone (polarity) is none, and
- * another pin's change does not hold this one.
+ * A change that leaves the route alone (polarity, mask) is no generation,
+ * and another pin's change does not hold this one.
  */
 static void ioapic_route_generations(void)
 {
@@ -321,28 +321,62 @@ static void ioapic_route_generations(void)
 	CHECK_EQ(nsent, 2);
 	ioapic_set_irq(&io, 9, false);
 	ioapic_eoi(&io, 0x60);
-	/* Mask, unmask: held until generation gen + 3 is everywhere. */
+	/* Mask, unmask: the route stayed, it fires at once. */
 	set_rte(&io, 9, 0x60 | IOAPIC_RTE_LEVEL | IOAPIC_RTE_MASKED |
 		2ULL << 56);
 	set_rte(&io, 9, 0x60 | IOAPIC_RTE_LEVEL | 2ULL << 56);
-	CHECK_EQ(last_gen, gen + 3);
+	CHECK_EQ(last_gen, gen + 1);
 	ioapic_set_irq(&io, 9, true);
-	CHECK_EQ(nsent, 2);
-	ioapic_routes_acked(&io, gen + 2);
-	CHECK_EQ(nsent, 2);
-	ioapic_routes_acked(&io, gen + 3);
 	CHECK_EQ(nsent, 3);
-	/* A new destination is a new route too. */
+	/* A new destination is a new route, waited for. */
 	ioapic_set_irq(&io, 9, false);
 	ioapic_eoi(&io, 0x60);
 	set_rte(&io, 9, 0x60 | IOAPIC_RTE_LEVEL | 3ULL << 56);
-	CHECK_EQ(last_gen, gen + 4);
+	CHECK_EQ(last_gen, gen + 2);
 	ioapic_set_irq(&io, 9, true);
 	CHECK_EQ(nsent, 3);
-	ioapic_routes_acked(&io, gen + 4);
+	ioapic_routes_acked(&io, gen + 1);
+	CHECK_EQ(nsent, 3);
+	ioapic_routes_acked(&io, gen + 2);
 	CHECK_EQ(nsent, 4);
 	CHECK_EQ(sent[3].address, 0xFEE03000);
-	CHECK_EQ(io.held, 2);
+	CHECK_EQ(io.held, 1);
+	ioapic_destroy(&io);
+}
+
+/*
+ * A masked pin keeps its last route, so that the EOI of an interrupt in
+ * service when the guest masked it still exits; a pin never unmasked has
+ * none.
+ */
+static void ioapic_masked_pin_keeps_route(void)
+{
+	struct ioapic io;
+
+	setup(&io);
+	set_rte(&io, 7, 0x70 | IOAPIC_RTE_LEVEL | IOAPIC_RTE_MASKED |
+		1ULL << 56);
+	CHECK_EQ(nroutes, 0);
+	set_rte(&io, 7, 0x70 | IOAPIC_RTE_LEVEL | 1ULL << 56);
+	CHECK_EQ(nroutes, 1);
+	CHECK_EQ(last_routes[7], 0x70 | IOAPIC_RTE_LEVEL | 1ULL << 56);
+	CHECK(last_routes[8] & IOAPIC_RTE_MASKED);
+	ioapic_set_irq(&io, 7, true);
+	CHECK_EQ(nsent, 1);
+	/* Masked while in service (oneshot), then the EOI. */
+	set_rte(&io, 7, 0x70 | IOAPIC_RTE_LEVEL | IOAPIC_RTE_MASKED |
+		1ULL << 56);
+	CHECK_EQ(nroutes, 1);
+	ioapic_set_irq(&io, 7, false);
+	ioapic_eoi(&io, 0x70);
+	CHECK(!remote_irr(&io, 7));
+	/* Masked with a new vector: the route changes at the unmask. */
+	set_rte(&io, 7, 0x71 | IOAPIC_RTE_LEVEL | IOAPIC_RTE_MASKED |
+		1ULL << 56);
+	CHECK_EQ(nroutes, 1);
+	set_rte(&io, 7, 0x71 | IOAPIC_RTE_LEVEL | 1ULL << 56);
+	CHECK_EQ(nroutes, 2);
+	CHECK_EQ(last_routes[7] & IOAPIC_RTE_VECTOR, 0x71);
 	ioapic_destroy(&io);
 }
 
@@ -477,6 +511,7 @@ void suite_ioapic(void)
 	RUN(ioapic_level_waits_for_routes);
 	RUN(ioapic_level_wait_then_deassert);
 	RUN(ioapic_route_generations);
+	RUN(ioapic_masked_pin_keeps_route);
 	RUN(ioapic_no_wait_edge_or_local);
 	RUN(ioapic_single_host_no_wait);
 	RUN(routegen_acks);
