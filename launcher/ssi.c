@@ -827,8 +827,9 @@ void ssi_destroy(struct vm *vm)
 		pthread_mutex_lock(&vm->ioapic.lock);
 		held = vm->ioapic.held;
 		pthread_mutex_unlock(&vm->ioapic.lock);
-		log_debug("node %u: %lu level-triggered interrupt(s) waited for the other nodes' IOAPIC routes (generation %llu)",
-			  vm->self, held,
-			  (unsigned long long)s->routes.sent);
+		if (held)
+			log_info("node %u: %lu level-triggered interrupt(s) waited for the other nodes to install the IOAPIC routes (%llu generations sent)",
+				 vm->self, held,
+				 (unsigned long long)s->routes.sent);
 	}
 }
