@@ -1608,6 +1608,108 @@ static int test_kvm_paging(void)
 	return TAP_PASS;
 }
 
+/* HELLOs vm<id> sent, every peer together (debugfs vm<id>/peers). */
+static uint64_t peers_hellos(uint32_t vm_id)
+{
+	char path[128], line[200], *h;
+	uint64_t sum = 0;
+	FILE *f;
+
+	snprintf(path, sizeof(path), BI_DEBUGFS "/vm%u/peers", vm_id);
+	f = fopen(path, "re");
+	if (!f)
+		return 0;
+	while (fgets(line, sizeof(line), f)) {
+		h = strstr(line, " hellos ");
+		if (h)
+			sum += strtoull(h + 8, NULL, 10);
+	}
+	fclose(f);
+	return sum;
+}
+
+/* An unsigned decimal from the first line of @path. */
+static int read_uint(const char *path, uint64_t *val)
+{
+	char buf[32];
+	FILE *f;
+	int ok;
+
+	f = fopen(path, "re");
+	if (!f)
+		return -errno;
+	ok = fgets(buf, sizeof(buf), f) != NULL;
+	fclose(f);
+	if (!ok)
+		return -EIO;
+	*val = strtoull(buf, NULL, 10);
+	return 0;
+}
+
+/*
+ * A node whose JOIN comes after the other's handshake gave up (a host
+ * whose launcher starts late): once both are up, each node's pages work
+ * from the other, nothing is counted as a fault error, and no launcher
+ * message reports the late node gone.
+ */
+static int test_join_late(void)
+{
+	volatile uint64_t *m[2];
+	uint64_t mask0 = 0, mask1 = 0, t0, retries = 0, hellos;
+	int status, ret, i;
+	struct pair p;
+	pid_t pid;
+
+	if (pair_create(&p) || pair_set(&p))
+		return TAP_FAIL;
+	pid = fork();
+	TAP_CHECK(pid >= 0, "fork: %s", strerror(errno));
+	if (pid == 0) {
+		ret = join(p.n[1].devfd, 30000, &mask1);
+		_exit(ret == 0 && mask1 == 3 ? 0 : 1);
+	}
+	/*
+	 * node 1's handshake with the absent node 0 runs out (after
+	 * link_max_retries resends) and JOIN starts it again, at least
+	 * twice: HELLOs sent add up across the restarts.
+	 */
+	TAP_CHECK(read_uint("/sys/module/bigiron/parameters/link_max_retries",
+			    &retries) == 0, "link_max_retries");
+	t0 = now_ns();
+	while (peers_hellos(p.n[1].vm_id) < 2 * (retries + 1) + 1 &&
+	       now_ns() - t0 < 30000000000ULL)
+		usleep(50000);
+	hellos = peers_hellos(p.n[1].vm_id);
+	TAP_CHECK(hellos > 2 * (retries + 1), "node 1 sent %" PRIu64
+		  " HELLOs in 30 s, want more than %" PRIu64 " (%" PRIu64
+		  " handshakes)", hellos, 2 * (retries + 1), retries + 1);
+	tap_diag("node 0 joins %" PRIu64 " ms after node 1 (%" PRIu64
+		 " HELLOs sent)", (now_ns() - t0) / 1000000, hellos);
+	ret = join(p.n[0].devfd, 20000, &mask0);
+	TAP_CHECK(waitpid(pid, &status, 0) == pid, "waitpid");
+	TAP_CHECK(ret == 0 && mask0 == 3, "late JOIN: %s, up_mask %#" PRIx64,
+		  strerror(-ret), mask0);
+	TAP_CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+		  "node 1's JOIN failed");
+	if (pair_map(&p, m))
+		return TAP_FAIL;
+	/* each node writes a page of the other's home, the other reads it */
+	for (i = 0; i < 2; i++) {
+		size_t off = (size_t)(i ? 0 : VM_SIZE / 2) / 8 + 512 * i;
+
+		m[i][off] = 0xb1600000ULL + i;
+		TAP_CHECK(m[!i][off] == 0xb1600000ULL + i,
+			  "node %d read %#" PRIx64 " written by node %d",
+			  !i, m[!i][off], i);
+	}
+	for (i = 0; i < 2; i++)
+		TAP_CHECK(vm_u64(p.n[i].vm_id, "fault_errors") == 0,
+			  "node %d: faults failed", i);
+	pair_unmap(m);
+	pair_destroy(&p);
+	return TAP_PASS;
+}
+
 static struct tap_case cases[] = {
 	{ "set_cluster_checks", test_set_cluster_checks },
 	{ "join_and_ping", test_join_and_ping },
@@ -1621,6 +1723,7 @@ static struct tap_case cases[] = {
 	{ "forged_and_truncated_frames", test_forged_frames },
 	{ "mtu_change", test_mtu_change },
 	{ "join_alone_times_out", test_join_alone },
+	{ "join_late", test_join_late },
 	{ "interface_deleted_while_up", test_link_del },
 	{ "launcher_messages", test_messages },
 };

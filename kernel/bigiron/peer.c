@@ -114,14 +114,23 @@ static void bigiron_peer_state(void *priv, u16 node,
 		pe->ever_up = true;
 		pr_info_ratelimited("vm%u: link to node %u up\n", cl->vm->id,
 				    node);
+	} else if (state == BI_LINK_DEAD && !pe->ever_up && !cl->detached) {
+		/*
+		 * The handshake ran out before the peer ever answered: its
+		 * host may start later (JOIN opens the link again).  It holds
+		 * none of this VM's pages and has seen no message, so the
+		 * protocol goes on counting on it; a JOIN that runs out of
+		 * time reports it missing.
+		 */
+		if (!cl->stopping)
+			pr_info_ratelimited("vm%u: node %u has not answered the handshake yet\n",
+					    cl->vm->id, node);
 	} else if (state == BI_LINK_DEAD) {
 		if (!cl->stopping)
 			pr_warn_ratelimited("vm%u: node %u is dead: %s\n",
 					    cl->vm->id, node, cl->detached ?
 					    "interface went away" :
-					    pe->ever_up ?
-					    "it stopped answering" :
-					    "it never answered the handshake");
+					    "it stopped answering");
 		bigiron_dsm_node_dead(cl, node);
 		bigiron_ssi_node_down(cl, node);
 	}
