@@ -1608,6 +1608,8 @@ static int test_kvm_paging(void)
 	return TAP_PASS;
 }
 
+#define BI_PARAMS	"/sys/module/bigiron/parameters/"
+
 /* HELLOs vm<id> sent, every peer together (debugfs vm<id>/peers). */
 static uint64_t peers_hellos(uint32_t vm_id)
 {
@@ -1626,24 +1628,6 @@ static uint64_t peers_hellos(uint32_t vm_id)
 	}
 	fclose(f);
 	return sum;
-}
-
-/* An unsigned decimal from the first line of @path. */
-static int read_uint(const char *path, uint64_t *val)
-{
-	char buf[32];
-	FILE *f;
-	int ok;
-
-	f = fopen(path, "re");
-	if (!f)
-		return -errno;
-	ok = fgets(buf, sizeof(buf), f) != NULL;
-	fclose(f);
-	if (!ok)
-		return -EIO;
-	*val = strtoull(buf, NULL, 10);
-	return 0;
 }
 
 /*
@@ -1673,8 +1657,8 @@ static int test_join_late(void)
 	 * link_max_retries resends) and JOIN starts it again, at least
 	 * twice: HELLOs sent add up across the restarts.
 	 */
-	TAP_CHECK(read_uint("/sys/module/bigiron/parameters/link_max_retries",
-			    &retries) == 0, "link_max_retries");
+	TAP_CHECK(bi_read_u64_file(BI_PARAMS "link_max_retries", &retries) == 0,
+		  "link_max_retries");
 	t0 = now_ns();
 	while (peers_hellos(p.n[1].vm_id) < 2 * (retries + 1) + 1 &&
 	       now_ns() - t0 < 30000000000ULL)

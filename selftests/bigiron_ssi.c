@@ -153,6 +153,18 @@ static int write_file(const char *dir, const char *name, const char *text,
 	return close(fd) ? -errno : 0;
 }
 
+/* $@var if set and not empty, else @dir/@name. */
+static void env_path(char *buf, size_t size, const char *var,
+		     const char *dir, const char *name)
+{
+	const char *env = getenv(var);
+
+	if (env && *env)
+		snprintf(buf, size, "%s", env);
+	else
+		snprintf(buf, size, "%s/%s", dir, name);
+}
+
 static int read_mac(const char *ifname, char *mac, size_t size)
 {
 	char path[96];
@@ -452,18 +464,10 @@ int main(void)
 
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	self_dir(dir, sizeof(dir));
-	env = getenv("BIGIRON_LAUNCH");
-	if (env && *env)
-		snprintf(launcher, sizeof(launcher), "%s", env);
-	else
-		snprintf(launcher, sizeof(launcher), "%s/../bin/bigiron-launch",
-			 dir);
-	env = getenv("BIGIRON_SSI_GUEST");
-	if (env && *env)
-		snprintf(image, sizeof(image), "%s", env);
-	else
-		snprintf(image, sizeof(image), "%s/bigiron_ssi_guest.img",
-			 dir);
+	env_path(launcher, sizeof(launcher), "BIGIRON_LAUNCH", dir,
+		 "../bin/bigiron-launch");
+	env_path(image, sizeof(image), "BIGIRON_SSI_GUEST", dir,
+		 "bigiron_ssi_guest.img");
 	env = getenv("BIGIRON_SSI_TIMEOUT");
 	timeout_s = env && *env ? strtol(env, NULL, 10) : TIMEOUT_S;
 	if (timeout_s <= 0)
