@@ -117,10 +117,11 @@ static void bigiron_peer_state(void *priv, u16 node,
 	} else if (state == BI_LINK_DEAD && !pe->ever_up && !cl->detached) {
 		/*
 		 * The handshake ran out before the peer ever answered: its
-		 * host may start later (JOIN opens the link again).  It holds
-		 * none of this VM's pages and has seen no message, so the
-		 * protocol goes on counting on it; a JOIN that runs out of
-		 * time reports it missing.
+		 * host may start later (JOIN opens the link again).  No
+		 * message reached it, so it holds no copy of this VM's pages
+		 * and the protocol goes on counting on it; a JOIN that runs
+		 * out of time reports it missing, and a request sent to it
+		 * meanwhile ends at its fault timeout.
 		 */
 		if (!cl->stopping)
 			pr_info_ratelimited("vm%u: node %u has not answered the handshake yet\n",
@@ -140,7 +141,8 @@ static void bigiron_peer_state(void *priv, u16 node,
 /*
  * Move waiting coherence messages into the send window while it has room;
  * drop them all once the link is dead (the protocol ends the waits on a
- * dead node by itself).
+ * node that died; a request to a node that never answered ends at its
+ * fault timeout).
  */
 static void bigiron_peer_flush_locked(struct bigiron_peer *pe)
 {

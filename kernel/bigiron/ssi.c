@@ -102,7 +102,10 @@ static bool bigiron_ssi_one_of(const struct kvm_lapic_irq *irq)
 /*
  * Whether a vCPU of this host with its local APIC enabled is a destination
  * of a logical or physical @dest sent by @src (NULL for a device), with
- * the same rules KVM applies when it delivers.
+ * the same rules KVM applies when it delivers.  Like KVM's own fast path,
+ * it does not look at the APIC's software enable bit (in KVM's private
+ * struct kvm_lapic): a host whose only match is software-disabled keeps
+ * the interrupt, and KVM drops it, as it would on one host.
  * Context: any; reads what SET_KVM published before the VM was bound.
  */
 static bool bigiron_ssi_local_match(struct bigiron_cluster *cl,
@@ -127,12 +130,13 @@ static bool bigiron_ssi_local_match(struct bigiron_cluster *cl,
 }
 
 /*
- * The node after @node in id order that a BI_IPI_ONE_OF interrupt from
- * @origin goes to, as a mask: 0 once every node has had it.
+ * The node after this one in id order that a BI_IPI_ONE_OF interrupt from
+ * @origin goes to, as a mask: 0 once every node has had it.  Every node of
+ * a running VM is up (a dead one stops it), so the chain skips none.
  */
-static u64 bigiron_ssi_next(struct bigiron_cluster *cl, u16 node, u16 origin)
+static u64 bigiron_ssi_next(struct bigiron_cluster *cl, u16 origin)
 {
-	u16 next = (node + 1) % cl->nr_nodes;
+	u16 next = (cl->self + 1) % cl->nr_nodes;
 
 	return next == origin ? 0 : BIT_ULL(next);
 }
@@ -171,14 +175,14 @@ static u64 bigiron_ssi_targets(struct bigiron_cluster *cl,
 	if (bigiron_ssi_local_match(cl, src, irq->dest_id, irq->dest_mode))
 		return 0;
 	*flags = BI_IPI_ONE_OF;
-	return bigiron_ssi_next(cl, cl->self, cl->self);
+	return bigiron_ssi_next(cl, cl->self);
 }
 
 /*
- * Queue @w for @nodes.  Context: any, never sleeps.
- * Return: false when the ring is full (the interrupt is lost, counted).
+ * Queue @w for @nodes.  Context: any, never sleeps.  A full ring loses
+ * the interrupt (counted in ipis_dropped, logged).
  */
-static bool bigiron_ssi_queue(struct bigiron_cluster *cl, u64 nodes,
+static void bigiron_ssi_queue(struct bigiron_cluster *cl, u64 nodes,
 			      const struct bi_wire_ipi *w)
 {
 	struct bigiron_ssi *ssi = &cl->ssi;
@@ -190,7 +194,7 @@ static bool bigiron_ssi_queue(struct bigiron_cluster *cl, u64 nodes,
 		atomic64_inc(&ssi->ipis_dropped);
 		pr_warn_ratelimited("vm%u: interrupt ring full, vector %u to %u dropped\n",
 				    cl->vm->id, w->vector, w->dest_id);
-		return false;
+		return;
 	}
 	ssi->ring[ssi->head % BIGIRON_SSI_RING] = (struct bigiron_ssi_ipi){
 		.w = *w,
@@ -199,7 +203,6 @@ static bool bigiron_ssi_queue(struct bigiron_cluster *cl, u64 nodes,
 	ssi->head++;
 	spin_unlock_irqrestore(&ssi->ring_lock, flags);
 	queue_work(system_highpri_wq, &ssi->ipi_work);
-	return true;
 }
 
 /*
@@ -364,7 +367,7 @@ static void bigiron_ssi_recv_ipi(struct bigiron_cluster *cl, u16 node,
 	if ((flags & BI_IPI_ONE_OF) &&
 	    !bigiron_ssi_local_match(cl, vcpu->arch.apic, dest, dmode)) {
 		/* no vCPU here: the next node's turn, if any is left */
-		next = bigiron_ssi_next(cl, cl->self, origin);
+		next = bigiron_ssi_next(cl, origin);
 		if (next)
 			bigiron_ssi_queue(cl, next, &(struct bi_wire_ipi){
 				.vector = vector,
@@ -393,6 +396,12 @@ static void bigiron_ssi_recv_ipi(struct bigiron_cluster *cl, u16 node,
 			goto drop;
 		icr_high = SET_XAPIC_DEST_FIELD(dest);
 	}
+	/*
+	 * An ICR has no redirection hint: a fixed MSI with it is arbitrated
+	 * as lowest priority (kvm_lowest_prio_delivery()), so send it so.
+	 */
+	if (b[16] && mode == APIC_DM_FIXED)
+		mode = APIC_DM_LOWEST;
 	icr_low = vector | mode | (dmode == APIC_DEST_LOGICAL ?
 				   APIC_DEST_LOGICAL : 0);
 	if (b[14])
