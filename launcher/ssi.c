@@ -141,6 +141,14 @@ static uint64_t now_ms(void)
 	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
+/*
+ * The kernel refuses a message (EAGAIN) while the link to a node named
+ * still holds many of ours: wait for it to drain, a millisecond at a time,
+ * up to SSI_SEND_WAIT_MS (a node that takes nothing for that long is dead
+ * for its link long before).
+ */
+#define SSI_SEND_WAIT_MS	30000
+
 static int ssi_send(struct vm *vm, unsigned int node, const void *msg,
 		    size_t len)
 {
@@ -150,9 +158,16 @@ static int ssi_send(struct vm *vm, unsigned int node, const void *msg,
 		.len = (uint32_t)len,
 		.data = (uint64_t)(uintptr_t)msg,
 	};
+	const struct timespec ms = { .tv_nsec = 1000000 };
+	unsigned int waited = 0;
 
-	if (ioctl(vm->bigiron_fd, BIGIRON_VM_SEND, &m) < 0)
-		return -errno;
+	while (ioctl(vm->bigiron_fd, BIGIRON_VM_SEND, &m) < 0) {
+		if ((errno != EAGAIN && errno != EINTR) ||
+		    waited++ >= SSI_SEND_WAIT_MS)
+			return -errno;
+		if (errno == EAGAIN)
+			nanosleep(&ms, NULL);
+	}
 	return 0;
 }
 
@@ -565,6 +580,13 @@ static void *ssi_thread(void *arg)
 					       "node %u is gone (its launcher exited or its host stopped answering)",
 					       r.node);
 			continue;
+		}
+		if (r.event == BIGIRON_EV_IPI_LOST) {
+			vm_request_stop(vm, VM_STOP_ERROR,
+					"an interrupt %s node %u was lost (see the kernel log): the guest cannot go on",
+					r.node == vm->self ? "for another host on" :
+					"from", r.node);
+			break;
 		}
 		if (r.event == BIGIRON_EV_MSG &&
 		    r.node < vm->cfg->cluster.nr_nodes && r.node != vm->self)

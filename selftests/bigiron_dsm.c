@@ -627,7 +627,8 @@ static DSM_UNUSED uint64_t peer_u64(const struct dsm *d, const char *name)
 
 /*
  * Sum of the "name value" lines of debugfs vm<id>/<file> called name (in
- * "peers", only those of the other node's block).  The cluster file has
+ * "peers", only those of the other node's block; "cluster", "coherence"
+ * have no blocks).  The cluster file has
  * two drop_short lines (a frame shorter than a header caught by the
  * Ethernet receive path, and by the wire decoder): their sum is "short".
  */
@@ -635,7 +636,7 @@ static DSM_UNUSED uint64_t dbg_u64(const struct dsm *d, const char *file,
 				   const char *name)
 {
 	char path[128], line[256], key[64], me[16];
-	bool peers = strcmp(file, "cluster") != 0, in = !peers;
+	bool peers = !strcmp(file, "peers"), in = !peers;
 	unsigned long long val;
 	bool found = false;
 	uint64_t sum = 0;
@@ -967,12 +968,15 @@ static int xrw_step(struct dsm *d, uint32_t gen, uint32_t writer, bool write)
 	return x.bad ? -1 : 0;
 }
 
-static int case_cross_node_rw(struct dsm *d)
+/*
+ * Generations first..first+2: by node 0, then node 1, then node 0 again,
+ * each read by the other node and then by its writer.
+ */
+static int xrw_rounds(struct dsm *d, uint32_t first)
 {
 	uint32_t gen;
 
-	/* generation 1 by node 0, then 2 by node 1, then 3 by node 0 */
-	for (gen = 1; gen <= 3; gen++) {
+	for (gen = first; gen < first + 3; gen++) {
 		uint32_t w = (gen + 1) % 2;
 		char tag[32];
 
@@ -991,6 +995,207 @@ static int case_cross_node_rw(struct dsm *d)
 		snprintf(tag, sizeof(tag), "back%u", gen);
 		SYNC(d, tag, BARRIER_S);
 	}
+	return TAP_PASS;
+}
+
+static int case_cross_node_rw(struct dsm *d)
+{
+	return xrw_rounds(d, 1);
+}
+
+/* ---- case: rx_nomem ----------------------------------------------------- */
+
+/*
+ * Proves that a message the receiving host cannot allocate memory for is
+ * not lost: debugfs vm<id>/fail_rx makes the next RXF_BURST allocations of
+ * received messages fail on each node, again before every round of
+ * cross_node_rw's traffic, until RXF_MSGS failed on both.  The link must
+ * refuse each such message (drop_no_room) so that the peer sends it again;
+ * every page read back must be right, and no fault may end in an error.
+ * A burst stays below link_max_retries: a message refused on every
+ * resend for that long is, to its sender, a dead node.
+ */
+#define RXF_MSGS	48
+#define RXF_BURST	3
+#define RXF_ROUNDS	60
+
+static int fail_rx_set(const struct dsm *d, unsigned int n)
+{
+	char path[128], buf[16];
+	ssize_t len;
+	int fd;
+
+	snprintf(path, sizeof(path), BI_DEBUGFS "/vm%u/fail_rx", d->vm_id);
+	fd = open(path, O_WRONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	len = snprintf(buf, sizeof(buf), "%u\n", n);
+	len = write(fd, buf, (size_t)len) < 0 ? -errno : 0;
+	close(fd);
+	return (int)len;
+}
+
+static int case_rx_nomem(struct dsm *d)
+{
+	uint64_t err0, err1, nomem0, nomem1, room0, room1, theirs = 0;
+	unsigned int round;
+	char tag[32];
+	int ret;
+
+	err0 = vm_u64(d, "fault_errors");
+	nomem0 = dbg_u64(d, "peers", "drop_coh_nomem");
+	room0 = dbg_u64(d, "peers", "drop_no_room");
+	TAP_CHECK(err0 != UINT64_MAX && nomem0 != UINT64_MAX &&
+		  room0 != UINT64_MAX,
+		  "counters unreadable (fault_errors, drop_coh_nomem, drop_no_room)");
+	nomem1 = nomem0;
+	for (round = 0; round < RXF_ROUNDS; round++) {
+		ret = fail_rx_set(d, RXF_BURST);
+		TAP_CHECK(!ret, "write fail_rx: %s", strerror(-ret));
+		snprintf(tag, sizeof(tag), "armed%u", round);
+		SYNC(d, tag, BARRIER_S);
+		if (xrw_rounds(d, 100 + 3 * round) != TAP_PASS)
+			return TAP_FAIL;
+		nomem1 = dbg_u64(d, "peers", "drop_coh_nomem");
+		snprintf(tag, sizeof(tag), "failed%u", round);
+		if (dsm_xchg(d, tag, nomem1 - nomem0, &theirs, BARRIER_S))
+			return TAP_FAIL;
+		if (nomem1 - nomem0 >= RXF_MSGS && theirs >= RXF_MSGS)
+			break;
+	}
+	ret = fail_rx_set(d, 0);
+	TAP_CHECK(!ret, "write fail_rx: %s", strerror(-ret));
+	SYNC(d, "disarmed", BARRIER_S);
+	err1 = vm_u64(d, "fault_errors");
+	room1 = dbg_u64(d, "peers", "drop_no_room");
+	tap_diag("%s: %u rounds; failed allocations %" PRIu64 " (peer %"
+		 PRIu64 "), refused %" PRIu64 ", fault_errors %" PRIu64
+		 " -> %" PRIu64, d->label, round + 1, nomem1 - nomem0, theirs,
+		 room1 - room0, err0, err1);
+	TAP_CHECK(nomem1 - nomem0 >= RXF_MSGS && theirs >= RXF_MSGS,
+		  "fewer than %d failed allocations in %d rounds", RXF_MSGS,
+		  RXF_ROUNDS);
+	TAP_CHECK(room1 - room0 >= nomem1 - nomem0,
+		  "drop_no_room grew by %" PRIu64 ", less than the %" PRIu64
+		  " failed allocations", room1 - room0, nomem1 - nomem0);
+	TAP_CHECK(err1 == err0, "fault_errors %" PRIu64 " -> %" PRIu64,
+		  err0, err1);
+	return TAP_PASS;
+}
+
+/* ---- case: far_pages ---------------------------------------------------- */
+
+/*
+ * Proves that the module's coherence metadata grows with the pages used,
+ * not with the VM (run with a 1 TiB VM, --mem-mb 1048576): each node
+ * writes the first and the last page of both home ranges in turn (the
+ * ends of the VM and of each home, across the chunks of metadata), the
+ * other reads them back; then each node's debugfs "meta_chunks" must stay
+ * below FAR_MAX_CHUNKS, and MemAvailable must not have dropped by more
+ * than FAR_MAX_MIB, where per-page arrays for 1 TiB would take gigabytes.
+ */
+#define FAR_MAX_CHUNKS	64
+#define FAR_MAX_MIB	64
+#define FAR_MIN_MIB	(64UL << 10)	/* runs with 64 GiB or more */
+
+static uint64_t meminfo_kib(const char *key)
+{
+	char line[128];
+	size_t n = strlen(key);
+	uint64_t v = UINT64_MAX;
+	FILE *f = fopen("/proc/meminfo", "re");
+
+	if (!f)
+		return v;
+	while (fgets(line, sizeof(line), f))
+		if (!strncmp(line, key, n) && line[n] == ':') {
+			v = strtoull(line + n + 1, NULL, 10);
+			break;
+		}
+	fclose(f);
+	return v;
+}
+
+static int far_step(struct dsm *d, uint32_t gen, uint32_t writer, bool write)
+{
+	const size_t pages[] = { 0, d->half - 1, d->half, d->nr_pages - 1 };
+	char why[256];
+	size_t i;
+
+	for (i = 0; i < sizeof(pages) / sizeof(pages[0]); i++) {
+		uint64_t base = page_base(pages[i], gen, writer);
+
+		if (write) {
+			fill_page(pg(d, pages[i]), base);
+		} else if (check_page(pg(d, pages[i]), base, why,
+				      sizeof(why))) {
+			tap_diag("%s: page %zu, written by node %u: %s",
+				 d->label, pages[i], writer, why);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+struct far {
+	struct dsm *d;
+	uint32_t gen, writer;
+	bool write;
+	int ret;
+};
+
+static int far_work(void *arg)
+{
+	struct far *f = arg;
+
+	f->ret = far_step(f->d, f->gen, f->writer, f->write);
+	return 0;
+}
+
+static int case_far_pages(struct dsm *d)
+{
+	uint64_t avail0 = meminfo_kib("MemAvailable"), avail1, chunks;
+	uint32_t gen;
+	void *addr;
+
+	/* a small VM's earlier cases touched most of its pages */
+	if (d->mem_size < FAR_MIN_MIB * MiB) {
+		tap_diag("%s: far_pages needs a VM of %lu MiB or more",
+			 d->label, FAR_MIN_MIB);
+		return TAP_SKIP;
+	}
+	tap_diag("%s: VM of %zu MiB, %zu pages", d->label,
+		 d->mem_size >> 20, d->nr_pages);
+	for (gen = 1; gen <= 2; gen++) {
+		struct far f = { .d = d, .gen = 500 + gen, .writer = gen % 2 };
+		char tag[32];
+
+		f.write = d->node == (int)f.writer;
+		if (f.write && (guarded(far_work, &f, &addr) || f.ret)) {
+			report_sigbus(d, "writing", addr);
+			return TAP_FAIL;
+		}
+		snprintf(tag, sizeof(tag), "far_written%u", gen);
+		SYNC(d, tag, BARRIER_S);
+		f.write = false;
+		if (guarded(far_work, &f, &addr) || f.ret) {
+			report_sigbus(d, "reading", addr);
+			return TAP_FAIL;
+		}
+		snprintf(tag, sizeof(tag), "far_read%u", gen);
+		SYNC(d, tag, BARRIER_S);
+	}
+	chunks = dbg_u64(d, "coherence", "meta_chunks");
+	avail1 = meminfo_kib("MemAvailable");
+	tap_diag("%s: metadata chunks %" PRIu64 ", MemAvailable %" PRIu64
+		 " -> %" PRIu64 " KiB", d->label, chunks, avail0, avail1);
+	TAP_CHECK(chunks != UINT64_MAX && chunks <= FAR_MAX_CHUNKS,
+		  "%" PRIu64 " chunks of metadata, want at most %d", chunks,
+		  FAR_MAX_CHUNKS);
+	TAP_CHECK(avail0 != UINT64_MAX && avail1 != UINT64_MAX &&
+		  (avail1 >= avail0 || (avail0 - avail1) >> 10 < FAR_MAX_MIB),
+		  "MemAvailable dropped by %" PRIu64 " MiB",
+		  (avail0 - avail1) >> 10);
 	return TAP_PASS;
 }
 
@@ -1957,6 +2162,8 @@ static const struct {
 	{ "ring", case_ring },
 	{ "random_rw", case_random_rw },
 	{ "bad_frames", case_bad_frames },
+	{ "rx_nomem", case_rx_nomem },
+	{ "far_pages", case_far_pages },
 	{ "peer_gone", case_peer_gone },	/* last: ends the cluster */
 };
 #define NR_CASES	((int)(sizeof(dsm_cases) / sizeof(dsm_cases[0])))

@@ -7,7 +7,8 @@
 #   run_dsm.sh veth      both nodes in this kernel, on a veth pair bi0/bi1
 #                        (MTU 9000): a clean pass, then a pass with netem
 #                        on both ends (1 % loss, 1 % duplication, ~1 %
-#                        reordering); then rmmod bigiron must succeed.
+#                        reordering), then far_pages on a 1 TiB VM; then
+#                        rmmod bigiron must succeed.
 #   run_dsm.sh 2host N   this host is node N (0 or 1) of two, linked by
 #                        eth0 (MAC 52:54:00:b1:00:01 for node 0, :02 for
 #                        node 1, MTU 1500: pages travel in fragments);
@@ -21,7 +22,8 @@
 # packets sent later than them.
 #
 # Environment: DSM_MEM_MB (default 256) guest memory of the clean pass,
-# DSM_NETEM_MEM_MB (default 256) of the netem pass; DSM_TIMEOUT (default
+# DSM_NETEM_MEM_MB (default 256) of the netem pass, DSM_BIG_MEM_MB
+# (default 1048576) of the far_pages pass; DSM_TIMEOUT (default
 # 600) and DSM_NETEM_TIMEOUT (default 600) seconds a program of the clean
 # and of the netem pass may run before it is killed (together below the
 # lab's limit per scenario); DSM_CTL_WAIT (default 30) seconds node 1
@@ -40,6 +42,7 @@ DSM=$dir/bigiron_dsm
 BENCH=$dir/bigiron_bench
 MEM_MB=${DSM_MEM_MB:-256}
 NETEM_MB=${DSM_NETEM_MEM_MB:-256}
+BIG_MB=${DSM_BIG_MEM_MB:-1048576}
 T_CLEAN=${DSM_TIMEOUT:-600}
 T_NETEM=${DSM_NETEM_TIMEOUT:-600}
 T=$T_CLEAN
@@ -159,6 +162,20 @@ run_one() {
 	verdict "$name node$n" $rc ""
 }
 
+# far_pages on a BIG_MB VM (1 TiB): $1 name, $2 port.  max_mem_mb
+# (this host's RAM by default) is raised for it and put back.
+big_vm() {
+	mp=/sys/module/bigiron/parameters/max_mem_mb
+	old=$(cat $mp 2>/dev/null)
+	if [ -z "$old" ] || ! echo "$BIG_MB" >$mp; then
+		notok "$1 # cannot set max_mem_mb"
+		return
+	fi
+	T=$T_CLEAN
+	run_pair "$1" "$2" "$DSM" --mem-mb "$BIG_MB" --cases far_pages
+	echo "$old" >$mp
+}
+
 # The module must go away once every VM is closed.
 rmmod_check() {
 	if [ ! -d /sys/module/bigiron ]; then
@@ -203,6 +220,8 @@ veth)
 			notok "veth-netem # cannot set up netem"
 		fi
 		netem_off bi0 bi1
+		# a VM far larger than this host: its metadata must not be
+		big_vm veth-1tib 7793
 		veth_del
 	else
 		notok "veth # cannot create the veth pair bi0/bi1"

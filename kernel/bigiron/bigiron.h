@@ -82,6 +82,8 @@ void bigiron_mem_wrprotect(struct bigiron_vm *vm, pgoff_t first, pgoff_t nr);
 void bigiron_mem_unmap(struct bigiron_vm *vm, pgoff_t first, pgoff_t nr);
 
 /* dsm.c */
+int bigiron_dsm_module_init(void);
+void bigiron_dsm_module_exit(void);
 struct folio *bigiron_dsm_access(struct bigiron_cluster *cl, u64 page,
 				 bool write, struct folio *folio, gfp_t gfp);
 

@@ -23,6 +23,7 @@
 
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
+#include <linux/capability.h>
 #include <linux/debugfs.h>
 #include <linux/etherdevice.h>
 #include <linux/if_arp.h>
@@ -65,6 +66,8 @@ static const char * const bigiron_drop_names[BIGIRON_DROP_NR] = {
 	[BIGIRON_DROP_SRC_MAC]		= "bad_src_mac",
 	[BIGIRON_DROP_STOPPED]		= "stopped",
 	[BIGIRON_DROP_COH_NOMEM]	= "coh_nomem",
+	[BIGIRON_DROP_RXQ_FULL]		= "rxq_full",
+	[BIGIRON_DROP_MSGQ_FULL]	= "msgq_full",
 	[BIGIRON_DROP_BAD_PONG]		= "bad_pong",
 	[BIGIRON_DROP_PONG_TX]		= "pong_no_window",
 	[BIGIRON_DROP_TX_NOMEM]		= "tx_nomem",
@@ -314,6 +317,31 @@ static int bigiron_peers_dbg_show(struct seq_file *m, void *unused)
 }
 DEFINE_SHOW_ATTRIBUTE(bigiron_peers_dbg);
 
+/*
+ * debugfs vm<id>/fail_rx, a test knob: write N and the next N messages
+ * received from any peer fail their allocation as if memory had run out
+ * (the link refuses them, the peer sends them again); reads what is left.
+ */
+static int bigiron_fail_rx_get(void *data, u64 *val)
+{
+	struct bigiron_cluster *cl = data;
+
+	*val = atomic_read(&cl->fail_rx);
+	return 0;
+}
+
+static int bigiron_fail_rx_set(void *data, u64 val)
+{
+	struct bigiron_cluster *cl = data;
+
+	if (val > INT_MAX)
+		return -EINVAL;
+	atomic_set(&cl->fail_rx, (int)val);
+	return 0;
+}
+DEFINE_DEBUGFS_ATTRIBUTE(bigiron_fail_rx_fops, bigiron_fail_rx_get,
+			 bigiron_fail_rx_set, "%llu\n");
+
 /* ---- creation and teardown --------------------------------------------- */
 
 static void bigiron_cluster_free(struct bigiron_cluster *cl)
@@ -322,6 +350,7 @@ static void bigiron_cluster_free(struct bigiron_cluster *cl)
 
 	bigiron_ssi_free(cl);
 	bigiron_dsm_free(cl);
+	debugfs_remove(cl->dbg_fail_rx);
 	debugfs_remove(cl->dbg_peers);
 	debugfs_remove(cl->dbg_cluster);
 	for (i = 0; i < cl->nr_nodes; i++)
@@ -406,6 +435,9 @@ bigiron_cluster_create(struct bigiron_vm *vm, const struct bigiron_vm_cluster *a
 					      cl, &bigiron_cluster_dbg_fops);
 	cl->dbg_peers = debugfs_create_file("peers", 0444, vm->debugfs, cl,
 					    &bigiron_peers_dbg_fops);
+	cl->dbg_fail_rx = debugfs_create_file_unsafe("fail_rx", 0600,
+						     vm->debugfs, cl,
+						     &bigiron_fail_rx_fops);
 	cl->dev = dev;
 	return cl;
 
@@ -416,15 +448,17 @@ err_free:
 }
 
 /*
- * Receive on the interface, under RTNL: unless it is being unregistered
- * already (whose NETDEV_UNREGISTER the notifier may have missed).
+ * Receive on the interface, under RTNL: unless it went away since
+ * SET_CLUSTER found it (the notifier's NETDEV_UNREGISTER then dropped it
+ * already, cl->dev is NULL) or is being unregistered (whose event the
+ * notifier may have missed).
  */
 static int bigiron_cluster_attach(struct bigiron_cluster *cl)
 {
 	int err = 0;
 
 	rtnl_lock();
-	if (cl->dev->reg_state != NETREG_REGISTERED) {
+	if (!cl->dev || cl->dev->reg_state != NETREG_REGISTERED) {
 		err = -EINVAL;
 	} else {
 		bigiron_eth_init(cl);
@@ -436,12 +470,28 @@ static int bigiron_cluster_attach(struct bigiron_cluster *cl)
 	return err;
 }
 
+/*
+ * Stop every timer and work item of a detached instance (cl->stopping set,
+ * the receive handler gone): the peers', then the coherence tick, which a
+ * peer's death queues.
+ */
+static void bigiron_cluster_stop(struct bigiron_cluster *cl)
+{
+	unsigned int i;
+
+	for (i = 0; i < cl->nr_nodes; i++)
+		if (cl->peers[i])
+			bigiron_peer_stop(cl->peers[i]);
+	bigiron_dsm_stop(cl);
+}
+
 /**
  * bigiron_cluster_set - BIGIRON_VM_SET_CLUSTER
  * @vm: the VM, held by the caller, which serializes calls per VM
  * @uarg: struct bigiron_vm_cluster in user memory
  *
- * Return: 0, -EINVAL (bad argument), -EOPNOTSUPP (transport), -EEXIST
+ * Return: 0, -EINVAL (bad argument), -EPERM (no CAP_NET_ADMIN in the
+ * interface's network namespace), -EOPNOTSUPP (transport), -EEXIST
  * (set already), -EBUSY (a page of the memory file was touched), -EFAULT,
  * -ENOMEM.
  */
@@ -477,6 +527,16 @@ int bigiron_cluster_set(struct bigiron_vm *vm, const void __user *uarg)
 	dev = dev_get_by_index(current->nsproxy->net_ns, arg.ifindex);
 	if (!dev)
 		goto err_nodes;
+	/*
+	 * The instance sends and takes raw frames on the interface: what a
+	 * packet socket bound to it may do, and more (its own ethertype
+	 * handler), so the caller must administer its network namespace.
+	 */
+	if (!ns_capable(dev_net(dev)->user_ns, CAP_NET_ADMIN)) {
+		dev_put(dev);
+		err = -EPERM;
+		goto err_nodes;
+	}
 	mtu = arg.mtu ? arg.mtu : dev->mtu;
 	if (dev->type != ARPHRD_ETHER || dev->addr_len != ETH_ALEN ||
 	    (dev->flags & IFF_LOOPBACK) || mtu > dev->mtu ||
@@ -517,10 +577,14 @@ int bigiron_cluster_set(struct bigiron_vm *vm, const void __user *uarg)
 err_nb:
 	unregister_netdevice_notifier(&cl->nb);
 err_cl:
+	/*
+	 * As bigiron_cluster_destroy(): a NETDEV_UNREGISTER meanwhile may
+	 * have killed the peers, which queues the coherence tick.
+	 */
 	rtnl_lock();
-	netdev_put(cl->dev, &cl->dev_tracker);
-	cl->dev = NULL;
+	bigiron_cluster_detach(cl, true);
 	rtnl_unlock();
+	bigiron_cluster_stop(cl);
 	bigiron_cluster_free(cl);
 	return err;
 
@@ -537,7 +601,6 @@ err_nodes:
 void bigiron_cluster_destroy(struct bigiron_vm *vm)
 {
 	struct bigiron_cluster *cl = vm->cluster;
-	unsigned int i;
 
 	if (!cl)
 		return;
@@ -546,10 +609,7 @@ void bigiron_cluster_destroy(struct bigiron_vm *vm)
 	bigiron_cluster_detach(cl, true);
 	rtnl_unlock();
 	unregister_netdevice_notifier(&cl->nb);
-	for (i = 0; i < cl->nr_nodes; i++)
-		if (cl->peers[i])
-			bigiron_peer_stop(cl->peers[i]);
-	bigiron_dsm_stop(cl);
+	bigiron_cluster_stop(cl);
 	vm->cluster = NULL;
 	bigiron_cluster_free(cl);
 }
@@ -655,7 +715,8 @@ int bigiron_cluster_join(struct bigiron_vm *vm, void __user *uarg)
  * @uarg: struct bigiron_vm_ping in user memory
  *
  * Return: 0 with every round trip stored, or the first error of
- * bigiron_peer_ping(); -EINVAL (bad argument or no cluster), -EFAULT.
+ * bigiron_peer_ping(); -EINVAL (bad argument or no cluster), -EINTR
+ * (killed while waiting for another PING), -EFAULT, -ENOMEM.
  */
 int bigiron_cluster_ping(struct bigiron_vm *vm, void __user *uarg)
 {
@@ -678,14 +739,20 @@ int bigiron_cluster_ping(struct bigiron_vm *vm, void __user *uarg)
 	if (!cl || arg.node >= cl->nr_nodes || arg.node == cl->self)
 		return -EINVAL;
 
-	rtt = kvcalloc(arg.count, sizeof(*rtt), GFP_KERNEL);
-	payload = kmalloc(BI_PAGE_SIZE, GFP_KERNEL);
+	rtt = kvcalloc(arg.count, sizeof(*rtt), GFP_KERNEL_ACCOUNT);
+	payload = kmalloc(BI_PAGE_SIZE, GFP_KERNEL_ACCOUNT);
 	if (!rtt || !payload) {
 		err = -ENOMEM;
 		goto out;
 	}
 
-	mutex_lock(&cl->ping_lock);
+	/*
+	 * One PING at a time, up to a second each: a caller queued behind
+	 * another's long series can still be killed.
+	 */
+	err = mutex_lock_killable(&cl->ping_lock);
+	if (err)
+		goto out;
 	for (i = 0; i < arg.count && !err; i++) {
 		get_random_bytes(payload, arg.payload);
 		err = bigiron_peer_ping(cl->peers[arg.node], payload,

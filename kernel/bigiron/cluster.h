@@ -32,6 +32,7 @@
 #include <linux/spinlock.h>
 #include <linux/wait.h>
 #include <linux/workqueue.h>
+#include <linux/xarray.h>
 
 #include "bigiron.h"
 #include "coh.h"
@@ -46,6 +47,24 @@
 
 /* Send window of each peer, in whole messages (a page each at most). */
 #define BIGIRON_PEER_WINDOW	32
+/*
+ * Messages of one peer received and not yet handled in process context:
+ * at most about 1 MiB of pages.  A message beyond it is refused and sent
+ * again by the peer (bi_link_refuse()).
+ */
+#define BIGIRON_PEER_RXQ_MAX	256
+/*
+ * Launcher messages (BIGIRON_VM_SEND) one peer's send queue may hold
+ * beyond the window; the next send fails with -EAGAIN.
+ */
+#define BIGIRON_PEER_TXQ_USER_MAX	64
+/*
+ * Messages a peer's send queue may hold beyond the window before the
+ * interrupt work waits for it to drain (the ring then fills, and a full
+ * ring stops the VM): what bounds the memory a guest sending interrupts
+ * to a slow host can pin.
+ */
+#define BIGIRON_PEER_TXQ_IPI_MAX	1024
 
 /* Why a frame was dropped outside the codec and the link. */
 enum bigiron_drop {
@@ -55,7 +74,9 @@ enum bigiron_drop {
 	BIGIRON_DROP_OTHERHOST,	/* not addressed to this interface */
 	BIGIRON_DROP_SRC_MAC,	/* Ethernet source is not the node's MAC */
 	BIGIRON_DROP_STOPPED,	/* node instance stopping, interface gone */
-	BIGIRON_DROP_COH_NOMEM,	/* no memory to queue a delivered message */
+	BIGIRON_DROP_COH_NOMEM,	/* no memory to queue a message: refused */
+	BIGIRON_DROP_RXQ_FULL,	/* delivery queue full: refused */
+	BIGIRON_DROP_MSGQ_FULL,	/* launcher message queue full: refused */
 	BIGIRON_DROP_BAD_PONG,	/* PONG matching no outstanding PING */
 	BIGIRON_DROP_PONG_TX,	/* no window slot to answer a PING */
 	BIGIRON_DROP_TX_NOMEM,	/* no skb for a frame (link resends) */
@@ -116,17 +137,39 @@ struct bigiron_dsm_chain {
 	u64 pages[BIGIRON_DSM_CHAIN_PAGES];
 };
 
+/* Pages per chunk of coherence metadata; a power of two. */
+#define BIGIRON_DSM_CHUNK_SHIFT	5
+#define BIGIRON_DSM_CHUNK	BIT(BIGIRON_DSM_CHUNK_SHIFT)
+
+/**
+ * struct bigiron_dsm_chunk - coherence metadata of BIGIRON_DSM_CHUNK pages
+ * @busy: pages with a request or a home transaction outstanding, by
+ *	offset; changed under @meta's xa_lock and the page's bucket lock
+ * @dir: their directory entries when this node is home for one of them
+ *	(the others' entries are unused), else NULL
+ * @local: this node's rights on each page, under the page's bucket lock
+ *
+ * Made the first time one of its pages is used, zeroed (no rights,
+ * uncached), kept until the node instance goes.
+ */
+struct bigiron_dsm_chunk {
+	u32 busy;
+	struct bi_coh_dir *dir;
+	struct bi_coh_local local[BIGIRON_DSM_CHUNK];
+};
+
 /**
  * struct bigiron_dsm - coherence state of a node instance (dsm.c)
  * @cn: protocol node
- * @local: per page: this node's rights, under the page's bucket lock
- * @dir: per home page: its directory entry, under the bucket lock
+ * @meta: struct bigiron_dsm_chunk by page >> BIGIRON_DSM_CHUNK_SHIFT, only
+ *	of chunks used; XA_MARK_0 marks those with a busy page.  Its
+ *	memory grows with the pages this node touched, not with the VM.
+ * @scratch: what a lookup of metadata that does not exist gets (a bug,
+ *	warned about) instead of a NULL dereference
  * @home_first: first page this node is home for
  * @home_nr: pages this node is home for
  * @buckets: BIGIRON_DSM_BUCKETS locks; page p's is p % BIGIRON_DSM_BUCKETS
- * @busy: pages with a request or a home transaction outstanding (atomic
- *	bitops, changed under the page's bucket lock)
- * @tick_lock: protects @tick_at and @stopping; irq-safe (hrtimer)
+ * @tick_lock: protects @tick_at and @stopping; BH-safe (a softirq hrtimer)
  * @tick_at: expiry of @tick_timer, 0 when not armed
  * @stopping: teardown started: nothing re-arms the timer or the work
  * @tick_timer: runs @tick_work at the earliest deadline of a busy page
@@ -144,12 +187,11 @@ struct bigiron_dsm_chain {
  */
 struct bigiron_dsm {
 	struct bi_coh_node cn;
-	struct bi_coh_local *local;
-	struct bi_coh_dir *dir;
+	struct xarray meta;
+	struct bi_coh_local scratch;
 	u64 home_first;
 	u64 home_nr;
 	struct bigiron_dsm_bucket *buckets;
-	unsigned long *busy;
 	spinlock_t tick_lock;	/* see above */
 	u64 tick_at;
 	bool stopping;
@@ -186,9 +228,17 @@ struct bigiron_ssi_ipi {
  * @ring_lock: protects @ring, @head, @tail; irq-safe (the kprobe)
  * @ring: interrupts for other nodes, from @tail to @head
  * @ipi_work: sends the ring's interrupts
- * @msg_lock: protects @msgq and @msgq_len; BH-safe
+ * @msg_lock: protects @msgq; BH-safe
  * @msgq: BI_MSG_USER messages waiting for BIGIRON_VM_RECV
+ * @msgq_held: launcher messages the links accepted and BIGIRON_VM_RECV
+ *	has not taken yet (on a peer's rxq or on @msgq), at most
+ *	BIGIRON_SSI_MSGQ_MAX: one more is refused to the link
+ * @send_lock: one BIGIRON_VM_SEND at a time (its queue bound is exact)
+ * @recv_lock: one BIGIRON_VM_RECV at a time (a message it cannot copy
+ *	out goes back to the head of @msgq, in order)
  * @down: nodes whose link died, not yet reported by BIGIRON_VM_RECV
+ * @lost: bit 0: an interrupt was lost, not yet reported by BIGIRON_VM_RECV
+ * @lost_node: the node it came from or went to (the first one)
  * @wq: BIGIRON_VM_RECV waiters
  */
 struct bigiron_ssi {
@@ -201,11 +251,15 @@ struct bigiron_ssi {
 	u32 head;
 	u32 tail;
 	struct bigiron_ssi_ipi ring[BIGIRON_SSI_RING];
-	struct work_struct ipi_work;
+	struct delayed_work ipi_work;
 	spinlock_t msg_lock;	/* see above */
 	struct list_head msgq;
-	u32 msgq_len;
+	atomic_t msgq_held;
+	struct mutex send_lock;	/* see above */
+	struct mutex recv_lock;	/* see above */
 	DECLARE_BITMAP(down, BIGIRON_MAX_NODES);
+	unsigned long lost;
+	u16 lost_node;
 	wait_queue_head_t wq;
 	atomic64_t ipis_sent;
 	atomic64_t ipis_recv;
@@ -229,9 +283,11 @@ struct bigiron_ssi {
  *	be opened again, one that was up and died may not
  * @state: copy of @lp.state for lockless readers (WRITE_ONCE under @lock)
  * @rxq: delivered coherence messages not yet handed to @rx_work
+ * @rxq_len: messages on @rxq, at most BIGIRON_PEER_RXQ_MAX
  * @rx_work: hands @rxq to bigiron_dsm_recv() in process context
  * @txq: coherence messages waiting for room in the send window, in order
  * @txq_len: messages on @txq
+ * @txq_user: of those, launcher messages (at most BIGIRON_PEER_TXQ_USER_MAX)
  * @sent: coherence messages queued to the node, by type
  * @recv: coherence messages delivered from the node, by type
  * @pages_sent: of @sent, those carrying a page
@@ -254,9 +310,11 @@ struct bigiron_peer {
 	bool ever_up;
 	u8 state;
 	struct list_head rxq;
+	u32 rxq_len;
 	struct work_struct rx_work;
 	struct list_head txq;
 	u32 txq_len;
+	u32 txq_user;
 	u64 sent[BI_MSG_TYPE_MAX];
 	u64 recv[BI_MSG_TYPE_MAX];
 	u64 pages_sent;
@@ -297,6 +355,9 @@ struct bigiron_peer {
  * @wire_drops: frames refused by bi_wire_decode(), by reason
  * @dsm: coherence state (dsm.c)
  * @ssi: interrupts and launcher messages (ssi.c)
+ * @fail_rx: test knob (debugfs vm<id>/fail_rx): so many messages received
+ *	next fail their allocation as if memory had run out
+ * @dbg_fail_rx: debugfs vm<id>/fail_rx
  * @peers: by node id; NULL at @self
  */
 struct bigiron_cluster {
@@ -325,6 +386,8 @@ struct bigiron_cluster {
 	atomic64_t wire_drops[BI_WIRE_DROP_NR];
 	struct bigiron_dsm dsm;
 	struct bigiron_ssi ssi;
+	atomic_t fail_rx;
+	struct dentry *dbg_fail_rx;
 	struct bigiron_peer *peers[BIGIRON_MAX_NODES];
 };
 
@@ -344,6 +407,10 @@ int bigiron_peer_ping(struct bigiron_peer *pe, const u8 *payload, u16 len,
 u64 bigiron_peer_total_drops(struct bigiron_peer *pe);
 void bigiron_peer_send(struct bigiron_peer *pe, const struct bi_wire_hdr *h,
 		       const u8 *data);
+struct bigiron_rx_msg *bigiron_peer_msg_new(const struct bi_wire_hdr *h,
+					    const u8 *data, gfp_t gfp);
+int bigiron_peer_send_msg(struct bigiron_peer *pe, struct bigiron_rx_msg *m);
+u32 bigiron_peer_backlog(struct bigiron_peer *pe, bool user);
 
 /* dsm.c */
 int bigiron_dsm_init(struct bigiron_cluster *cl);
@@ -370,8 +437,10 @@ bool kvm_apic_match_dest(struct kvm_vcpu *vcpu, struct kvm_lapic *source,
 void bigiron_ssi_init(struct bigiron_cluster *cl);
 void bigiron_ssi_stop(struct bigiron_cluster *cl);
 void bigiron_ssi_free(struct bigiron_cluster *cl);
+bool bigiron_ssi_hold_msg(struct bigiron_cluster *cl);
+void bigiron_ssi_unhold_msg(struct bigiron_cluster *cl);
 void bigiron_ssi_recv(struct bigiron_cluster *cl, u16 node,
-		      const struct bi_wire_hdr *h, const u8 *data);
+		      struct bigiron_rx_msg *m);
 void bigiron_ssi_node_down(struct bigiron_cluster *cl, u16 node);
 
 /* eth.c */

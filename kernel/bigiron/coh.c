@@ -73,7 +73,8 @@ void bi_coh_mark_dead(struct bi_coh_node *cn, u16 node)
 {
 	if (node >= cn->nr_nodes || node == cn->self)
 		return;
-	BI_WRITE_ONCE(cn->dead, BI_READ_ONCE(cn->dead) | 1ULL << node);
+	/* two peers may die at once, each under its own lock */
+	bi_or_u64(&cn->dead, 1ULL << node);
 }
 
 static bool bi_dead(struct bi_coh_node *cn, u16 node)

@@ -277,9 +277,10 @@ u64 bi_coh_tick(struct bi_coh_node *cn, struct bi_coh_stats *st, u64 page,
 bool bi_coh_busy(struct bi_coh_node *cn, u64 page);
 
 /*
- * Declare node dead (the link gave up on it). Lock-free: the mask only
- * gains bits. Waits on the dead node end at the next bi_coh_tick() of each
- * page, with -EHOSTDOWN, or -EIO when it held the only current copy.
+ * Declare node dead (the link gave up on it). Lock-free and callable for
+ * two nodes at once: the mask only gains bits, by an atomic OR. Waits on
+ * the dead node end at the next bi_coh_tick() of each page, with
+ * -EHOSTDOWN, or -EIO when it held the only current copy.
  */
 void bi_coh_mark_dead(struct bi_coh_node *cn, u16 node);
 

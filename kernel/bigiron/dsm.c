@@ -104,6 +104,92 @@ static struct address_space *bigiron_dsm_mapping(struct bigiron_cluster *cl)
 	return cl->vm->inode->i_mapping;
 }
 
+/* ---- metadata: made per chunk of pages on first use --------------------- */
+
+static struct kmem_cache *bigiron_dsm_chunk_cache;
+static struct kmem_cache *bigiron_dsm_dir_cache;
+
+/* @page's chunk, or NULL if none of its pages was used yet.  Context: any. */
+static struct bigiron_dsm_chunk *bigiron_dsm_chunk(struct bigiron_dsm *dsm,
+						   u64 page)
+{
+	return xa_load(&dsm->meta, page >> BIGIRON_DSM_CHUNK_SHIFT);
+}
+
+/*
+ * @page's local state for an unlocked peek: NULL when the page was never
+ * used here (no rights, no flags).
+ */
+static const struct bi_coh_local *bigiron_dsm_peek(struct bigiron_dsm *dsm,
+						   u64 page)
+{
+	struct bigiron_dsm_chunk *c = bigiron_dsm_chunk(dsm, page);
+
+	return c ? &c->local[page & (BIGIRON_DSM_CHUNK - 1)] : NULL;
+}
+
+/*
+ * Make @page's metadata if it does not exist yet: before any protocol
+ * call on the page.  A chunk holds directory entries when this node is
+ * home for one of its pages.
+ * Context: process, may sleep.  Return: 0 or -ENOMEM.
+ */
+static int bigiron_dsm_meta(struct bigiron_dsm *dsm, u64 page, gfp_t gfp)
+{
+	unsigned long idx = page >> BIGIRON_DSM_CHUNK_SHIFT;
+	u64 first = (u64)idx << BIGIRON_DSM_CHUNK_SHIFT;
+	struct bigiron_dsm_chunk *c, *old;
+
+	if (likely(xa_load(&dsm->meta, idx)))
+		return 0;
+	c = kmem_cache_zalloc(bigiron_dsm_chunk_cache, gfp);
+	if (!c)
+		return -ENOMEM;
+	if (first < dsm->home_first + dsm->home_nr &&
+	    dsm->home_first < first + BIGIRON_DSM_CHUNK) {
+		c->dir = kmem_cache_zalloc(bigiron_dsm_dir_cache, gfp);
+		if (!c->dir) {
+			kmem_cache_free(bigiron_dsm_chunk_cache, c);
+			return -ENOMEM;
+		}
+	}
+	old = xa_cmpxchg(&dsm->meta, idx, NULL, c, gfp);
+	if (!old)
+		return 0;
+	/* another CPU made it first, or no memory for the index */
+	if (c->dir)
+		kmem_cache_free(bigiron_dsm_dir_cache, c->dir);
+	kmem_cache_free(bigiron_dsm_chunk_cache, c);
+	return xa_is_err(old) ? xa_err(old) : 0;
+}
+
+/*
+ * Mark @page busy or not, and its chunk for the tick.  Context: under the
+ * page's bucket lock (so the page's own bit cannot change meanwhile).
+ */
+static void bigiron_dsm_set_busy(struct bigiron_dsm *dsm, u64 page,
+				 bool busy)
+{
+	unsigned long idx = page >> BIGIRON_DSM_CHUNK_SHIFT;
+	u32 bit = BIT(page & (BIGIRON_DSM_CHUNK - 1));
+	struct bigiron_dsm_chunk *c = xa_load(&dsm->meta, idx);
+
+	lockdep_assert_held(&bigiron_dsm_bucket(dsm, page)->lock);
+
+	if (WARN_ON_ONCE(!c) || !!(READ_ONCE(c->busy) & bit) == busy)
+		return;
+	xa_lock(&dsm->meta);
+	if (busy) {
+		WRITE_ONCE(c->busy, c->busy | bit);
+		__xa_set_mark(&dsm->meta, idx, XA_MARK_0);
+	} else {
+		WRITE_ONCE(c->busy, c->busy & ~bit);
+		if (!c->busy)
+			__xa_clear_mark(&dsm->meta, idx, XA_MARK_0);
+	}
+	xa_unlock(&dsm->meta);
+}
+
 /* ---- protocol callbacks (coh.h); all run under the page's bucket lock -- */
 
 static u16 bigiron_dsm_home(void *priv, u64 page)
@@ -120,21 +206,34 @@ static u16 bigiron_dsm_home(void *priv, u64 page)
 	return cl->self;
 }
 
+/*
+ * Both run on a page whose metadata bigiron_dsm_meta() made before the
+ * protocol call.
+ */
 static struct bi_coh_dir *bigiron_dsm_dir(void *priv, u64 page)
 {
 	struct bigiron_cluster *cl = priv;
 	struct bigiron_dsm *dsm = &cl->dsm;
+	struct bigiron_dsm_chunk *c;
 
 	if (page - dsm->home_first >= dsm->home_nr)
 		return NULL;
-	return &dsm->dir[page - dsm->home_first];
+	c = bigiron_dsm_chunk(dsm, page);
+	if (WARN_ON_ONCE(!c || !c->dir))
+		return NULL;
+	return &c->dir[page & (BIGIRON_DSM_CHUNK - 1)];
 }
 
 static struct bi_coh_local *bigiron_dsm_local(void *priv, u64 page)
 {
 	struct bigiron_cluster *cl = priv;
+	struct bigiron_dsm_chunk *c = bigiron_dsm_chunk(&cl->dsm, page);
 
-	return &cl->dsm.local[page];
+	if (WARN_ON_ONCE(!c)) {
+		memset(&cl->dsm.scratch, 0, sizeof(cl->dsm.scratch));
+		return &cl->dsm.scratch;
+	}
+	return &c->local[page & (BIGIRON_DSM_CHUNK - 1)];
 }
 
 static void bigiron_dsm_send(void *priv, const struct bi_coh_msg *m,
@@ -179,7 +278,7 @@ static void bigiron_dsm_copy_in(void *priv, u64 page, const u8 *data)
 				    GFP_HIGHUSER | __GFP_NOFAIL);
 	if (WARN_ON_ONCE(!folio)) {
 		/* cannot happen with __GFP_NOFAIL; never map stale data */
-		cl->dsm.local[page].flags |= BI_LF_BROKEN;
+		bigiron_dsm_local(cl, page)->flags |= BI_LF_BROKEN;
 		return;
 	}
 	/* no mapping of the page exists: the protocol removed them */
@@ -278,17 +377,15 @@ static void bigiron_dsm_release_copy(struct bigiron_dsm *dsm, u64 page)
 /* Run the tick work at @at (ns, CLOCK_MONOTONIC) at the latest. */
 static void bigiron_dsm_arm(struct bigiron_dsm *dsm, u64 at)
 {
-	unsigned long flags;
-
 	if (!at)
 		return;
-	spin_lock_irqsave(&dsm->tick_lock, flags);
+	spin_lock_bh(&dsm->tick_lock);
 	if (!dsm->stopping && (!dsm->tick_at || at < dsm->tick_at)) {
 		dsm->tick_at = at;
 		hrtimer_start(&dsm->tick_timer, ns_to_ktime(at),
-			      HRTIMER_MODE_ABS);
+			      HRTIMER_MODE_ABS_SOFT);
 	}
-	spin_unlock_irqrestore(&dsm->tick_lock, flags);
+	spin_unlock_bh(&dsm->tick_lock);
 }
 
 /*
@@ -304,14 +401,14 @@ static void bigiron_dsm_settle(struct bigiron_dsm *dsm,
 	lockdep_assert_held(&b->lock);
 
 	next = bi_coh_tick(&dsm->cn, &b->st, page, now);
-	if (dsm->local[page].state == BI_L_INVALID &&
+	if (bigiron_dsm_peek(dsm, page)->state == BI_L_INVALID &&
 	    page - dsm->home_first >= dsm->home_nr)
 		bigiron_dsm_release_copy(dsm, page);
 	if (bi_coh_busy(&dsm->cn, page)) {
-		set_bit(page, dsm->busy);
+		bigiron_dsm_set_busy(dsm, page, true);
 		bigiron_dsm_arm(dsm, next);
 	} else {
-		clear_bit(page, dsm->busy);
+		bigiron_dsm_set_busy(dsm, page, false);
 	}
 }
 
@@ -319,13 +416,12 @@ static enum hrtimer_restart bigiron_dsm_timer(struct hrtimer *t)
 {
 	struct bigiron_dsm *dsm = container_of(t, struct bigiron_dsm,
 					       tick_timer);
-	unsigned long flags;
 
-	spin_lock_irqsave(&dsm->tick_lock, flags);
+	spin_lock_bh(&dsm->tick_lock);
 	dsm->tick_at = 0;
 	if (!dsm->stopping)
 		queue_work(system_highpri_wq, &dsm->tick_work);
-	spin_unlock_irqrestore(&dsm->tick_lock, flags);
+	spin_unlock_bh(&dsm->tick_lock);
 	return HRTIMER_NORESTART;
 }
 
@@ -335,14 +431,24 @@ static void bigiron_dsm_tick_work(struct work_struct *work)
 	struct bigiron_dsm *dsm = container_of(work, struct bigiron_dsm,
 					       tick_work);
 	struct bigiron_dsm_bucket *b;
-	unsigned long page;
+	struct bigiron_dsm_chunk *c;
+	unsigned long idx;
+	u32 busy;
+	u64 page;
 
-	for_each_set_bit(page, dsm->busy, dsm->cn.nr_pages) {
-		b = bigiron_dsm_bucket(dsm, page);
-		mutex_lock(&b->lock);
-		bigiron_dsm_settle(dsm, b, page, ktime_get_ns());
-		mutex_unlock(&b->lock);
-		cond_resched();
+	/* only the chunks with a busy page, not the whole VM */
+	xa_for_each_marked(&dsm->meta, idx, c, XA_MARK_0) {
+		busy = READ_ONCE(c->busy);
+		while (busy) {
+			page = ((u64)idx << BIGIRON_DSM_CHUNK_SHIFT) +
+			       __ffs(busy);
+			busy &= busy - 1;
+			b = bigiron_dsm_bucket(dsm, page);
+			mutex_lock(&b->lock);
+			bigiron_dsm_settle(dsm, b, page, ktime_get_ns());
+			mutex_unlock(&b->lock);
+			cond_resched();
+		}
 	}
 }
 
@@ -351,20 +457,20 @@ static void bigiron_dsm_tick_work(struct work_struct *work)
  * @cl: node instance
  * @node: the dead peer
  *
- * Context: any (the peer lock is held).  Waits on @node end at the tick.
+ * Context: softirq or process with BHs off (under the peer lock).  Waits
+ * on @node end at the tick.
  */
 void bigiron_dsm_node_dead(struct bigiron_cluster *cl, u16 node)
 {
 	struct bigiron_dsm *dsm = &cl->dsm;
-	unsigned long flags;
 
-	if (!dsm->local)
+	if (!dsm->buckets)
 		return;
 	bi_coh_mark_dead(&dsm->cn, node);
-	spin_lock_irqsave(&dsm->tick_lock, flags);
+	spin_lock_bh(&dsm->tick_lock);
 	if (!dsm->stopping)
 		queue_work(system_highpri_wq, &dsm->tick_work);
-	spin_unlock_irqrestore(&dsm->tick_lock, flags);
+	spin_unlock_bh(&dsm->tick_lock);
 }
 
 /* ---- fault chains ---------------------------------------------------------- */
@@ -513,7 +619,7 @@ static void bigiron_dsm_report(struct bigiron_cluster *cl, u64 page,
 
 static bool bigiron_dsm_rights(struct bigiron_dsm *dsm, u64 page, bool write)
 {
-	u8 state = dsm->local[page].state;
+	u8 state = bigiron_dsm_peek(dsm, page)->state;
 
 	return write ? state == BI_L_EXCL : state != BI_L_INVALID;
 }
@@ -560,9 +666,11 @@ static struct folio *bigiron_dsm_lock_folio(struct bigiron_cluster *cl,
 /* Does this node hold @page, or has it asked for it ahead? */
 static bool bigiron_dsm_near(struct bigiron_dsm *dsm, u64 page, bool ahead)
 {
-	const struct bi_coh_local *l = &dsm->local[page];
+	const struct bi_coh_local *l = bigiron_dsm_peek(dsm, page);
 
 	/* unlocked peeks: a wrong guess only costs a useless request */
+	if (!l)
+		return false;
 	if (ahead)
 		return READ_ONCE(l->flags) &
 		       (BI_LF_PREFETCH | BI_LF_PREFETCHED);
@@ -576,10 +684,10 @@ static bool bigiron_dsm_near(struct bigiron_dsm *dsm, u64 page, bool ahead)
  * pages ahead of it, of the same home, so that their round trips overlap
  * instead of adding up.  A miss asks for the whole window; a hit, which
  * finds the window already asked for, for the one page that keeps it
- * ahead.  Takes each page's bucket lock in turn.  On a miss no lock is
- * held; on a hit the fault holds @page's folio lock, which orders before
- * bucket locks (a revocation holds a bucket lock and waits for its page's
- * folio), so then it only tries the lock.
+ * ahead.  Takes each page's bucket lock in turn, and what the protocol
+ * does for a page may lock that page's folio (order: bucket lock, then
+ * folio lock): the caller holds neither, or two faults prefetching toward
+ * each other could each hold the folio the other's prefetch waits for.
  */
 static void bigiron_dsm_prefetch(struct bigiron_cluster *cl, u64 page,
 				 bool hit)
@@ -605,11 +713,10 @@ static void bigiron_dsm_prefetch(struct bigiron_cluster *cl, u64 page,
 		/* unsigned: below page 0 wraps above nr */
 		if (q >= nr || bigiron_dsm_home(cl, q) != home)
 			break;
-		b = bigiron_dsm_bucket(dsm, q);
-		if (!hit)
-			mutex_lock(&b->lock);
-		else if (!mutex_trylock(&b->lock))
+		if (bigiron_dsm_meta(dsm, q, GFP_KERNEL_ACCOUNT))
 			break;
+		b = bigiron_dsm_bucket(dsm, q);
+		mutex_lock(&b->lock);
 		now = ktime_get_ns();
 		bi_coh_prefetch(&dsm->cn, &b->st, q, now);
 		bigiron_dsm_settle(dsm, b, q, now);
@@ -641,14 +748,25 @@ struct folio *bigiron_dsm_access(struct bigiron_cluster *cl, u64 page,
 	struct bigiron_dsm_bucket *b = bigiron_dsm_bucket(dsm, page);
 	u64 start = ktime_get_ns(), now = start, gen;
 	u64 end = start + dsm->cn.params.req_timeout_ns;
-	bool remote = false, hit = false;
+	bool remote = false;
 	long left;
 	int err;
 
+	/*
+	 * A read that will use a copy asked for ahead keeps the prefetch
+	 * window ahead of it, now, before any lock is held (see
+	 * bigiron_dsm_prefetch()).  An unlocked peek: a wrong guess costs a
+	 * request or leaves the window one page short.
+	 */
+	err = bigiron_dsm_meta(dsm, page, GFP_KERNEL_ACCOUNT);
+	if (err)
+		goto fail;
+	if (!write &&
+	    (READ_ONCE(bigiron_dsm_peek(dsm, page)->flags) & BI_LF_PREFETCHED))
+		bigiron_dsm_prefetch(cl, page, true);
+
 	for (;;) {
 		mutex_lock(&b->lock);
-		if (!remote && !write)
-			hit = dsm->local[page].flags & BI_LF_PREFETCHED;
 		err = bi_coh_access(&dsm->cn, &b->st, page, write, now);
 		/*
 		 * Timers of the page first, with no folio locked: they may
@@ -667,11 +785,8 @@ struct folio *bigiron_dsm_access(struct bigiron_cluster *cl, u64 page,
 		gen = b->gen;
 		mutex_unlock(&b->lock);
 
-		if (!err) {
-			if (hit)
-				bigiron_dsm_prefetch(cl, page, true);
+		if (!err)
 			break;
-		}
 		if (err != -EAGAIN && err != -ESTALE)
 			goto fail;
 		if (!remote) {
@@ -755,6 +870,11 @@ void bigiron_dsm_recv(struct bigiron_cluster *cl, u16 node,
 		atomic64_inc(&dsm->drops[BI_COH_DROP_DATA]);
 		return;
 	}
+	/*
+	 * The link acknowledged the message: it must be handled.  A chunk
+	 * of metadata is small; the allocator retries until it has one.
+	 */
+	bigiron_dsm_meta(dsm, h->page, GFP_KERNEL | __GFP_NOFAIL);
 	b = bigiron_dsm_bucket(dsm, h->page);
 	mutex_lock(&b->lock);
 	now = ktime_get_ns();
@@ -789,8 +909,10 @@ static int bigiron_dsm_dbg_show(struct seq_file *m, void *unused)
 {
 	struct bigiron_cluster *cl = m->private;
 	struct bigiron_dsm *dsm = &cl->dsm;
+	unsigned long idx, chunks = 0;
+	struct bigiron_dsm_chunk *c;
 	struct bi_coh_stats *st;
-	unsigned int i;
+	unsigned int i, busy = 0;
 
 	st = kmalloc(sizeof(*st), GFP_KERNEL);
 	if (!st)
@@ -803,8 +925,14 @@ static int bigiron_dsm_dbg_show(struct seq_file *m, void *unused)
 	seq_printf(m, "hold_min_us %llu\nhold_max_us %llu\n",
 		   div_u64(dsm->cn.params.hold_min_ns, NSEC_PER_USEC),
 		   div_u64(dsm->cn.params.hold_max_ns, NSEC_PER_USEC));
-	seq_printf(m, "home_pages %llu\nbusy_pages %u\n", dsm->home_nr,
-		   bitmap_weight(dsm->busy, dsm->cn.nr_pages));
+	xa_for_each(&dsm->meta, idx, c) {
+		chunks++;
+		busy += hweight32(READ_ONCE(c->busy));
+	}
+	seq_printf(m, "home_pages %llu\nbusy_pages %u\nmeta_chunks %lu (%lu KiB)\n",
+		   dsm->home_nr, busy, chunks,
+		   chunks * (sizeof(*c) + BIGIRON_DSM_CHUNK *
+			     sizeof(struct bi_coh_dir)) >> 10);
 	seq_printf(m, "remote_read_faults %lld\nremote_write_faults %lld\nfault_errors %lld\n",
 		   (s64)atomic64_read(&dsm->remote_read_faults),
 		   (s64)atomic64_read(&dsm->remote_write_faults),
@@ -840,21 +968,31 @@ static ssize_t bigiron_dsm_evict_write(struct file *file,
 	struct bigiron_cluster *cl = file->private_data;
 	struct bigiron_dsm *dsm = &cl->dsm;
 	struct bigiron_dsm_bucket *b;
+	struct bigiron_dsm_chunk *c;
 	pgoff_t first, nr, page;
+	unsigned long idx;
+	unsigned int i;
 	int err;
 
 	err = bigiron_debugfs_parse_pages(cl->vm, ubuf, count, &first, &nr);
 	if (err)
 		return err;
-	for (page = first; page < first + nr; page++) {
-		if (fatal_signal_pending(current))
-			return -EINTR;
-		b = bigiron_dsm_bucket(dsm, page);
-		mutex_lock(&b->lock);
-		bi_coh_evict(&dsm->cn, &b->st, page, ktime_get_ns());
-		bigiron_dsm_settle(dsm, b, page, ktime_get_ns());
-		mutex_unlock(&b->lock);
-		cond_resched();
+	/* pages never used here hold nothing: only the chunks that exist */
+	xa_for_each_range(&dsm->meta, idx, c, first >> BIGIRON_DSM_CHUNK_SHIFT,
+			  (first + nr - 1) >> BIGIRON_DSM_CHUNK_SHIFT) {
+		for (i = 0; i < BIGIRON_DSM_CHUNK; i++) {
+			page = ((u64)idx << BIGIRON_DSM_CHUNK_SHIFT) + i;
+			if (page < first || page >= first + nr)
+				continue;
+			if (fatal_signal_pending(current))
+				return -EINTR;
+			b = bigiron_dsm_bucket(dsm, page);
+			mutex_lock(&b->lock);
+			bi_coh_evict(&dsm->cn, &b->st, page, ktime_get_ns());
+			bigiron_dsm_settle(dsm, b, page, ktime_get_ns());
+			mutex_unlock(&b->lock);
+			cond_resched();
+		}
 	}
 	return count;
 }
@@ -1093,7 +1231,7 @@ int bigiron_dsm_init(struct bigiron_cluster *cl)
 	int err;
 
 	spin_lock_init(&dsm->tick_lock);
-	hrtimer_init(&dsm->tick_timer, CLOCK_MONOTONIC, HRTIMER_MODE_ABS);
+	hrtimer_init(&dsm->tick_timer, CLOCK_MONOTONIC, HRTIMER_MODE_ABS_SOFT);
 	dsm->tick_timer.function = bigiron_dsm_timer;
 	INIT_WORK(&dsm->tick_work, bigiron_dsm_tick_work);
 
@@ -1118,18 +1256,8 @@ int bigiron_dsm_init(struct bigiron_cluster *cl)
 	dsm->home_first = me->home_start >> PAGE_SHIFT;
 	dsm->home_nr = me->home_size >> PAGE_SHIFT;
 	err = -ENOMEM;
-	dsm->local = kvcalloc(nr_pages, sizeof(*dsm->local), GFP_KERNEL);
-	if (!dsm->local)
-		goto err;
-	if (dsm->home_nr) {
-		dsm->dir = kvcalloc(dsm->home_nr, sizeof(*dsm->dir),
-				    GFP_KERNEL);
-		if (!dsm->dir)
-			goto err;
-	}
-	dsm->busy = bitmap_zalloc(nr_pages, GFP_KERNEL);
-	if (!dsm->busy)
-		goto err;
+	/* per-page metadata comes with use: bigiron_dsm_meta() */
+	xa_init(&dsm->meta);
 	dsm->buckets = kvcalloc(BIGIRON_DSM_BUCKETS, sizeof(*dsm->buckets),
 				GFP_KERNEL);
 	if (!dsm->buckets)
@@ -1170,13 +1298,12 @@ err:
 void bigiron_dsm_stop(struct bigiron_cluster *cl)
 {
 	struct bigiron_dsm *dsm = &cl->dsm;
-	unsigned long flags;
 
-	if (!dsm->local)
+	if (!dsm->buckets)
 		return;
-	spin_lock_irqsave(&dsm->tick_lock, flags);
+	spin_lock_bh(&dsm->tick_lock);
 	dsm->stopping = true;
-	spin_unlock_irqrestore(&dsm->tick_lock, flags);
+	spin_unlock_bh(&dsm->tick_lock);
 	hrtimer_cancel(&dsm->tick_timer);
 	cancel_work_sync(&dsm->tick_work);
 }
@@ -1192,16 +1319,44 @@ void bigiron_dsm_free(struct bigiron_cluster *cl)
 	debugfs_remove(dsm->dbg_hist);
 	debugfs_remove(dsm->dbg);
 	kfree(dsm->chains);
+	if (dsm->buckets) {
+		struct bigiron_dsm_chunk *c;
+		unsigned long idx;
+
+		xa_for_each(&dsm->meta, idx, c) {
+			if (c->dir)
+				kmem_cache_free(bigiron_dsm_dir_cache, c->dir);
+			kmem_cache_free(bigiron_dsm_chunk_cache, c);
+		}
+		xa_destroy(&dsm->meta);
+	}
 	kvfree(dsm->buckets);
-	bitmap_free(dsm->busy);
-	kvfree(dsm->dir);
-	kvfree(dsm->local);
 	dsm->dbg_evict = NULL;
 	dsm->dbg_hist = NULL;
 	dsm->dbg = NULL;
 	dsm->chains = NULL;
 	dsm->buckets = NULL;
-	dsm->busy = NULL;
-	dsm->dir = NULL;
-	dsm->local = NULL;
+}
+
+/* Module init: the slab caches of the metadata chunks. */
+int bigiron_dsm_module_init(void)
+{
+	bigiron_dsm_chunk_cache = KMEM_CACHE(bigiron_dsm_chunk, 0);
+	bigiron_dsm_dir_cache = kmem_cache_create("bigiron_dsm_dir",
+						  BIGIRON_DSM_CHUNK *
+						  sizeof(struct bi_coh_dir),
+						  0, 0, NULL);
+	if (!bigiron_dsm_chunk_cache || !bigiron_dsm_dir_cache) {
+		bigiron_dsm_module_exit();
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+void bigiron_dsm_module_exit(void)
+{
+	kmem_cache_destroy(bigiron_dsm_dir_cache);
+	kmem_cache_destroy(bigiron_dsm_chunk_cache);
+	bigiron_dsm_dir_cache = NULL;
+	bigiron_dsm_chunk_cache = NULL;
 }

@@ -16,6 +16,7 @@ static const char * const bi_link_drop_names[BI_LINK_DROP_NR] = {
 	[BI_LINK_DROP_BAD_ACK] = "bad_ack",
 	[BI_LINK_DROP_HELLO_UP] = "hello_while_up",
 	[BI_LINK_DROP_REASM] = "reasm",
+	[BI_LINK_DROP_NO_ROOM] = "no_room",
 };
 
 const char *bi_link_drop_name(enum bi_link_drop why)
@@ -268,6 +269,12 @@ static int bi_link_queue(const struct bi_link *lk, struct bi_link_peer *pe,
 		return -EPIPE;
 	if (!bi_link_space(pe))
 		return -ENOBUFS;
+	if (pe->snd_nxt == BI_LINK_SEQ_LAST) {
+		/* no wrap: a replay of the first frames would pass */
+		pe->seq_exhausted = 1;
+		bi_link_dead(lk, pe, now);
+		return -EPIPE;
+	}
 	s = &pe->win[pe->snd_nxt & (pe->win_size - 1)];
 	memset(&s->hdr, 0, sizeof(s->hdr));
 	s->hdr.type = h->type;
@@ -475,6 +482,20 @@ int bi_link_rx(const struct bi_link *lk, struct bi_link_peer *pe,
 	out->hdr = *h;
 	out->data = h->payload_len ? payload : NULL;
 	return 1;
+}
+
+void bi_link_refuse(struct bi_link_peer *pe, const struct bi_link_msg *msg)
+{
+	if (BI_WARN_ON(msg->hdr.seq + 1 != pe->rcv_nxt))
+		return;
+	/*
+	 * Nothing else bi_link_rx() did depends on the message: the acks
+	 * it carried stay taken, its reassembly slot is done and freed,
+	 * and an ack owed now only repeats the one before it.
+	 */
+	pe->rcv_nxt--;
+	pe->stats.delivered--;
+	pe->stats.drops[BI_LINK_DROP_NO_ROOM]++;
 }
 
 u64 bi_link_tick(const struct bi_link *lk, struct bi_link_peer *pe, u64 now)

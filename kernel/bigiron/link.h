@@ -40,8 +40,10 @@
  * (old_seq). A peer that restarts gets a new boot nonce; its HELLO is
  * refused while the old link is up, so the old link runs into its
  * retry limit and the peer is declared dead: a restarted host has lost its
- * pages, and the VM must stop. Sequence numbers must not wrap inside a
- * boot (2^32 messages).
+ * pages, and the VM must stop. Sequence numbers do not wrap inside a
+ * boot: a frame recorded 2^32 messages earlier would pass as new. A link
+ * whose sender reaches BI_LINK_SEQ_LAST dies instead (seq_exhausted set),
+ * after 2^32 - 2 messages in one direction.
  *
  * Locking: none inside. All calls on one struct bi_link_peer are
  * serialized by the caller (the kernel: the peer's spinlock; ops->xmit
@@ -61,6 +63,9 @@
  * (the caller's timers, ours and the peer's, are not exact).
  */
 #define BI_LINK_RTO_GRAN_NS	(50 * 1000ULL)
+
+/* Sequence numbers of a boot run from 1 to BI_LINK_SEQ_LAST - 1. */
+#define BI_LINK_SEQ_LAST	0xFFFFFFFFU
 
 struct bi_link_params {
 	u64 rto_init_ns;	/* RTO until the first RTT sample */
@@ -88,6 +93,7 @@ enum bi_link_drop {
 	BI_LINK_DROP_BAD_ACK,	/* acks a sequence number never sent */
 	BI_LINK_DROP_HELLO_UP,	/* new boot nonce offered while up */
 	BI_LINK_DROP_REASM,	/* fragment refused (see reasm.drops) */
+	BI_LINK_DROP_NO_ROOM,	/* receiver could not take it: sent again */
 	BI_LINK_DROP_NR
 };
 
@@ -135,6 +141,7 @@ struct bi_link_peer {
 	u16 node;
 	u8 state;		/* enum bi_link_state */
 	u8 ack_owed;
+	u8 seq_exhausted;	/* died for want of sequence numbers */
 	u32 peer_boot;		/* 0 until learned */
 	u32 snd_una;		/* oldest unacked */
 	u32 snd_nxt;		/* next to send */
@@ -210,6 +217,16 @@ int bi_link_send(const struct bi_link *lk, struct bi_link_peer *pe,
 int bi_link_rx(const struct bi_link *lk, struct bi_link_peer *pe,
 	       struct bi_wire_hdr *h, const u8 *frag, u64 now,
 	       struct bi_link_msg *out);
+
+/*
+ * The message bi_link_rx() just delivered could not be taken (no memory,
+ * or the receiver's queue is full): it counts as never received, it is not
+ * acked and the peer sends it again after its RTO. Only right after a
+ * bi_link_rx() that returned 1, before any other call on pe. A receiver
+ * that keeps refusing for bi_link_dead_bound() is declared dead by its
+ * peer, as one that does not answer.
+ */
+void bi_link_refuse(struct bi_link_peer *pe, const struct bi_link_msg *msg);
 
 /* Timers: resend, heartbeat, acks, handshake, reassembly; next deadline. */
 u64 bi_link_tick(const struct bi_link *lk, struct bi_link_peer *pe, u64 now);

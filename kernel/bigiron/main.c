@@ -26,13 +26,19 @@ static int __init bigiron_init(void)
 	if (err)
 		goto err_stats;
 
-	err = bigiron_dev_init();
+	err = bigiron_dsm_module_init();
 	if (err)
 		goto err_ssi;
+
+	err = bigiron_dev_init();
+	if (err)
+		goto err_dsm;
 
 	pr_info("ABI version %u ready\n", BIGIRON_ABI_VERSION);
 	return 0;
 
+err_dsm:
+	bigiron_dsm_module_exit();
 err_ssi:
 	bigiron_ssi_module_exit();
 err_stats:
@@ -43,6 +49,7 @@ err_stats:
 static void __exit bigiron_exit(void)
 {
 	bigiron_dev_exit();
+	bigiron_dsm_module_exit();
 	bigiron_ssi_module_exit();
 	bigiron_stats_exit();
 }

@@ -10,9 +10,13 @@
  *
  * Delivery: link.c hands back one message at a time, valid until the next
  * call on the peer.  PING and PONG are served at once under the lock.
- * Coherence messages are copied to a queue and handed to
- * bigiron_dsm_recv() from a work item, in order, outside the lock: the
- * coherence protocol takes page locks and sleeps.
+ * Coherence and interrupt messages are copied to a queue and handed to
+ * bigiron_dsm_recv() or bigiron_ssi_recv() from a work item, in order,
+ * outside the lock: the coherence protocol takes page locks and sleeps.
+ * The queue holds BIGIRON_PEER_RXQ_MAX messages; one that finds it full,
+ * or finds no memory, is refused to the link (bi_link_refuse()): it stays
+ * unacknowledged and the peer sends it again, so nothing acknowledged is
+ * ever lost.
  *
  * Sending: bigiron_peer_send() hands a coherence message to the link, or
  * when the send window is full (or older messages wait) appends it to the
@@ -77,6 +81,13 @@ static void bigiron_peer_sync_locked(struct bigiron_peer *pe)
 	bigiron_peer_arm_locked(pe, next);
 }
 
+/*
+ * The timer re-arms itself with hrtimer_start() under the peer lock, like
+ * every other arming, and never by returning HRTIMER_RESTART: a process
+ * that holds the lock while this callback waits for it may have started
+ * the timer again already, and changing the expiry of an enqueued timer
+ * (hrtimer_set_expires()) would corrupt the timer queue.
+ */
 static enum hrtimer_restart bigiron_peer_timer(struct hrtimer *timer)
 {
 	struct bigiron_peer *pe = container_of(timer, struct bigiron_peer,
@@ -85,6 +96,8 @@ static enum hrtimer_restart bigiron_peer_timer(struct hrtimer *timer)
 	u64 next = 0;
 
 	spin_lock_bh(&pe->lock);
+	/* it fired: whatever it was armed for, it is not armed now */
+	pe->timer_at = 0;
 	if (!cl->stopping) {
 		next = bi_link_tick(&cl->link, &pe->lp, ktime_get_ns());
 		if (!list_empty(&pe->txq)) {
@@ -93,11 +106,9 @@ static enum hrtimer_restart bigiron_peer_timer(struct hrtimer *timer)
 		}
 	}
 	WRITE_ONCE(pe->state, pe->lp.state);
-	pe->timer_at = next;
-	if (next)
-		hrtimer_set_expires(timer, ns_to_ktime(next));
+	bigiron_peer_arm_locked(pe, next);
 	spin_unlock_bh(&pe->lock);
-	return next ? HRTIMER_RESTART : HRTIMER_NORESTART;
+	return HRTIMER_NORESTART;
 }
 
 /* link.c: the peer went up or died.  Called under the peer lock. */
@@ -131,6 +142,8 @@ static void bigiron_peer_state(void *priv, u16 node,
 			pr_warn_ratelimited("vm%u: node %u is dead: %s\n",
 					    cl->vm->id, node, cl->detached ?
 					    "interface went away" :
+					    pe->lp.seq_exhausted ?
+					    "the link used up its sequence numbers" :
 					    "it stopped answering");
 		bigiron_dsm_node_dead(cl, node);
 		bigiron_ssi_node_down(cl, node);
@@ -164,6 +177,8 @@ static void bigiron_peer_flush_locked(struct bigiron_peer *pe)
 			break;
 		list_del(&m->list);
 		pe->txq_len--;
+		if (m->hdr.type == BI_MSG_USER)
+			pe->txq_user--;
 		kfree(m);
 	}
 }
@@ -180,64 +195,134 @@ static void bigiron_peer_count_sent_locked(struct bigiron_peer *pe,
 }
 
 /**
+ * bigiron_peer_msg_new - a message for bigiron_peer_send_msg()
+ * @h: type, flags, txid, page and payload_len
+ * @data: h->payload_len bytes, copied, or NULL
+ * @gfp: allocation flags (GFP_KERNEL_ACCOUNT where a user asked for it)
+ *
+ * Return: the message, or NULL.
+ */
+struct bigiron_rx_msg *bigiron_peer_msg_new(const struct bi_wire_hdr *h,
+					    const u8 *data, gfp_t gfp)
+{
+	u16 len = data ? h->payload_len : 0;
+	struct bigiron_rx_msg *m;
+
+	m = kmalloc(struct_size(m, data, len), gfp);
+	if (!m)
+		return NULL;
+	m->hdr = *h;
+	m->hdr.payload_len = len;
+	if (len)
+		memcpy(m->data, data, len);
+	return m;
+}
+
+/*
+ * Send @h with @data now if the window has room and nothing waits before
+ * it; else queue @m (which must hold the same message) when given.
+ * Return: 1 sent or dropped (@m not used), 0 queued (@m used), -ENOBUFS
+ * (no room and no @m), -ENOTCONN (dead peer, nothing sent).
+ */
+static int bigiron_peer_send_locked(struct bigiron_peer *pe,
+				    const struct bi_wire_hdr *h,
+				    const u8 *data, struct bigiron_rx_msg *m)
+{
+	struct bigiron_cluster *cl = pe->cl;
+	int err;
+
+	lockdep_assert_held(&pe->lock);
+
+	if (pe->lp.state == BI_LINK_DEAD)
+		return -ENOTCONN;
+	if (list_empty(&pe->txq)) {
+		err = bi_link_send(&cl->link, &pe->lp, h, data,
+				   ktime_get_ns());
+		if (err != -ENOBUFS) {
+			if (!err)
+				bigiron_peer_count_sent_locked(pe, h);
+			bigiron_peer_sync_locked(pe);
+			return 1;
+		}
+	}
+	if (!m)
+		return -ENOBUFS;
+	list_add_tail(&m->list, &pe->txq);
+	pe->txq_len++;
+	if (m->hdr.type == BI_MSG_USER)
+		pe->txq_user++;
+	bigiron_peer_count_sent_locked(pe, h);
+	return 0;
+}
+
+/**
+ * bigiron_peer_send_msg - send @m to @pe's node, or queue it
+ * @pe: the peer
+ * @m: from bigiron_peer_msg_new(); consumed
+ *
+ * Return: 0, or -ENOTCONN when the peer is dead (nothing was sent).
+ * Context: process or softirq.
+ */
+int bigiron_peer_send_msg(struct bigiron_peer *pe, struct bigiron_rx_msg *m)
+{
+	int ret;
+
+	spin_lock_bh(&pe->lock);
+	ret = bigiron_peer_send_locked(pe, &m->hdr,
+				       m->hdr.payload_len ? m->data : NULL, m);
+	spin_unlock_bh(&pe->lock);
+	if (ret)
+		kfree(m);
+	return ret < 0 ? ret : 0;
+}
+
+/**
+ * bigiron_peer_backlog - messages waiting for room in the send window
+ * @pe: the peer
+ * @user: count only launcher messages
+ */
+u32 bigiron_peer_backlog(struct bigiron_peer *pe, bool user)
+{
+	u32 n;
+
+	spin_lock_bh(&pe->lock);
+	n = user ? pe->txq_user : pe->txq_len;
+	spin_unlock_bh(&pe->lock);
+	return n;
+}
+
+/**
  * bigiron_peer_send - queue one coherence message to @pe's node
  * @pe: the peer
  * @h: type, flags, txid, page and payload_len (0 or BI_PAGE_SIZE)
  * @data: the payload, copied before this returns
  *
  * Never fails while the peer is alive: a full send window puts the message
- * on the peer's txq.  Messages to a dead peer are dropped.
+ * on the peer's txq.  Messages to a dead peer are dropped.  The protocol
+ * bounds what it has in flight (a request and its answers per page and
+ * node), hence this queue; users' messages go through
+ * bigiron_peer_send_msg() under their own bounds.
  *
  * Context: process, may sleep (the page's bucket lock is held).
  */
 void bigiron_peer_send(struct bigiron_peer *pe, const struct bi_wire_hdr *h,
 		       const u8 *data)
 {
-	struct bigiron_cluster *cl = pe->cl;
-	struct bigiron_rx_msg *m = NULL;
-	u16 len = data ? h->payload_len : 0;
-	int err;
+	struct bigiron_rx_msg *m;
+	int ret;
 
-	for (;;) {
-		spin_lock_bh(&pe->lock);
-		if (pe->lp.state == BI_LINK_DEAD) {
-			spin_unlock_bh(&pe->lock);
-			kfree(m);
-			return;
-		}
-		if (list_empty(&pe->txq)) {
-			err = bi_link_send(&cl->link, &pe->lp, h, data,
-					   ktime_get_ns());
-			if (err != -ENOBUFS) {
-				if (!err)
-					bigiron_peer_count_sent_locked(pe, h);
-				bigiron_peer_sync_locked(pe);
-				spin_unlock_bh(&pe->lock);
-				kfree(m);
-				return;
-			}
-		}
-		if (m) {
-			list_add_tail(&m->list, &pe->txq);
-			pe->txq_len++;
-			bigiron_peer_count_sent_locked(pe, h);
-			spin_unlock_bh(&pe->lock);
-			return;
-		}
-		spin_unlock_bh(&pe->lock);
-
-		/*
-		 * A page and a header: small enough that the allocator
-		 * retries until it succeeds, and the protocol has no way
-		 * to take a message back.
-		 */
-		m = kmalloc(struct_size(m, data, len),
-			    GFP_KERNEL | __GFP_NOFAIL);
-		m->hdr = *h;
-		m->hdr.payload_len = len;
-		if (len)
-			memcpy(m->data, data, len);
-	}
+	spin_lock_bh(&pe->lock);
+	ret = bigiron_peer_send_locked(pe, h, data, NULL);
+	spin_unlock_bh(&pe->lock);
+	if (ret != -ENOBUFS)
+		return;
+	/*
+	 * A page and a header: small enough that the allocator retries
+	 * until it succeeds, and the protocol has no way to take a message
+	 * back.
+	 */
+	m = bigiron_peer_msg_new(h, data, GFP_KERNEL | __GFP_NOFAIL);
+	bigiron_peer_send_msg(pe, m);
 }
 
 const struct bi_link_ops bigiron_peer_link_ops = {
@@ -262,49 +347,66 @@ static void bigiron_peer_rx_work(struct work_struct *work)
 
 	spin_lock_bh(&pe->lock);
 	list_splice_init(&pe->rxq, &list);
+	pe->rxq_len = 0;
 	spin_unlock_bh(&pe->lock);
 
 	list_for_each_entry_safe(m, tmp, &list, list) {
 		list_del(&m->list);
-		if (bi_wire_type_ssi(m->hdr.type))
-			bigiron_ssi_recv(pe->cl, pe->node, &m->hdr,
-					 m->hdr.payload_len ? m->data : NULL);
-		else
+		if (bi_wire_type_ssi(m->hdr.type)) {
+			/* takes @m */
+			bigiron_ssi_recv(pe->cl, pe->node, m);
+		} else {
 			bigiron_dsm_recv(pe->cl, pe->node, &m->hdr,
 					 m->hdr.payload_len ? m->data : NULL);
-		kfree(m);
+			kfree(m);
+		}
 		/* a long backlog must not hold the CPU (soft lockup) */
 		cond_resched();
 	}
 }
 
-static void bigiron_peer_queue_coh_locked(struct bigiron_peer *pe,
+/*
+ * Queue a delivered message for process context.  False when it cannot be
+ * held (no memory, or the queue is full): the caller then refuses it to
+ * the link, which leaves it unacknowledged, and the peer sends it again.
+ * A message the link acknowledged is never dropped here.
+ */
+static bool bigiron_peer_queue_coh_locked(struct bigiron_peer *pe,
 					  const struct bi_link_msg *msg)
 {
+	struct bigiron_cluster *cl = pe->cl;
 	u16 len = msg->data ? msg->hdr.payload_len : 0;
-	struct bigiron_rx_msg *m;
+	bool user = msg->hdr.type == BI_MSG_USER;
+	enum bigiron_drop why = BIGIRON_DROP_COH_NOMEM;
+	struct bigiron_rx_msg *m = NULL;
 
 	lockdep_assert_held(&pe->lock);
 
-	m = kmalloc(struct_size(m, data, len), GFP_ATOMIC);
-	if (!m) {
-		/*
-		 * The link acked it already: the coherence protocol's own
-		 * deadlines (next phase) recover from the loss.
-		 */
-		atomic64_inc(&pe->cl->drops[BIGIRON_DROP_COH_NOMEM]);
-		pe->drops[BIGIRON_DROP_COH_NOMEM]++;
-		return;
+	if (pe->rxq_len >= BIGIRON_PEER_RXQ_MAX) {
+		why = BIGIRON_DROP_RXQ_FULL;
+	} else if (user && !bigiron_ssi_hold_msg(cl)) {
+		why = BIGIRON_DROP_MSGQ_FULL;
+	} else {
+		if (atomic_read(&cl->fail_rx) <= 0 ||
+		    atomic_dec_if_positive(&cl->fail_rx) < 0)
+			m = bigiron_peer_msg_new(&msg->hdr, msg->data,
+						 GFP_ATOMIC);
+		if (!m && user)
+			bigiron_ssi_unhold_msg(cl);
 	}
-	m->hdr = msg->hdr;
-	if (len)
-		memcpy(m->data, msg->data, len);
+	if (!m) {
+		atomic64_inc(&cl->drops[why]);
+		pe->drops[why]++;
+		return false;
+	}
 	if (msg->hdr.type < BI_MSG_TYPE_MAX)
 		pe->recv[msg->hdr.type]++;
 	if (len)
 		pe->pages_recv++;
 	list_add_tail(&m->list, &pe->rxq);
+	pe->rxq_len++;
 	queue_work(system_highpri_wq, &pe->rx_work);
+	return true;
 }
 
 /* PING: answer at once with the same txid and payload. */
@@ -374,7 +476,8 @@ void bigiron_peer_rx(struct bigiron_peer *pe, struct bi_wire_hdr *h,
 			bigiron_peer_got_pong_locked(pe, &msg);
 			break;
 		default:
-			bigiron_peer_queue_coh_locked(pe, &msg);
+			if (!bigiron_peer_queue_coh_locked(pe, &msg))
+				bi_link_refuse(&pe->lp, &msg);
 			break;
 		}
 	}
@@ -698,11 +801,13 @@ void bigiron_peer_stop(struct bigiron_peer *pe)
 		list_del(&m->list);
 		kfree(m);
 	}
+	pe->rxq_len = 0;
 	list_for_each_entry_safe(m, tmp, &pe->txq, list) {
 		list_del(&m->list);
 		kfree(m);
 	}
 	pe->txq_len = 0;
+	pe->txq_user = 0;
 }
 
 /* Unpublish (waiting for sysfs readers) and free the peer. */

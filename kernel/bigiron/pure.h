@@ -7,7 +7,8 @@
  * tests in selftests/proto. They make no kernel call: no allocation, no
  * lock, no clock, no printing. This header gives them the kernel's integer
  * types, memcpy/memset, errno values, a warning macro for broken internal
- * invariants (never for anything a peer sends) and READ_ONCE/WRITE_ONCE.
+ * invariants (never for anything a peer sends), READ_ONCE/WRITE_ONCE and
+ * an atomic OR.
  */
 #ifndef _BIGIRON_PURE_H
 #define _BIGIRON_PURE_H
@@ -19,10 +20,20 @@
 #include <linux/errno.h>
 #include <linux/bug.h>
 #include <linux/compiler.h>
+#include <linux/atomic.h>
 
 #define BI_WARN_ON(cond)	WARN_ON_ONCE(cond)
 #define BI_READ_ONCE(x)		READ_ONCE(x)
 #define BI_WRITE_ONCE(x, v)	WRITE_ONCE(x, v)
+
+/* Atomic *p |= v (a compare-and-exchange loop; 64-bit hosts). */
+static inline void bi_or_u64(u64 *p, u64 v)
+{
+	u64 old = READ_ONCE(*p);
+
+	while (!try_cmpxchg64(p, &old, old | v))
+		;
+}
 
 #else /* userspace */
 
@@ -55,6 +66,10 @@ void bi_pure_warn(const char *file, int line, const char *cond);
 })
 #define BI_READ_ONCE(x)		__atomic_load_n(&(x), __ATOMIC_RELAXED)
 #define BI_WRITE_ONCE(x, v)	__atomic_store_n(&(x), (v), __ATOMIC_RELAXED)
+static inline void bi_or_u64(u64 *p, u64 v)
+{
+	__atomic_fetch_or(p, v, __ATOMIC_RELAXED);
+}
 
 #ifndef ARRAY_SIZE
 #define ARRAY_SIZE(a)		(sizeof(a) / sizeof((a)[0]))

@@ -46,6 +46,7 @@
 
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
+#include <linux/capability.h>
 #include <linux/file.h>
 #include <linux/kprobes.h>
 #include <linux/kvm_host.h>
@@ -78,13 +79,6 @@ static LIST_HEAD(bigiron_ssi_list);
 static DEFINE_MUTEX(bigiron_ssi_lock);
 static unsigned int bigiron_ssi_users;	/* VMs bound by SET_KVM */
 static DEFINE_PER_CPU(bool, bigiron_ssi_injecting);
-
-struct bigiron_ssi_msg {
-	struct list_head list;
-	u16 node;
-	u16 len;
-	u8 data[];
-};
 
 static u64 bigiron_ssi_others(struct bigiron_cluster *cl)
 {
@@ -179,8 +173,29 @@ static u64 bigiron_ssi_targets(struct bigiron_cluster *cl,
 }
 
 /*
- * Queue @w for @nodes.  Context: any, never sleeps.  A full ring loses
- * the interrupt (counted in ipis_dropped, logged).
+ * An interrupt was lost: a guest that misses one may hang, so this is a
+ * fatal error of the VM, counted, logged and reported to the launcher by
+ * BIGIRON_VM_RECV (BIGIRON_EV_IPI_LOST), which stops the VM.
+ * Context: any, never sleeps.
+ */
+static void bigiron_ssi_lost(struct bigiron_cluster *cl, u16 node,
+			     const char *why, u32 vector)
+{
+	struct bigiron_ssi *ssi = &cl->ssi;
+
+	atomic64_inc(&ssi->ipis_dropped);
+	pr_err_ratelimited("vm%u: interrupt (vector %u) of node %u lost: %s; the VM must stop\n",
+			   cl->vm->id, vector, node, why);
+	if (!test_and_set_bit(0, &ssi->lost)) {
+		WRITE_ONCE(ssi->lost_node, node);
+		wake_up_interruptible(&ssi->wq);
+	}
+}
+
+/*
+ * Queue @w for @nodes.  Context: any, never sleeps.  The ring is the only
+ * room there is (the kprobe cannot wait): a full one loses the interrupt,
+ * which stops the VM (bigiron_ssi_lost()).
  */
 static void bigiron_ssi_queue(struct bigiron_cluster *cl, u64 nodes,
 			      const struct bi_wire_ipi *w)
@@ -191,9 +206,8 @@ static void bigiron_ssi_queue(struct bigiron_cluster *cl, u64 nodes,
 	spin_lock_irqsave(&ssi->ring_lock, flags);
 	if (ssi->head - ssi->tail >= BIGIRON_SSI_RING) {
 		spin_unlock_irqrestore(&ssi->ring_lock, flags);
-		atomic64_inc(&ssi->ipis_dropped);
-		pr_warn_ratelimited("vm%u: interrupt ring full, vector %u to %u dropped\n",
-				    cl->vm->id, w->vector, w->dest_id);
+		bigiron_ssi_lost(cl, cl->self, "the ring to other hosts is full",
+				 w->vector);
 		return;
 	}
 	ssi->ring[ssi->head % BIGIRON_SSI_RING] = (struct bigiron_ssi_ipi){
@@ -202,7 +216,7 @@ static void bigiron_ssi_queue(struct bigiron_cluster *cl, u64 nodes,
 	};
 	ssi->head++;
 	spin_unlock_irqrestore(&ssi->ring_lock, flags);
-	queue_work(system_highpri_wq, &ssi->ipi_work);
+	queue_delayed_work(system_highpri_wq, &ssi->ipi_work, 0);
 }
 
 /*
@@ -283,17 +297,41 @@ static void bigiron_ssi_put_ipi(u8 *b, const struct bi_wire_ipi *w)
 	put_unaligned_le16(w->origin, b + 18);
 }
 
-/* Send the ring's interrupts.  Context: process (system_highpri_wq). */
+/*
+ * Whether every node of @nodes can take one more interrupt: its send
+ * queue is below BIGIRON_PEER_TXQ_IPI_MAX (a dead one can: nothing is
+ * queued for it).
+ */
+static bool bigiron_ssi_room(struct bigiron_cluster *cl, u64 nodes)
+{
+	DECLARE_BITMAP(map, BIGIRON_MAX_NODES);
+	unsigned int node;
+
+	bitmap_from_u64(map, nodes);
+	for_each_set_bit(node, map, BIGIRON_MAX_NODES)
+		if (node < cl->nr_nodes && cl->peers[node] &&
+		    bigiron_peer_backlog(cl->peers[node], false) >=
+		    BIGIRON_PEER_TXQ_IPI_MAX)
+			return false;
+	return true;
+}
+
+/*
+ * Send the ring's interrupts.  A node whose send queue is long makes the
+ * work wait (a millisecond at a time) with the rest in the ring, in order.
+ * Context: process (system_highpri_wq).
+ */
 static void bigiron_ssi_ipi_work(struct work_struct *work)
 {
-	struct bigiron_ssi *ssi = container_of(work, struct bigiron_ssi,
-					       ipi_work);
+	struct bigiron_ssi *ssi = container_of(to_delayed_work(work),
+					       struct bigiron_ssi, ipi_work);
 	struct bigiron_cluster *cl = container_of(ssi, struct bigiron_cluster,
 						  ssi);
 	struct bi_wire_hdr h = {
 		.type = BI_MSG_IPI,
 		.payload_len = BI_WIRE_IPI_LEN,
 	};
+	DECLARE_BITMAP(map, BIGIRON_MAX_NODES);
 	struct bigiron_ssi_ipi e;
 	u8 b[BI_WIRE_IPI_LEN];
 	unsigned long flags;
@@ -305,12 +343,22 @@ static void bigiron_ssi_ipi_work(struct work_struct *work)
 			spin_unlock_irqrestore(&ssi->ring_lock, flags);
 			return;
 		}
-		e = ssi->ring[ssi->tail++ % BIGIRON_SSI_RING];
+		e = ssi->ring[ssi->tail % BIGIRON_SSI_RING];
+		spin_unlock_irqrestore(&ssi->ring_lock, flags);
+
+		if (!bigiron_ssi_room(cl, e.nodes)) {
+			queue_delayed_work(system_highpri_wq, &ssi->ipi_work,
+					   max(1UL, msecs_to_jiffies(1)));
+			return;
+		}
+		/* only this work moves the tail: @e is still the oldest */
+		spin_lock_irqsave(&ssi->ring_lock, flags);
+		ssi->tail++;
 		spin_unlock_irqrestore(&ssi->ring_lock, flags);
 
 		bigiron_ssi_put_ipi(b, &e.w);
-		for_each_set_bit(node, (unsigned long *)&e.nodes,
-				 BIGIRON_MAX_NODES) {
+		bitmap_from_u64(map, e.nodes);
+		for_each_set_bit(node, map, BIGIRON_MAX_NODES) {
 			if (node >= cl->nr_nodes || !cl->peers[node])
 				continue;
 			bigiron_peer_send(cl->peers[node], &h, b);
@@ -328,6 +376,7 @@ static void bigiron_ssi_recv_ipi(struct bigiron_cluster *cl, u16 node,
 	u32 vector, dest, mode, dmode, icr_low, icr_high;
 	struct kvm_vcpu *vcpu = NULL;
 	u8 short_hand, flags;
+	const char *why;
 	u16 origin;
 	bool x2apic;
 	u64 next;
@@ -352,16 +401,23 @@ static void bigiron_ssi_recv_ipi(struct bigiron_cluster *cl, u16 node,
 	if ((flags & BI_IPI_ONE_OF) &&
 	    (short_hand || dmode != APIC_DEST_LOGICAL || origin == cl->self))
 		goto bad;
+	/*
+	 * The launchers bind KVM before they tell the others they are
+	 * ready, and no vCPU runs before that: an interrupt this early is a
+	 * peer's error.
+	 */
+	why = "it came before this host's KVM VM was bound";
 	/* pairs with the release in bigiron_ssi_set_kvm() */
 	if (!smp_load_acquire(&ssi->kvm_set))
-		goto drop;
+		goto lost;
 
 	/* The local APIC this host delivers through: its first vCPU's. */
 	for (i = 0; i < ssi->nr_vcpus && !vcpu; i++)
 		if (ssi->vcpu_node[i] == cl->self)
 			vcpu = kvm_get_vcpu_by_id(ssi->kvm, i);
+	why = "no vCPU of this host can deliver it";
 	if (!vcpu || !vcpu->arch.apic)
-		goto drop;
+		goto lost;
 	x2apic = vcpu->arch.apic_base & X2APIC_ENABLE;
 
 	if ((flags & BI_IPI_ONE_OF) &&
@@ -392,8 +448,9 @@ static void bigiron_ssi_recv_ipi(struct bigiron_cluster *cl, u16 node,
 	} else {
 		if (dest == BI_X2APIC_BROADCAST)
 			dest = BI_XAPIC_BROADCAST;
+		why = "an x2APIC destination for an xAPIC";
 		if (dest > 0xFF)
-			goto drop;
+			goto lost;
 		icr_high = SET_XAPIC_DEST_FIELD(dest);
 	}
 	/*
@@ -417,64 +474,55 @@ static void bigiron_ssi_recv_ipi(struct bigiron_cluster *cl, u16 node,
 	atomic64_inc(&ssi->ipis_recv);
 	return;
 bad:
-	pr_warn_ratelimited("vm%u: malformed interrupt from node %u dropped\n",
-			    cl->vm->id, node);
-drop:
-	atomic64_inc(&ssi->ipis_dropped);
+	why = "malformed";
+	vector = len == BI_WIRE_IPI_LEN ? get_unaligned_le32(b) : 0;
+lost:
+	bigiron_ssi_lost(cl, node, why, vector);
 }
 
-/* A BI_MSG_USER from @node: queue it for BIGIRON_VM_RECV. */
-static void bigiron_ssi_recv_msg(struct bigiron_cluster *cl, u16 node,
-				 const u8 *data, u16 len)
+/**
+ * bigiron_ssi_hold_msg - room for one more launcher message, or false
+ * @cl: node instance
+ *
+ * The link asks before it accepts a BI_MSG_USER: a message it cannot hold
+ * is refused, and the peer sends it again (bi_link_refuse()).  Messages
+ * are never dropped once accepted.  Context: any.
+ */
+bool bigiron_ssi_hold_msg(struct bigiron_cluster *cl)
 {
-	struct bigiron_ssi *ssi = &cl->ssi;
-	const char *why = "no memory";
-	struct bigiron_ssi_msg *m;
+	return atomic_add_unless(&cl->ssi.msgq_held, 1, BIGIRON_SSI_MSGQ_MAX);
+}
 
-	m = kmalloc(struct_size(m, data, len), GFP_KERNEL);
-	if (!m)
-		goto drop;
-	m->node = node;
-	m->len = len;
-	if (len)
-		memcpy(m->data, data, len);
-	spin_lock_bh(&ssi->msg_lock);
-	if (ssi->msgq_len >= BIGIRON_SSI_MSGQ_MAX) {
-		spin_unlock_bh(&ssi->msg_lock);
-		kfree(m);
-		why = "queue full";
-		goto drop;
-	}
-	list_add_tail(&m->list, &ssi->msgq);
-	ssi->msgq_len++;
-	spin_unlock_bh(&ssi->msg_lock);
-	atomic64_inc(&ssi->msgs_recv);
-	wake_up_interruptible(&ssi->wq);
-	return;
-drop:
-	atomic64_inc(&ssi->msgs_dropped);
-	pr_warn_ratelimited("vm%u: message from node %u dropped (%s)\n",
-			    cl->vm->id, node, why);
+/* The held message went away before it reached the queue (or left it). */
+void bigiron_ssi_unhold_msg(struct bigiron_cluster *cl)
+{
+	atomic_dec(&cl->ssi.msgq_held);
 }
 
 /**
  * bigiron_ssi_recv - a BI_MSG_IPI or BI_MSG_USER from @node, in order
  * @cl: node instance
  * @node: the sender (authenticated by the link)
- * @h: its header, checked by bi_wire_decode()
- * @data: h->payload_len bytes, or NULL
+ * @m: the message, checked by bi_wire_decode(); consumed
  *
  * Context: process (the peer's rx work).
  */
 void bigiron_ssi_recv(struct bigiron_cluster *cl, u16 node,
-		      const struct bi_wire_hdr *h, const u8 *data)
+		      struct bigiron_rx_msg *m)
 {
-	u16 len = data ? h->payload_len : 0;
+	struct bigiron_ssi *ssi = &cl->ssi;
 
-	if (h->type == BI_MSG_IPI)
-		bigiron_ssi_recv_ipi(cl, node, data, len);
-	else
-		bigiron_ssi_recv_msg(cl, node, data, len);
+	if (m->hdr.type == BI_MSG_IPI) {
+		bigiron_ssi_recv_ipi(cl, node, m->data, m->hdr.payload_len);
+		kfree(m);
+		return;
+	}
+	/* held by the link already (bigiron_ssi_hold_msg()) */
+	spin_lock_bh(&ssi->msg_lock);
+	list_add_tail(&m->list, &ssi->msgq);
+	spin_unlock_bh(&ssi->msg_lock);
+	atomic64_inc(&ssi->msgs_recv);
+	wake_up_interruptible(&ssi->wq);
 }
 
 /**
@@ -497,8 +545,11 @@ void bigiron_ssi_node_down(struct bigiron_cluster *cl, u16 node)
  * @vm: the VM, held by the caller
  * @uarg: struct bigiron_vm_kvm in user memory
  *
- * Return: 0; -EINVAL (bad argument, no cluster), -EBADF (not a KVM VM),
- * -EBUSY (set already), -EFAULT, -ENOMEM.
+ * The hook it installs is a kprobe in KVM, host-wide: the caller needs
+ * CAP_SYS_ADMIN in the initial user namespace, as for any kprobe.
+ *
+ * Return: 0; -EPERM (no CAP_SYS_ADMIN), -EINVAL (bad argument, no
+ * cluster), -EBADF (not a KVM VM), -EBUSY (set already), -EFAULT, -ENOMEM.
  */
 int bigiron_ssi_set_kvm(struct bigiron_vm *vm, void __user *uarg)
 {
@@ -511,6 +562,8 @@ int bigiron_ssi_set_kvm(struct bigiron_vm *vm, void __user *uarg)
 	u32 i;
 	int err;
 
+	if (!capable(CAP_SYS_ADMIN))
+		return -EPERM;
 	if (copy_from_user(&arg, uarg, sizeof(arg)))
 		return -EFAULT;
 	if (arg.size != sizeof(arg) || arg.flags ||
@@ -580,19 +633,27 @@ err_nodes:
  * @vm: the VM, held by the caller
  * @uarg: struct bigiron_vm_msg in user memory
  *
+ * Sends to every node named or to none: a node whose send queue holds
+ * BIGIRON_PEER_TXQ_USER_MAX launcher messages already makes it fail with
+ * -EAGAIN.  The copies are charged to the caller's memory cgroup.
+ *
  * Return: 0 when queued for every node named; -ENOTCONN (a node named is
- * gone; nothing was sent to it), -EINVAL, -EFAULT, -ENOMEM.
+ * gone; nothing was sent to it, the others got it), -EAGAIN (try again
+ * later), -EINTR, -EINVAL, -EFAULT, -ENOMEM.
  */
 int bigiron_ssi_send(struct bigiron_vm *vm, void __user *uarg)
 {
 	/* pairs with the release in bigiron_cluster_set() */
 	struct bigiron_cluster *cl = smp_load_acquire(&vm->cluster);
+	struct bigiron_rx_msg *m[BIGIRON_MAX_NODES] = {};
 	struct bi_wire_hdr h = { .type = BI_MSG_USER };
+	DECLARE_BITMAP(map, BIGIRON_MAX_NODES);
 	struct bigiron_vm_msg arg;
+	struct bigiron_ssi *ssi;
 	unsigned int node;
 	u64 nodes;
 	void *data;
-	int err = 0;
+	int err;
 
 	if (copy_from_user(&arg, uarg, sizeof(arg)))
 		return -EFAULT;
@@ -607,21 +668,42 @@ int bigiron_ssi_send(struct bigiron_vm *vm, void __user *uarg)
 		nodes = BIT_ULL(arg.node);
 	else
 		return -EINVAL;
+	ssi = &cl->ssi;
+	bitmap_from_u64(map, nodes);
 
 	data = memdup_user(u64_to_user_ptr(arg.data), arg.len);
 	if (IS_ERR(data))
 		return PTR_ERR(data);
 	h.payload_len = arg.len;
-	for_each_set_bit(node, (unsigned long *)&nodes, BIGIRON_MAX_NODES) {
-		struct bigiron_peer *pe = cl->peers[node];
 
-		if (READ_ONCE(pe->state) == BI_LINK_DEAD) {
-			err = -ENOTCONN;
-			continue;
+	err = mutex_lock_killable(&ssi->send_lock);
+	if (err)
+		goto out_data;
+	/* every node has room, or nothing is sent (the lock keeps it so) */
+	for_each_set_bit(node, map, BIGIRON_MAX_NODES) {
+		if (bigiron_peer_backlog(cl->peers[node], true) >=
+		    BIGIRON_PEER_TXQ_USER_MAX) {
+			err = -EAGAIN;
+			goto out_unlock;
 		}
-		bigiron_peer_send(pe, &h, data);
-		atomic64_inc(&cl->ssi.msgs_sent);
+		m[node] = bigiron_peer_msg_new(&h, data, GFP_KERNEL_ACCOUNT);
+		if (!m[node]) {
+			err = -ENOMEM;
+			goto out_unlock;
+		}
 	}
+	for_each_set_bit(node, map, BIGIRON_MAX_NODES) {
+		if (bigiron_peer_send_msg(cl->peers[node], m[node]))
+			err = -ENOTCONN;
+		else
+			atomic64_inc(&ssi->msgs_sent);
+		m[node] = NULL;
+	}
+out_unlock:
+	mutex_unlock(&ssi->send_lock);
+	for_each_set_bit(node, map, BIGIRON_MAX_NODES)
+		kfree(m[node]);
+out_data:
 	kfree(data);
 	return err;
 }
@@ -629,7 +711,8 @@ int bigiron_ssi_send(struct bigiron_vm *vm, void __user *uarg)
 static bool bigiron_ssi_ready(struct bigiron_ssi *ssi)
 {
 	return !list_empty_careful(&ssi->msgq) ||
-	       !bitmap_empty(ssi->down, BIGIRON_MAX_NODES);
+	       !bitmap_empty(ssi->down, BIGIRON_MAX_NODES) ||
+	       test_bit(0, &ssi->lost);
 }
 
 /**
@@ -638,13 +721,14 @@ static bool bigiron_ssi_ready(struct bigiron_ssi *ssi)
  * @uarg: struct bigiron_vm_recv in user memory
  *
  * Return: 0 with an event; -ETIMEDOUT, -EINTR (signal), -EMSGSIZE (len
- * says how much room the next message needs), -EINVAL, -EFAULT.
+ * says how much room the next message needs), -EINVAL, -EFAULT (the
+ * message stays first in the queue).
  */
 int bigiron_ssi_recv_ioctl(struct bigiron_vm *vm, void __user *uarg)
 {
 	/* pairs with the release in bigiron_cluster_set() */
 	struct bigiron_cluster *cl = smp_load_acquire(&vm->cluster);
-	struct bigiron_ssi_msg *m;
+	struct bigiron_rx_msg *m;
 	struct bigiron_vm_recv arg;
 	struct bigiron_ssi *ssi;
 	unsigned int node;
@@ -665,32 +749,48 @@ int bigiron_ssi_recv_ioctl(struct bigiron_vm *vm, void __user *uarg)
 						msecs_to_jiffies(arg.timeout_ms));
 	if (left < 0)
 		return -EINTR;
+	if (mutex_lock_interruptible(&ssi->recv_lock))
+		return -EINTR;
 
-	/* Messages first: what a node sent before it died still counts. */
+	/* A lost interrupt first: the VM must stop. */
+	if (test_and_clear_bit(0, &ssi->lost)) {
+		arg.event = BIGIRON_EV_IPI_LOST;
+		arg.node = READ_ONCE(ssi->lost_node);
+		arg.len = 0;
+		err = 0;
+		goto out;
+	}
+	/* Messages next: what a node sent before it died still counts. */
 	spin_lock_bh(&ssi->msg_lock);
-	m = list_first_entry_or_null(&ssi->msgq, struct bigiron_ssi_msg, list);
-	if (m && m->len > arg.len) {
-		arg.len = m->len;
+	m = list_first_entry_or_null(&ssi->msgq, struct bigiron_rx_msg, list);
+	if (m && m->hdr.payload_len > arg.len) {
+		arg.len = m->hdr.payload_len;
 		spin_unlock_bh(&ssi->msg_lock);
 		err = -EMSGSIZE;
 		goto out;
 	}
-	if (m) {
+	if (m)
 		list_del(&m->list);
-		ssi->msgq_len--;
-	}
 	spin_unlock_bh(&ssi->msg_lock);
 
 	if (m) {
 		arg.event = BIGIRON_EV_MSG;
-		arg.node = m->node;
-		arg.len = m->len;
-		err = copy_to_user(u64_to_user_ptr(arg.data), m->data, m->len) ?
-		      -EFAULT : 0;
+		arg.node = m->hdr.src;
+		arg.len = m->hdr.payload_len;
+		if (copy_to_user(u64_to_user_ptr(arg.data), m->data,
+				 m->hdr.payload_len) ||
+		    copy_to_user(uarg, &arg, sizeof(arg))) {
+			/* first again: recv_lock kept anyone from passing it */
+			spin_lock_bh(&ssi->msg_lock);
+			list_add(&m->list, &ssi->msgq);
+			spin_unlock_bh(&ssi->msg_lock);
+			mutex_unlock(&ssi->recv_lock);
+			return -EFAULT;
+		}
 		kfree(m);
-		if (err)
-			return err;
-		goto out;
+		bigiron_ssi_unhold_msg(cl);
+		mutex_unlock(&ssi->recv_lock);
+		return 0;
 	}
 	for_each_set_bit(node, ssi->down, BIGIRON_MAX_NODES) {
 		if (!test_and_clear_bit(node, ssi->down))
@@ -701,8 +801,10 @@ int bigiron_ssi_recv_ioctl(struct bigiron_vm *vm, void __user *uarg)
 		err = 0;
 		goto out;
 	}
+	mutex_unlock(&ssi->recv_lock);
 	return -ETIMEDOUT;
 out:
+	mutex_unlock(&ssi->recv_lock);
 	if (copy_to_user(uarg, &arg, sizeof(arg)))
 		return -EFAULT;
 	return err;
@@ -716,9 +818,11 @@ void bigiron_ssi_init(struct bigiron_cluster *cl)
 
 	INIT_LIST_HEAD(&ssi->list);
 	spin_lock_init(&ssi->ring_lock);
-	INIT_WORK(&ssi->ipi_work, bigiron_ssi_ipi_work);
+	INIT_DELAYED_WORK(&ssi->ipi_work, bigiron_ssi_ipi_work);
 	spin_lock_init(&ssi->msg_lock);
 	INIT_LIST_HEAD(&ssi->msgq);
+	mutex_init(&ssi->send_lock);
+	mutex_init(&ssi->recv_lock);
 	init_waitqueue_head(&ssi->wq);
 }
 
@@ -740,14 +844,15 @@ void bigiron_ssi_stop(struct bigiron_cluster *cl)
 	mutex_unlock(&bigiron_ssi_lock);
 	/* no kprobe handler still sees @ssi, so none queues the work */
 	synchronize_rcu();
-	cancel_work_sync(&ssi->ipi_work);
+	/* the work re-queues itself only while the ring is not empty */
+	cancel_delayed_work_sync(&ssi->ipi_work);
 }
 
 /* Free what is left; after the peers stopped (no more receive work). */
 void bigiron_ssi_free(struct bigiron_cluster *cl)
 {
 	struct bigiron_ssi *ssi = &cl->ssi;
-	struct bigiron_ssi_msg *m, *tmp;
+	struct bigiron_rx_msg *m, *tmp;
 
 	list_for_each_entry_safe(m, tmp, &ssi->msgq, list)
 		kfree(m);

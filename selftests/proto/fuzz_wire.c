@@ -19,6 +19,7 @@
 
 static const u8 fz_key[16] = "fuzzing-key-0123";
 u64 fz_count[4];
+struct fz_cover fz_cover;
 
 void fz_zero_mac(const void *priv, const u8 *a, size_t alen, const u8 *b,
 		 size_t blen, u8 out[16])
@@ -53,6 +54,7 @@ static struct {
 	u8 map[FZ_PAGES];
 	u64 now;
 	u32 sink;
+	u32 delivered;		/* messages the link delivered */
 } F;
 
 static u16 f_home(void *priv, u64 page)
@@ -219,22 +221,34 @@ static void f_frame(const u8 *frame, size_t len)
 	struct bi_wire_hdr h, h2;
 	struct bi_link_msg m;
 	const u8 *frag, *payload;
+	enum bi_wire_drop why;
 	u32 i;
 
 	fz_count[0]++;
-	if (bi_wire_decode(&F.wire, frame, len, &h, &frag) != BI_WIRE_OK)
+	why = bi_wire_decode(&F.wire, frame, len, &h, &frag);
+	if ((unsigned int)why >= BI_WIRE_DROP_NR)
+		abort();
+	fz_cover.wire[why]++;
+	if (why != BI_WIRE_OK)
 		return;
 	fz_count[1]++;
 	if (h.src == 0 || h.src >= FZ_NODES || h.dst != 0 ||
-	    h.frag_len > BI_PAGE_SIZE)
+	    h.frag_len > BI_PAGE_SIZE || !bi_wire_type_known(h.type))
 		abort();
+	fz_cover.decoded[h.type]++;
 	h2 = h;
 	/* touch every byte handed out, so that ASan checks the bounds */
 	if (bi_reasm_add(&F.reasm, &h2, frag, F.now, &payload) == 1)
 		for (i = 0; i < h2.payload_len; i++)
 			F.sink += payload[i];
-	if (bi_link_rx(&F.link, &F.peer[h.src], &h, frag, F.now, &m) &&
-	    !bi_wire_type_echo(m.hdr.type) && !bi_wire_type_ssi(m.hdr.type)) {
+	if (!bi_link_rx(&F.link, &F.peer[h.src], &h, frag, F.now, &m))
+		return;
+	/* the kernel refuses what it has no room for: every 13th here */
+	if (++F.delivered % 13 == 0) {
+		bi_link_refuse(&F.peer[h.src], &m);
+		return;
+	}
+	if (!bi_wire_type_echo(m.hdr.type) && !bi_wire_type_ssi(m.hdr.type)) {
 		struct bi_coh_msg cm = {
 			.type = m.hdr.type, .flags = m.hdr.flags,
 			.node = m.hdr.src, .txid = m.hdr.txid,
@@ -252,14 +266,28 @@ static void f_frame(const u8 *frame, size_t len)
 	}
 }
 
-int LLVMFuzzerTestOneInput(const u8 *data, size_t size)
+/* Add what this input's run counted to fz_cover (f_setup() resets it). */
+static void f_tally(void)
+{
+	unsigned int n, k;
+
+	for (k = 0; k < BI_REASM_DROP_NR; k++)
+		fz_cover.reasm[k] += F.reasm.drops[k];
+	for (n = 1; n < FZ_NODES; n++) {
+		for (k = 0; k < BI_REASM_DROP_NR; k++)
+			fz_cover.reasm[k] += F.peer[n].reasm.drops[k];
+		for (k = 0; k < BI_LINK_DROP_NR; k++)
+			fz_cover.link[k] += F.peer[n].stats.drops[k];
+	}
+	for (k = 0; k < BI_COH_DROP_NR; k++)
+		fz_cover.coh[k] += F.st.drops[k];
+}
+
+static void f_run(const u8 *data, size_t size)
 {
 	size_t i = 1;
 	u16 n, p;
 
-	if (!size)
-		return 0;
-	f_setup(data[0] & 1);
 	while (i < size) {
 		u8 op = data[i++];
 		size_t len;
@@ -268,7 +296,7 @@ int LLVMFuzzerTestOneInput(const u8 *data, size_t size)
 		case FZ_OP_FRAME:
 		case 1:
 			if (i + 2 > size)
-				return 0;
+				return;
 			len = bi_get_le16(data + i) % (BI_WIRE_MAX_FRAME + 64);
 			i += 2;
 			if (len > size - i)
@@ -278,7 +306,7 @@ int LLVMFuzzerTestOneInput(const u8 *data, size_t size)
 			break;
 		case FZ_OP_LOCAL:
 			if (i >= size)
-				return 0;
+				return;
 			p = data[i] % FZ_PAGES;
 			switch (data[i] / 4 % 4) {
 			case 0:
@@ -298,7 +326,7 @@ int LLVMFuzzerTestOneInput(const u8 *data, size_t size)
 			break;
 		default:
 			if (i >= size)
-				return 0;
+				return;
 			F.now += (u64)data[i++] * 1000;
 			for (n = 1; n < FZ_NODES; n++)
 				bi_link_tick(&F.link, &F.peer[n], F.now);
@@ -309,5 +337,14 @@ int LLVMFuzzerTestOneInput(const u8 *data, size_t size)
 		}
 		f_check();
 	}
+}
+
+int LLVMFuzzerTestOneInput(const u8 *data, size_t size)
+{
+	if (!size)
+		return 0;
+	f_setup(data[0] & 1);
+	f_run(data, size);
+	f_tally();
 	return 0;
 }

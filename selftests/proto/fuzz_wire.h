@@ -3,6 +3,8 @@
 #define _PROTO_FUZZ_WIRE_H
 
 #include "common.h"
+#include "coh.h"
+#include "link.h"
 
 /* The fuzzed node is node 0 of 3, with 4 pages; these are its peers'. */
 #define FZ_NODES	3
@@ -18,6 +20,23 @@
 
 /* frames seen, decoded, delivered by the link, accepted by coh */
 extern u64 fz_count[4];
+
+/*
+ * What the code under test returned or counted, summed over every input
+ * run since the start: bi_wire_decode()'s result per reason and the type
+ * of every frame it accepted, and the drop counters of the reassembly
+ * (the driver's own bi_reasm and each peer's), of the link (per peer) and
+ * of the protocol, added up at the end of each input.
+ */
+struct fz_cover {
+	u64 decoded[BI_MSG_TYPE_MAX];
+	u64 wire[BI_WIRE_DROP_NR];
+	u64 reasm[BI_REASM_DROP_NR];
+	u64 link[BI_LINK_DROP_NR];
+	u64 coh[BI_COH_DROP_NR];
+};
+
+extern struct fz_cover fz_cover;
 
 int LLVMFuzzerTestOneInput(const u8 *data, size_t size);
 void fz_zero_mac(const void *priv, const u8 *a, size_t alen, const u8 *b,

@@ -24,11 +24,16 @@
  * time: the time the link takes to declare a silent peer dead, plus
  * margin. In the crash mode one node is cut off in the middle of the run;
  * every survivor's operation must then end (with an error if it needs the
- * dead node) within op_bound_ns of the crash, and no home may stay busy. At the end the simulation drains: no new operations, the network
+ * dead node) within op_bound_ns of the crash, and no home may stay busy.
+ * At the end the simulation drains: no new operations, the network
  * runs until every operation completed, every request is answered, every
  * home is idle and every link window is empty; then message counters must
  * match (each protocol message sent exactly once was received exactly
- * once) and no protocol message may have been dropped.
+ * once) and no protocol message may have been dropped, in total and per
+ * page and pair of nodes.
+ *
+ * The crash mode keeps the value checks and the per-page message checks
+ * for every page the crashed node never held; see s_page_checked().
  *
  * A failure prints the seed; "./sim_coh SEED" replays that seed alone.
  */
@@ -91,6 +96,7 @@ struct scfg {
 	struct net_cfg net;
 	bool evict;
 	unsigned int kill_at;	/* cut one node off after this many ops */
+	unsigned int victim;	/* that node */
 	u64 hold_min_ns, hold_max_ns;	/* coherence holds; 0: none */
 };
 
@@ -109,7 +115,24 @@ static struct {
 	u8 key[16];
 	u16 killed;		/* S_MAXN: none */
 	u64 kill_ns;
+	/* nodes that ever held the page SHARED or EXCL (map_ro, map_rw) */
+	u64 held[S_MAXP];
+	/*
+	 * Protocol messages per page, source, destination: sent (ops->send
+	 * called), taken (st->recv counted) and dropped (st->drops
+	 * counted) by bi_coh_recv() at the destination.
+	 */
+	u32 msg_sent[S_MAXP][S_MAXN][S_MAXN][BI_MSG_TYPE_MAX];
+	u32 msg_recv[S_MAXP][S_MAXN][S_MAXN][BI_MSG_TYPE_MAX];
+	u32 msg_drop[S_MAXP][S_MAXN][S_MAXN][BI_COH_DROP_NR];
 } S;
+
+/*
+ * Over every crash run: pages s_check_pages() checked and those it left
+ * out, the messages between survivors it compared on them, and the reads
+ * of them checked after the crash.
+ */
+static u64 g_crash_checked, g_crash_unchecked, g_crash_msgs, g_crash_reads;
 
 static void s_fail(const char *fmt, ...)
 	__attribute__((format(printf, 1, 2)));
@@ -152,6 +175,38 @@ static void page_write(u8 *pg, u64 v)
 	bi_put_le64(pg + S_OFF2, ~v);
 }
 
+static u16 c_home(void *priv, u64 page);
+
+/*
+ * Are the value checks and the per-page message checks on for @page?
+ * Always without a crash; after one, for each page the crashed node never
+ * held (SHARED or EXCL, as the protocol mapped it there: S.held) and is
+ * not the home of. Such a page's current data never was at the crashed
+ * node alone, so every copy must still equal the last write, every read
+ * return it, and every message about it between survivors be received
+ * exactly once, without a drop.
+ *
+ * Unchecked after a crash:
+ *   - values and messages of the pages it held or homed. Their last
+ *     write may have been made there and died with it, so S.last need not
+ *     be the page's value anywhere (the protocol has to refuse the page,
+ *     -EIO, rather than hand out an older copy, which is not checked
+ *     here), and their messages to or from it are lost;
+ *   - messages to or from the crashed node, on any page: they are cut off;
+ *   - errors of operations, on any page: a grant to the crashed node that
+ *     was on its way at the crash never made it hold the page, but the
+ *     home cannot know that and must declare it lost (-EIO) all the same;
+ *   - the message totals per type and of the links (s_check_counters()),
+ *     which include the crashed node's.
+ */
+static bool s_page_checked(u64 page)
+{
+	if (S.killed == S_MAXN)
+		return true;
+	return !(S.held[page] & (1ULL << S.killed)) &&
+	       c_home(NULL, page) != S.killed;
+}
+
 /* ---- glue: coh -> link ------------------------------------------------ */
 
 static void s_link_push(struct snode *sn, u16 dst)
@@ -180,6 +235,7 @@ static void c_send(void *priv, const struct bi_coh_msg *m, bool data)
 	if (data && sn->map[m->page] == M_RW)
 		s_fail("node %u sends page %llu while it is writable", sn->id,
 		       (unsigned long long)m->page);
+	S.msg_sent[m->page][sn->id][dst][m->type]++;
 	if (sn->peer[dst].state == BI_LINK_DEAD)
 		return;
 	if (sn->bl_len[dst] == S_BACKLOG) {
@@ -232,12 +288,18 @@ static void c_copy_in(void *priv, u64 page, const u8 *data)
 
 static void c_map_ro(void *priv, u64 page)
 {
-	((struct snode *)priv)->map[page] = M_RO;
+	struct snode *sn = priv;
+
+	sn->map[page] = M_RO;
+	S.held[page] |= 1ULL << sn->id;
 }
 
 static void c_map_rw(void *priv, u64 page)
 {
-	((struct snode *)priv)->map[page] = M_RW;
+	struct snode *sn = priv;
+
+	sn->map[page] = M_RW;
+	S.held[page] |= 1ULL << sn->id;
 }
 
 static void c_wrprotect(void *priv, u64 page)
@@ -331,7 +393,7 @@ static void s_check(void)
 			if (sn->map[p] == M_RO && ls == BI_L_INVALID)
 				s_fail("node %u page %u readable without a copy",
 				       i, p);
-			if (ls != BI_L_INVALID && S.killed == S_MAXN &&
+			if (ls != BI_L_INVALID && s_page_checked(p) &&
 			    (page_val(sn->page[p]) != S.last[p] ||
 			     !page_ok(sn->page[p])))
 				s_fail("node %u page %u: copy %llu, last write %llu",
@@ -427,8 +489,10 @@ static void s_vcpu_run(struct snode *sn, struct vcpu *v)
 		S.last[v->page] = S.writes;
 	} else {
 		S.reads++;
-		if (S.killed == S_MAXN && (page_val(pg) != S.last[v->page] ||
-					   !page_ok(pg)))
+		if (S.killed != S_MAXN && s_page_checked(v->page))
+			g_crash_reads++;
+		if (s_page_checked(v->page) &&
+		    (page_val(pg) != S.last[v->page] || !page_ok(pg)))
 			s_fail("node %u page %u: read %llu, last write %llu",
 			       sn->id, v->page,
 			       (unsigned long long)page_val(pg),
@@ -463,6 +527,13 @@ static void s_start_op(void)
 
 	if (sn->cut)
 		return;
+	/*
+	 * The node to be crashed works on the lower half of the pages only,
+	 * so that the upper half (but the pages it is home of) stays pages
+	 * it never held, which keep every check after the crash.
+	 */
+	if (S.cfg.kill_at && sn->id == S.cfg.victim)
+		page %= (S.cfg.pages + 1) / 2;
 	if (S.cfg.evict && rng_chance(&S.rng, 1, 6)) {
 		r = bi_coh_evict(&sn->cn, &sn->cst, page, S.now);
 		if (r && r != -EBUSY && r != -EINPROGRESS &&
@@ -515,8 +586,17 @@ static void s_deliver(struct net_frame *f)
 			.txid = lm.hdr.txid,
 			.page = lm.hdr.page,
 		};
+		u64 taken = sn->cst.recv[m.type], drops[BI_COH_DROP_NR];
+		unsigned int k;
 
+		memcpy(drops, sn->cst.drops, sizeof(drops));
 		bi_coh_recv(&sn->cn, &sn->cst, &m, lm.data, S.now);
+		/* what bi_coh_recv() counted: taken, or dropped and why */
+		if (sn->cst.recv[m.type] != taken)
+			S.msg_recv[m.page][m.node][sn->id][m.type]++;
+		for (k = 0; k < BI_COH_DROP_NR; k++)
+			if (sn->cst.drops[k] != drops[k])
+				S.msg_drop[m.page][m.node][sn->id][k]++;
 	}
 	s_link_push(sn, h.src);
 }
@@ -677,6 +757,48 @@ static void s_check_counters(void)
 		       (unsigned long long)tx, (unsigned long long)dl);
 }
 
+/*
+ * Per page (those s_page_checked() covers) and pair of nodes (neither of
+ * them the crashed one): each message sent was taken exactly once, and
+ * none was dropped.
+ */
+static void s_check_pages(void)
+{
+	unsigned int p, i, j, t;
+
+	for (p = 0; p < S.cfg.pages; p++) {
+		bool crash = S.killed != S_MAXN;
+
+		if (!s_page_checked(p)) {
+			g_crash_unchecked++;
+			continue;
+		}
+		g_crash_checked += crash;
+		for (i = 0; i < S.cfg.nodes; i++)
+			for (j = 0; j < S.cfg.nodes; j++) {
+				if (i == j || i == S.killed || j == S.killed)
+					continue;
+				for (t = 0; t < BI_MSG_TYPE_MAX; t++) {
+					if (crash)
+						g_crash_msgs +=
+							S.msg_sent[p][i][j][t];
+					if (S.msg_sent[p][i][j][t] !=
+					    S.msg_recv[p][i][j][t])
+						s_fail("page %u, %s from node %u to %u: %u sent, %u taken",
+						       p, bi_wire_type_name(t),
+						       i, j, S.msg_sent[p][i][j][t],
+						       S.msg_recv[p][i][j][t]);
+				}
+				for (t = 0; t < BI_COH_DROP_NR; t++)
+					if (S.msg_drop[p][i][j][t])
+						s_fail("page %u, from node %u to %u: %u dropped: %s",
+						       p, i, j,
+						       S.msg_drop[p][i][j][t],
+						       bi_coh_drop_name(t));
+			}
+	}
+}
+
 static void s_setup(const struct scfg *cfg)
 {
 	struct bi_coh_params cp;
@@ -772,7 +894,7 @@ static void s_teardown(void)
 
 static void s_kill(void)
 {
-	u16 k = (u16)rng_below(&S.rng, S.cfg.nodes);
+	u16 k = (u16)S.cfg.victim;
 
 	S.killed = k;
 	S.kill_ns = S.now;
@@ -871,6 +993,7 @@ static bool s_run(const struct scfg *cfg, bool verbose)
 		s_check_counters();
 	else
 		s_check_after_kill();
+	s_check_pages();
 	if (S.err && getenv("SIM_DUMP"))
 		s_dump();
 	if (verbose || S.err) {
@@ -1040,6 +1163,7 @@ static void s_config(u64 seed, unsigned int mode, struct scfg *c)
 	if (mode == 2) {
 		c->net.loss_ppm = (u32)rng_below(&r, 20000);
 		c->kill_at = 100 + (unsigned int)rng_below(&r, 200);
+		c->victim = (unsigned int)rng_below(&r, c->nodes);
 	}
 }
 
@@ -1078,5 +1202,11 @@ int main(int argc, char **argv)
 	       (unsigned long long)g_prefetch_hits);
 	tap_ok(g_chained > 0, "remote faults chained to the last one (holds kept): %llu",
 	       (unsigned long long)g_chained);
+	tap_ok(g_crash_checked > 0,
+	       "node crash: values and messages still checked on %llu pages the crashed node never held (%llu reads after the crash, %llu messages between survivors), %llu pages left out",
+	       (unsigned long long)g_crash_checked,
+	       (unsigned long long)g_crash_reads,
+	       (unsigned long long)g_crash_msgs,
+	       (unsigned long long)g_crash_unchecked);
 	return tap_exit();
 }

@@ -727,6 +727,117 @@ static void test_echo_and_kill(void)
 	free(b);
 }
 
+/* ---- receiver refusals and the end of the sequence space ------------- */
+
+/*
+ * A receiver that cannot take a message (bi_link_refuse()) must leave it
+ * unacknowledged: the sender sends it again and it arrives once, intact,
+ * in order.
+ */
+static void test_refuse(void)
+{
+	static u8 buf[BI_PAGE_SIZE];
+	struct lnode *a = calloc(1, sizeof(*a)), *b = calloc(1, sizeof(*b));
+	struct bi_link_params p;
+	struct bi_wire_hdr h;
+	struct bi_link_msg m;
+	u32 i, taken = 0, refused = 0, rounds, ok = 1;
+	const u8 *frag;
+
+	bi_link_default_params(&p);
+	p.hb_idle_ns = 0;
+	p.frag_size = 1024;	/* a page in 4 fragments */
+	l_pair(a, b, &p);
+	for (i = 1; i <= 6; i++) {
+		l_msg(&h, i, i % 2, buf);
+		if (bi_link_send(&a->link, &a->peer, &h, buf, l_now))
+			ok = 0;
+	}
+	/*
+	 * Deliver by hand: b refuses the first delivery of every message,
+	 * takes the second; a's timers resend.
+	 */
+	for (rounds = 0; rounds < 64 && taken < 6; rounds++) {
+		u32 n = a->ntx, nb;
+
+		for (i = 0; i < n; i++) {
+			if (bi_wire_decode(&b->wire, a->tx_frame[i],
+					   a->tx_len[i], &h, &frag) !=
+			    BI_WIRE_OK)
+				continue;
+			if (!bi_link_rx(&b->link, &b->peer, &h, frag, l_now,
+					&m))
+				continue;
+			if (refused == taken) {
+				bi_link_refuse(&b->peer, &m);
+				refused++;
+				continue;
+			}
+			if (m.hdr.txid != taken + 1 ||
+			    (m.hdr.payload_len &&
+			     memcmp(m.data, (l_msg(&h, taken + 1, 1, buf), buf),
+				    BI_PAGE_SIZE)))
+				ok = 0;
+			taken++;
+		}
+		l_free_frames(a);
+		/* b's acks (owed ones go out at its tick) back to a */
+		l_now += p.ack_delay_ns;
+		bi_link_tick(&b->link, &b->peer, l_now);
+		nb = b->ntx;
+		for (i = 0; i < nb; i++)
+			l_rx(a, b->tx_frame[i], b->tx_len[i]);
+		l_free_frames(b);
+		l_now += a->peer.rto_ns;
+		bi_link_tick(&a->link, &a->peer, l_now);
+	}
+	tap_ok(ok && taken == 6 && refused == 6 &&
+	       b->peer.stats.drops[BI_LINK_DROP_NO_ROOM] == 6 &&
+	       b->peer.stats.delivered == 6 && b->peer.rcv_nxt == 7 &&
+	       a->peer.snd_una == 7 && a->state == BI_LINK_UP,
+	       "refused messages are resent and taken once, in order, intact (%u taken, %u refused)",
+	       taken, refused);
+	l_free_frames(a);
+	l_free_frames(b);
+	free(a);
+	free(b);
+}
+
+/*
+ * Sequence numbers never wrap: the sender's link dies when it would use
+ * BI_LINK_SEQ_LAST, after delivering everything before it.
+ */
+static void test_seq_end(void)
+{
+	static u8 buf[BI_PAGE_SIZE];
+	struct lnode *a = calloc(1, sizeof(*a)), *b = calloc(1, sizeof(*b));
+	struct bi_link_params p;
+	struct bi_wire_hdr h;
+	u32 i, start = BI_LINK_SEQ_LAST - 4;
+	int r[5];
+
+	bi_link_default_params(&p);
+	p.hb_idle_ns = 0;
+	l_pair(a, b, &p);
+	/* as if 2^32 - 6 messages had gone by */
+	a->peer.snd_una = a->peer.snd_nxt = start;
+	b->peer.rcv_nxt = start;
+	for (i = 0; i < 5; i++) {
+		l_msg(&h, i + 1, false, buf);
+		r[i] = bi_link_send(&a->link, &a->peer, &h, NULL, l_now);
+	}
+	for (i = 0; i < a->ntx; i++)
+		l_rx(b, a->tx_frame[i], a->tx_len[i]);
+	tap_ok(!r[0] && !r[1] && !r[2] && !r[3] && r[4] == -EPIPE &&
+	       a->state == BI_LINK_DEAD && a->peer.seq_exhausted &&
+	       b->nrx == 4 && b->peer.rcv_nxt == BI_LINK_SEQ_LAST,
+	       "the link dies at the last sequence number, after delivering the ones before");
+	l_free_frames(a);
+	l_free_frames(b);
+	free(a);
+	free(b);
+}
+
 /* ---- hostile frames ---------------------------------------------------- */
 
 static void test_hostile(void)
@@ -870,6 +981,8 @@ int main(void)
 	test_karn();
 	test_adapted_backoff();
 	test_echo_and_kill();
+	test_refuse();
+	test_seq_end();
 	test_hostile();
 	return tap_exit();
 }

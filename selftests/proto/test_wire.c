@@ -8,7 +8,10 @@
  *     (so the check itself is reached, not the MAC check), and the
  *     encoder refuses what the decoder would refuse;
  *   - reassembly: in order, out of order, duplicate, overlapping,
- *     oversize, mismatching, missing (timeout), no free slot, flush.
+ *     oversize, mismatching, missing (timeout), no free slot, flush;
+ *   - over the whole test, bi_wire_decode() returned every reason of its
+ *     enum and the reassembly counted every reason of its own, as
+ *     observed (w_decode(), test_reasm()), not as the cases expected.
  */
 #include "common.h"
 #include "link.h"
@@ -82,6 +85,27 @@ static struct raw raw_good(void)
 
 static u8 w_page[BI_PAGE_SIZE];
 
+/*
+ * What the code returned, over the whole test: every result of
+ * bi_wire_decode() (each call goes through w_decode()), and the drops the
+ * reassembly counted. test_coverage() wants every reason in both; a case
+ * that got the wrong reason fails on its own line and does not count for
+ * the one it wanted.
+ */
+static u64 w_returned[BI_WIRE_DROP_NR + 1];	/* last: out of range */
+static u64 w_reasm_counted[BI_REASM_DROP_NR];
+
+static enum bi_wire_drop w_decode(const struct bi_wire_ctx *ctx,
+				  const u8 *frame, size_t len,
+				  struct bi_wire_hdr *h, const u8 **frag)
+{
+	enum bi_wire_drop why = bi_wire_decode(ctx, frame, len, h, frag);
+
+	w_returned[(unsigned int)why < BI_WIRE_DROP_NR ? why :
+		   BI_WIRE_DROP_NR]++;
+	return why;
+}
+
 static enum bi_wire_drop raw_decode(const struct raw *r, size_t flen,
 				    int len_delta)
 {
@@ -90,8 +114,7 @@ static enum bi_wire_drop raw_decode(const struct raw *r, size_t flen,
 	const u8 *frag;
 	size_t len = raw_encode(r, w_page, flen, buf);
 
-	return bi_wire_decode(&w_rx, buf, (size_t)((int)len + len_delta), &h,
-			      &frag);
+	return w_decode(&w_rx, buf, (size_t)((int)len + len_delta), &h, &frag);
 }
 
 static void test_siphash(void)
@@ -193,9 +216,9 @@ static void test_roundtrip(void)
 					if (len != 64u + h.frag_len ||
 					    memcmp(raw, frame, len))
 						layout_bad++;
-					if (bi_wire_decode(&w_rx, frame,
-							   64 + h.frag_len, &d,
-							   &frag) != BI_WIRE_OK ||
+					if (w_decode(&w_rx, frame,
+						     64 + h.frag_len, &d,
+						     &frag) != BI_WIRE_OK ||
 					    d.type != h.type ||
 					    d.flags != h.flags || d.src != 2 ||
 					    d.dst != 1 ||
@@ -231,7 +254,7 @@ struct neg {
 static void test_rejects(void)
 {
 	struct neg cases[48];
-	unsigned int n = 0, i, seen[BI_WIRE_DROP_NR] = { 0 };
+	unsigned int n = 0, i;
 	struct raw g = raw_good(), r;
 
 #define NEG(name, why, field, val) do {					\
@@ -311,7 +334,6 @@ static void test_rejects(void)
 		enum bi_wire_drop got = raw_decode(&cases[i].r, bytes,
 						   cases[i].len_delta);
 
-		seen[cases[i].want]++;
 		tap_ok(got == cases[i].want, "reject %s: %s (got %s)",
 		       cases[i].what, bi_wire_drop_name(cases[i].want),
 		       bi_wire_drop_name(got));
@@ -323,21 +345,16 @@ static void test_rejects(void)
 		size_t len = raw_encode(&g, w_page, 1024, buf);
 
 		buf[48] ^= 0x40;
-		seen[BI_WIRE_DROP_MAC]++;
-		tap_ok(bi_wire_decode(&w_rx, buf, len, &h, &frag) ==
+		tap_ok(w_decode(&w_rx, buf, len, &h, &frag) ==
 		       BI_WIRE_DROP_MAC, "reject a wrong MAC: bad_mac");
 		buf[48] ^= 0x40;
 		buf[64 + 1023] ^= 1;
-		tap_ok(bi_wire_decode(&w_rx, buf, len, &h, &frag) ==
+		tap_ok(w_decode(&w_rx, buf, len, &h, &frag) ==
 		       BI_WIRE_DROP_MAC, "reject a changed payload: bad_mac");
 		buf[64 + 1023] ^= 1;
-		tap_ok(bi_wire_decode(&w_rx, buf, len, &h, &frag) ==
+		tap_ok(w_decode(&w_rx, buf, len, &h, &frag) ==
 		       BI_WIRE_OK, "the unchanged frame passes");
 	}
-	for (i = 1; i < BI_WIRE_DROP_NR; i++)
-		if (!seen[i])
-			break;
-	tap_ok(i == BI_WIRE_DROP_NR, "every drop reason is exercised");
 	{
 		struct bi_wire_hdr h = { .type = BI_MSG_GET_S, .dst = 1,
 					 .src_boot = 1, .dst_boot = 1,
@@ -440,6 +457,49 @@ static void test_reasm(void)
 		tap_ok(d == 1 && out == w_page && !slots[0].started_ns,
 		       "a whole payload in one frame needs no slot");
 	}
+	for (d = 0; d < BI_REASM_DROP_NR; d++)
+		w_reasm_counted[d] += r.drops[d];
+}
+
+/* Every reason of both enums was returned (counted) at least once. */
+static void test_coverage(void)
+{
+	char counts[512], missing[256];
+	unsigned int i;
+	size_t n;
+
+	counts[0] = missing[0] = 0;
+	for (i = 0; i < BI_WIRE_DROP_NR; i++) {
+		n = strlen(counts);
+		snprintf(counts + n, sizeof(counts) - n, "%s%s %llu",
+			 i ? ", " : "", bi_wire_drop_name(i),
+			 (unsigned long long)w_returned[i]);
+		n = strlen(missing);
+		if (!w_returned[i])
+			snprintf(missing + n, sizeof(missing) - n, " %s",
+				 bi_wire_drop_name(i));
+	}
+	tap_diag("bi_wire_decode() returned: %s", counts);
+	tap_ok(!missing[0] && !w_returned[BI_WIRE_DROP_NR],
+	       "bi_wire_decode() returned every drop reason%s%s; %llu out of range",
+	       missing[0] ? ", but never:" : "", missing,
+	       (unsigned long long)w_returned[BI_WIRE_DROP_NR]);
+
+	counts[0] = missing[0] = 0;
+	/* BI_REASM_OK is no drop: never counted */
+	for (i = 1; i < BI_REASM_DROP_NR; i++) {
+		n = strlen(counts);
+		snprintf(counts + n, sizeof(counts) - n, "%s%s %llu",
+			 i > 1 ? ", " : "", bi_reasm_drop_name(i),
+			 (unsigned long long)w_reasm_counted[i]);
+		n = strlen(missing);
+		if (!w_reasm_counted[i])
+			snprintf(missing + n, sizeof(missing) - n, " %s",
+				 bi_reasm_drop_name(i));
+	}
+	tap_diag("reassembly counted: %s", counts);
+	tap_ok(!missing[0], "reassembly counted every drop reason%s%s",
+	       missing[0] ? ", but never:" : "", missing);
 }
 
 int main(void)
@@ -448,5 +508,6 @@ int main(void)
 	test_roundtrip();
 	test_rejects();
 	test_reasm();
+	test_coverage();
 	return tap_exit();
 }

@@ -66,6 +66,8 @@ struct bigiron_vm_stats {
  * BIGIRON_VM_SET_CLUSTER before any page of the memory file is touched,
  * then BIGIRON_VM_JOIN waits (bounded) until the link to every other node
  * is up. Without SET_CLUSTER the VM is a single node that holds every page.
+ * SET_CLUSTER needs CAP_NET_ADMIN in the interface's network namespace
+ * (-EPERM otherwise): the node sends and takes raw frames on it.
  */
 #define BIGIRON_MAX_NODES	64
 #define BIGIRON_KEY_SIZE	32
@@ -128,7 +130,8 @@ struct bigiron_vm_ping {
  * BIGIRON_VM_SET_KVM: the KVM VM this bigiron VM backs, and where each of
  * its vCPUs runs.  Interrupts that KVM on this host would deliver to a vCPU
  * of another host (IPIs, MSIs) are sent there and delivered by its KVM.
- * vCPU n has local APIC id n.  Once per VM, after BIGIRON_VM_JOIN.
+ * vCPU n has local APIC id n.  Once per VM, after BIGIRON_VM_JOIN.  Needs
+ * CAP_SYS_ADMIN (-EPERM otherwise): it hooks KVM host-wide with a kprobe.
  */
 #define BIGIRON_MAX_VCPUS	256
 
@@ -145,7 +148,9 @@ struct bigiron_vm_kvm {
 /*
  * BIGIRON_VM_SEND: a message to the launcher of another node (or of every
  * other node), delivered reliably and in order after earlier messages,
- * interrupts and memory traffic to that node.  Never blocks.
+ * interrupts and memory traffic to that node.  Never blocks: -EAGAIN when
+ * a node named still has 64 of this node's messages waiting for its link
+ * (nothing was sent to any node; try again later).
  */
 #define BIGIRON_MSG_MAX		4096
 #define BIGIRON_NODE_ALL	0xFFFF
@@ -161,12 +166,21 @@ struct bigiron_vm_msg {
 };
 
 /*
- * BIGIRON_VM_RECV: the next event: a message (BIGIRON_EV_MSG) or a node
- * that is gone (BIGIRON_EV_NODE_DOWN: its link died, or its VM ended).
+ * BIGIRON_VM_RECV: the next event: a message (BIGIRON_EV_MSG), a node
+ * that is gone (BIGIRON_EV_NODE_DOWN: its link died, or its VM ended), or
+ * a lost interrupt (BIGIRON_EV_IPI_LOST, below).  At most 1024 messages
+ * wait here; while that many do, the links refuse more, and a peer whose
+ * messages stay refused for its dead bound declares this node dead.
  * Waits up to timeout_ms (0: do not wait); -ETIMEDOUT when nothing came.
  */
 #define BIGIRON_EV_MSG		1
 #define BIGIRON_EV_NODE_DOWN	2
+/*
+ * An interrupt from another host or for one could not be delivered (node:
+ * the host it came from, or this one); the guest may hang without it, so
+ * the VM must stop. Reported once; the kernel log says why.
+ */
+#define BIGIRON_EV_IPI_LOST	3
 
 struct bigiron_vm_recv {
 	__u32 size;		/* in: sizeof(struct bigiron_vm_recv) */
