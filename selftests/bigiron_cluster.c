@@ -7,15 +7,19 @@
  *     home [0, 64 MiB)                      home [64 MiB, 128 MiB)
  *          │                                     │
  *         bi0 ════════════ veth, MTU 9000 ════════ bi1
- *          ▲
- *          └── AF_PACKET socket: forged and truncated frames to bi1
+ *          ▲                                      ▲
+ *          └── AF_PACKET socket: forged and       └── AF_PACKET socket:
+ *              truncated frames to bi1               frames captured, MACs
+ *                                                    recomputed
  *
  * Cases: SET_CLUSTER argument checks; JOIN of both (one in a child
  * process, JOIN blocks) and the peers' sysfs state; PING round trips with
  * a page each way, in one jumbo frame and in 1500-byte fragments; a
  * forged frame (wrong key) and a truncated frame are dropped and counted
- * and change nothing else; the MTU changing under running links; the
- * two memory files as one coherent memory (cross reads and writes, copies
+ * and change nothing else; the MAC of every frame the nodes send, captured
+ * on bi1, is keyed BLAKE2s-128 as computed here (blake2s.h, checked
+ * against reference vectors first); the MTU changing under running links;
+ * the two memory files as one coherent memory (cross reads and writes, copies
  * given back, a page contended from both nodes, counters, histogram and
  * tracepoints); JOIN with the peer absent
  * times out; deleting the interface while the links are up kills the
@@ -25,9 +29,11 @@
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
+#include <linux/if_ether.h>
 #include <linux/kvm.h>
 #include <linux/if_packet.h>
 #include <net/if.h>
+#include <poll.h>
 #include <pthread.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
@@ -36,6 +42,7 @@
 
 #include <bigiron/wire.h>
 
+#include "blake2s.h"
 #include "netlink.h"
 #include "tap.h"
 #include "util.h"
@@ -1694,6 +1701,372 @@ static int test_join_late(void)
 	return TAP_PASS;
 }
 
+/* ---- the wire MAC against an independent BLAKE2s ----------------------- */
+
+/*
+ * Known answers for blake2s.h. "abc": RFC 7693 Appendix B (unkeyed,
+ * 32 bytes). The keyed 32-byte ones are entries of the BLAKE2 reference
+ * KAT file blake2s-kat.txt (key 00 01 .. 1f, input 00 01 .. n-1). The
+ * 16-byte keyed ones, the wire MAC's parameters (BLAKE2s-128, which is
+ * not a truncated BLAKE2s-256: the digest length is in h[0]), have the
+ * same key and input bytes i & 0xff. All of them were generated, and the
+ * KAT ones confirmed, with Python's hashlib.blake2s(data,
+ * key=bytes(range(32)), digest_size=16 or 32).
+ */
+struct b2s_vector {
+	const char *msg;	/* NULL: inlen bytes i & 0xff */
+	size_t inlen;
+	bool keyed;		/* key 00 01 .. 1f */
+	size_t outlen;
+	const char *digest;
+};
+
+#define B2S_VEC_MAX_IN	(BI_WIRE_MAC_OFF + BI_PAGE_SIZE)
+
+static const struct b2s_vector b2s_vectors[] = {
+	{ "abc", 3, false, 32,
+	  "508c5e8c327c14e2e1a72ba34eeb452f37458b209ed63a294d999b4c86675982" },
+	{ NULL, 0, true, 32,
+	  "48a8997da407876b3d79c0d92325ad3b89cbb754d86ab71aee047ad345fd2c49" },
+	{ NULL, 1, true, 32,
+	  "40d15fee7c328830166ac3f918650f807e7e01e177258cdc0a39b11f598066f1" },
+	{ NULL, 2, true, 32,
+	  "6bb71300644cd3991b26ccd4d274acd1adeab8b1d7914546c1198bbe9fc9d803" },
+	{ NULL, 63, true, 32,
+	  "c65382513f07460da39833cb666c5ed82e61b9e998f4b0c4287cee56c3cc9bcd" },
+	{ NULL, 64, true, 32,
+	  "8975b0577fd35566d750b362b0897a26c399136df07bababbde6203ff2954ed4" },
+	{ NULL, 65, true, 32,
+	  "21fe0ceb0052be7fb0f004187cacd7de67fa6eb0938d927677f2398c132317a8" },
+	{ NULL, 128, true, 32,
+	  "0c311f38c35a4fb90d651c289d486856cd1413df9b0677f53ece2cd9e477c60a" },
+	{ NULL, 255, true, 32,
+	  "3fb735061abc519dfe979e54c1ee5bfad0a9d858b3315bad34bde999efd724dd" },
+	{ NULL, 0, true, 16, "9536f9b267655743dee97b8a670f9f53" },
+	{ NULL, 1, true, 16, "13bacfb85b48a1223c595f8c1e7e82cb" },
+	{ NULL, 48, true, 16, "b23398f910599f3c09b6549fa81bcb46" },
+	{ NULL, 63, true, 16, "ece382a8bd5018f1de5da44b72cea75b" },
+	{ NULL, 64, true, 16, "f1efa90d2547036841ecd3627fafbc36" },
+	{ NULL, 65, true, 16, "811ff8686d23a435ecbd0bdafcd27b1b" },
+	/* a header's 48 bytes and a page */
+	{ NULL, B2S_VEC_MAX_IN, true, 16, "86bd45e04b321a9ec5459f13de56657d" },
+};
+
+static void hex_str(const uint8_t *b, size_t len, char *out)
+{
+	size_t i;
+
+	for (i = 0; i < len; i++)
+		sprintf(out + 2 * i, "%02x", b[i]);
+	out[2 * len] = '\0';
+}
+
+/* Vector @v's digest, its input given in pieces of at most @piece bytes. */
+static void b2s_vector_digest(const struct b2s_vector *v,
+			      const uint8_t *pattern, const uint8_t *key,
+			      size_t piece, uint8_t *out)
+{
+	const uint8_t *in = v->msg ? (const uint8_t *)v->msg : pattern;
+	struct b2s_state s;
+	size_t off, n;
+
+	b2s_init(&s, v->outlen, key, v->keyed ? B2S_MAX_KEY : 0);
+	for (off = 0; off < v->inlen; off += n) {
+		n = v->inlen - off < piece ? v->inlen - off : piece;
+		b2s_update(&s, in + off, n);
+	}
+	b2s_final(&s, out);
+}
+
+/*
+ * Every vector in one piece and in pieces of 1, 48 (the MAC's split),
+ * 64 and 65 bytes; each 16-byte keyed one differs from the first 16
+ * bytes of the 32-byte digest of the same input.
+ */
+static int b2s_check_vectors(void)
+{
+	static const size_t pieces[] = { B2S_VEC_MAX_IN, 1, 48, 64, 65 };
+	static uint8_t in[B2S_VEC_MAX_IN];
+	uint8_t key[B2S_MAX_KEY], out[B2S_MAX_OUT], full[B2S_MAX_OUT];
+	char got[2 * B2S_MAX_OUT + 1];
+	const struct b2s_vector *v;
+	size_t i, j;
+
+	for (i = 0; i < sizeof(key); i++)
+		key[i] = (uint8_t)i;
+	for (i = 0; i < sizeof(in); i++)
+		in[i] = (uint8_t)i;
+	for (i = 0; i < TAP_NCASES(b2s_vectors); i++) {
+		v = &b2s_vectors[i];
+		for (j = 0; j < TAP_NCASES(pieces); j++) {
+			b2s_vector_digest(v, in, key, pieces[j], out);
+			hex_str(out, v->outlen, got);
+			TAP_CHECK(!strcmp(got, v->digest), "BLAKE2s vector %zu"
+				  " (%zu bytes in pieces of %zu, %s, %zu out):"
+				  " %s, want %s", i, v->inlen, pieces[j],
+				  v->keyed ? "keyed" : "unkeyed", v->outlen,
+				  got, v->digest);
+		}
+		if (v->outlen != BI_WIRE_MAC_LEN)
+			continue;
+		b2s(full, sizeof(full), key, sizeof(key), in, v->inlen);
+		TAP_CHECK(memcmp(full, out, BI_WIRE_MAC_LEN),
+			  "vector %zu: 16-byte digest is a prefix of the "
+			  "32-byte one", i);
+	}
+	return TAP_PASS;
+}
+
+#define MAC_MIN_FRAMES	5
+#define MAC_CAP_LEN	(ETH_HLEN + BI_WIRE_MAX_FRAME)
+
+/* What the capture socket on bi1 saw: both nodes' frames. */
+struct mac_capture {
+	int fd;
+	uint8_t key[BIGIRON_KEY_SIZE];	/* the MAC's key, here test_key */
+	unsigned int frames;		/* bigiron frames checked */
+	unsigned int bad;		/* MAC or length wrong */
+	unsigned int by_node[2];
+	unsigned int payload;		/* frames with payload bytes */
+	unsigned int fragments;		/* frames with part of a page */
+	uint64_t types;			/* bit per message type seen */
+};
+
+static const char *const mac_type_names[BI_MSG_TYPE_MAX] = {
+	[BI_MSG_HELLO] = "hello",
+	[BI_MSG_HELLO_ACK] = "hello_ack",
+	[BI_MSG_ACK] = "ack",
+	[BI_MSG_HEARTBEAT] = "heartbeat",
+	[BI_MSG_PING] = "ping",
+	[BI_MSG_PONG] = "pong",
+	[BI_MSG_USER] = "user",
+};
+
+/* The message types the case makes the nodes send. */
+#define MAC_WANT_TYPES							\
+	(1ULL << BI_MSG_HELLO | 1ULL << BI_MSG_HELLO_ACK |		\
+	 1ULL << BI_MSG_ACK | 1ULL << BI_MSG_HEARTBEAT |		\
+	 1ULL << BI_MSG_PING | 1ULL << BI_MSG_PONG | 1ULL << BI_MSG_USER)
+
+static void mac_types_str(uint64_t types, char *buf, size_t size)
+{
+	size_t len = 0;
+	unsigned int t;
+
+	buf[0] = '\0';
+	for (t = 0; t < 64 && len < size; t++) {
+		if (!(types & 1ULL << t))
+			continue;
+		if (t < BI_MSG_TYPE_MAX && mac_type_names[t])
+			len += snprintf(buf + len, size - len, "%s%s",
+					len ? " " : "", mac_type_names[t]);
+		else
+			len += snprintf(buf + len, size - len, "%s%u",
+					len ? " " : "", t);
+	}
+}
+
+/* An AF_PACKET socket that sees every frame on @ifindex, both ways. */
+static int capture_open(unsigned int ifindex)
+{
+	struct sockaddr_ll sll = {
+		.sll_family = AF_PACKET,
+		.sll_protocol = htons(ETH_P_ALL),
+		.sll_ifindex = (int)ifindex,
+	};
+	int fd, size = 8 << 20, err;
+
+	/* protocol 0: nothing from other interfaces queues before bind() */
+	fd = socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &size, sizeof(size)))
+		setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, sizeof(size));
+	if (bind(fd, (struct sockaddr *)&sll, sizeof(sll))) {
+		err = -errno;
+		close(fd);
+		return err;
+	}
+	return fd;
+}
+
+/* Recompute one captured frame's MAC; count it. */
+static void capture_check(struct mac_capture *c, const uint8_t *f,
+			  size_t len)
+{
+	const uint8_t *hdr = f + ETH_HLEN;
+	uint8_t mac[BI_WIRE_MAC_LEN];
+	char got[2 * BI_WIRE_MAC_LEN + 1], want[2 * BI_WIRE_MAC_LEN + 1];
+	unsigned int type, src, frag_len, payload_len;
+	struct b2s_state s;
+
+	if (len < ETH_HLEN || f[12] != ETH_P_BIGIRON >> 8 ||
+	    f[13] != (ETH_P_BIGIRON & 0xff))
+		return;		/* not bigiron's: IPv6 ND, say */
+	c->frames++;
+	if (len > MAC_CAP_LEN || len < ETH_HLEN + BI_WIRE_HDR_LEN) {
+		if (c->bad++ < 3)
+			tap_diag("frame %u: %zu bytes", c->frames, len);
+		return;
+	}
+	type = hdr[2];
+	src = hdr[8] | hdr[9] << 8;
+	payload_len = hdr[40] | hdr[41] << 8;
+	frag_len = hdr[44] | hdr[45] << 8;
+	if (len != (size_t)ETH_HLEN + BI_WIRE_HDR_LEN + frag_len) {
+		if (c->bad++ < 3)
+			tap_diag("frame %u: %zu bytes, frag_len %u", c->frames,
+				 len, frag_len);
+		return;
+	}
+	if (type < 64)
+		c->types |= 1ULL << type;
+	if (src < 2)
+		c->by_node[src]++;
+	if (frag_len)
+		c->payload++;
+	if (frag_len < payload_len)
+		c->fragments++;
+
+	b2s_init(&s, BI_WIRE_MAC_LEN, c->key, sizeof(c->key));
+	b2s_update(&s, hdr, BI_WIRE_MAC_OFF);
+	b2s_update(&s, hdr + BI_WIRE_HDR_LEN, frag_len);
+	b2s_final(&s, mac);
+	if (!memcmp(mac, hdr + BI_WIRE_MAC_OFF, BI_WIRE_MAC_LEN))
+		return;
+	if (c->bad++ < 3) {
+		hex_str(hdr + BI_WIRE_MAC_OFF, BI_WIRE_MAC_LEN, got);
+		hex_str(mac, BI_WIRE_MAC_LEN, want);
+		tap_diag("frame %u: type %u from node %u, seq %u, payload %u "
+			 "frag_off %u frag_len %u: MAC %s, BLAKE2s-128 %s",
+			 c->frames, type, src,
+			 hdr[20] | hdr[21] << 8 | hdr[22] << 16 |
+			 (unsigned int)hdr[23] << 24, payload_len,
+			 hdr[42] | hdr[43] << 8, frag_len, got, want);
+	}
+}
+
+/*
+ * Check the frames queued on the capture socket; wait up to @wait_ms
+ * for one when none is, and stop after 5 s whatever comes.
+ */
+static int capture_drain(struct mac_capture *c, int wait_ms)
+{
+	static uint8_t frame[MAC_CAP_LEN + 64];
+	struct pollfd pfd = { .fd = c->fd, .events = POLLIN };
+	uint64_t end = now_ns() + 5000000000ULL;
+	ssize_t len;
+
+	while (now_ns() < end) {
+		len = recv(c->fd, frame, sizeof(frame),
+			   MSG_DONTWAIT | MSG_TRUNC);
+		if (len >= 0) {
+			capture_check(c, frame, (size_t)len);
+			continue;
+		}
+		if (errno == EINTR)
+			continue;
+		if (errno != EAGAIN)
+			return -errno;
+		if (wait_ms <= 0 || poll(&pfd, 1, wait_ms) <= 0)
+			return 0;
+		wait_ms = 0;
+	}
+	return 0;
+}
+
+/*
+ * The MAC of real frames: an AF_PACKET socket on bi1 sees what node 1
+ * sends and what node 0 sends it, from the handshake on: HELLO,
+ * HELLO_ACK, ACK, heartbeats, PING and PONG without payload, with a page
+ * in one frame and in fragments (the MTU lowered), launcher messages of
+ * odd lengths. For each, keyed BLAKE2s-128 (blake2s.h, checked against
+ * the reference vectors first) over header bytes 0..47 and the frame's
+ * frag_len payload bytes must be the MAC in bytes 48..63.
+ */
+static int test_mac_reference(void)
+{
+	static const uint32_t msg_sizes[] = { 1, 100, 1500 };
+	struct mac_capture c = { .fd = -1 };
+	uint8_t msg[1500];
+	uint64_t rtt[8], mask = 0, end;
+	char types[160];
+	unsigned int i;
+	struct tpacket_stats st;
+	socklen_t sl = sizeof(st);
+	struct pair p;
+	int ret;
+
+	if (b2s_check_vectors() != TAP_PASS)
+		return TAP_FAIL;
+	tap_diag("BLAKE2s: %d reference vectors match",
+		 TAP_NCASES(b2s_vectors));
+
+	memcpy(c.key, test_key, sizeof(c.key));
+	pair_mtu = 0;		/* follow the MTU: fragments at 1500 */
+	if (pair_create(&p))
+		return TAP_FAIL;
+	c.fd = capture_open(p.ifindex[1]);
+	TAP_CHECK(c.fd >= 0, "capture socket on %s: %s", IF_B,
+		  strerror(-c.fd));
+	if (pair_set(&p))
+		return TAP_FAIL;
+	ret = pair_join(&p, &mask);
+	TAP_CHECK(ret == 0 && mask == 3, "JOIN: %s, up_mask %#" PRIx64,
+		  strerror(-ret), mask);
+	ret = capture_drain(&c, 0);
+	TAP_CHECK(ret == 0, "capture: %s", strerror(-ret));
+
+	ret = ping(p.n[0].devfd, 1, 4, 0, rtt);
+	TAP_CHECK(ret == 0, "PING: %s", strerror(-ret));
+	ret = ping(p.n[1].devfd, 0, 4, 4096, rtt);
+	TAP_CHECK(ret == 0, "PING 4096: %s", strerror(-ret));
+	capture_drain(&c, 0);
+	for (i = 0; i < sizeof(msg); i++)
+		msg[i] = (uint8_t)(i * 7 + 1);
+	for (i = 0; i < TAP_NCASES(msg_sizes); i++) {
+		ret = msg_send(p.n[i & 1].devfd, !(i & 1), msg, msg_sizes[i]);
+		TAP_CHECK(ret == 0, "SEND %u bytes: %s", msg_sizes[i],
+			  strerror(-ret));
+	}
+	capture_drain(&c, 0);
+	for (i = 0; i < 2; i++) {
+		ret = link_mtu(i ? IF_B : IF_A, 1500);
+		TAP_CHECK(ret == 0, "MTU 1500: %s", strerror(-ret));
+	}
+	ret = ping(p.n[0].devfd, 1, 4, 4096, rtt);
+	TAP_CHECK(ret == 0, "PING 4096 in fragments: %s", strerror(-ret));
+	/* heartbeats (100 ms idle) and their acks, and whatever is late */
+	end = now_ns() + 5000000000ULL;
+	do {
+		capture_drain(&c, 200);
+	} while (((c.types & MAC_WANT_TYPES) != MAC_WANT_TYPES ||
+		  c.frames < MAC_MIN_FRAMES) && now_ns() < end);
+	if (getsockopt(c.fd, SOL_PACKET, PACKET_STATISTICS, &st, &sl))
+		st.tp_drops = 0;
+	close(c.fd);
+
+	mac_types_str(c.types, types, sizeof(types));
+	tap_diag("mac_reference: %u frames captured on %s (%u from node 0, "
+		 "%u from node 1, %u with payload, %u fragments, %u dropped "
+		 "by the socket), %u MAC mismatches; types: %s", c.frames,
+		 IF_B, c.by_node[0], c.by_node[1], c.payload, c.fragments,
+		 st.tp_drops, c.bad, types);
+	TAP_CHECK(c.bad == 0, "%u of %u frames with a wrong MAC or length",
+		  c.bad, c.frames);
+	TAP_CHECK(c.frames >= MAC_MIN_FRAMES, "%u frames, want %u at least",
+		  c.frames, MAC_MIN_FRAMES);
+	TAP_CHECK(c.by_node[0] && c.by_node[1], "frames from node 0: %u, "
+		  "node 1: %u", c.by_node[0], c.by_node[1]);
+	TAP_CHECK(c.payload && c.fragments, "%u frames with payload, %u "
+		  "fragments", c.payload, c.fragments);
+	mac_types_str(MAC_WANT_TYPES & ~c.types, types, sizeof(types));
+	TAP_CHECK((c.types & MAC_WANT_TYPES) == MAC_WANT_TYPES,
+		  "no frame of type %s", types);
+	pair_destroy(&p);
+	return TAP_PASS;
+}
+
 static struct tap_case cases[] = {
 	{ "set_cluster_checks", test_set_cluster_checks },
 	{ "join_and_ping", test_join_and_ping },
@@ -1705,6 +2078,7 @@ static struct tap_case cases[] = {
 	{ "kvm_paging_on_both_nodes", test_kvm_paging },
 	{ "ping_fragmented", test_ping_fragmented },
 	{ "forged_and_truncated_frames", test_forged_frames },
+	{ "mac_reference", test_mac_reference },
 	{ "mtu_change", test_mtu_change },
 	{ "join_alone_times_out", test_join_alone },
 	{ "join_late", test_join_late },
