@@ -41,6 +41,11 @@
  */
 #define CHUNK (2UL << 20)
 #define CHUNK_WORDS (CHUNK / sizeof(uint64_t))
+/*
+ * Near the floor, chunks of small pages: a whole huge page no longer
+ * fits, and stopping there would leave up to a huge page per thread.
+ */
+#define SMALL (256UL << 10)
 #define MAX_CPUS 256
 #define MIB(x) ((unsigned long)((x) >> 20))
 
@@ -143,9 +148,12 @@ static int pin(int cpu)
 
 struct part {
 	int cpu;
-	size_t want;		/* chunks to allocate */
+	size_t want;		/* CHUNKs worth of bytes to allocate */
+	size_t slots;		/* chunks it may have: want, and SMALL ones */
 	size_t nchunks;		/* chunks allocated */
 	uint64_t **chunks;
+	size_t *words;		/* words of each chunk: CHUNK or SMALL's */
+	size_t bytes;		/* of all its chunks */
 	uint64_t first;		/* index of its first word in the whole area */
 	size_t bad;		/* bad words this thread found */
 	int pin_err;
@@ -154,15 +162,15 @@ struct part {
 static struct part parts[MAX_CPUS];
 static int nparts;
 static pthread_barrier_t barrier;
-static long floor_kib;		/* MemFree floor, besides a chunk a thread */
-static int allocating;		/* threads still allocating their part */
+static long floor_kib;		/* MemFree floor, besides chunks in flight */
+static long inflight_kib;	/* of the chunks being mapped and touched now */
 
 static void fill_part(struct part *p, uint64_t seed)
 {
 	for (size_t c = 0; c < p->nchunks; c++) {
 		uint64_t base = p->first + c * CHUNK_WORDS;
 
-		for (size_t i = 0; i < CHUNK_WORDS; i++)
+		for (size_t i = 0; i < p->words[c]; i++)
 			p->chunks[c][i] = pattern(base + i, seed);
 	}
 }
@@ -176,7 +184,7 @@ static size_t verify_part(const struct part *p, uint64_t seed, int reader,
 	for (size_t c = 0; c < p->nchunks; c++) {
 		uint64_t base = p->first + c * CHUNK_WORDS;
 
-		for (size_t i = 0; i < CHUNK_WORDS; i++) {
+		for (size_t i = 0; i < p->words[c]; i++) {
 			uint64_t want = pattern(base + i, seed);
 			uint64_t got = p->chunks[c][i];
 
@@ -195,12 +203,23 @@ static size_t verify_part(const struct part *p, uint64_t seed, int reader,
 	return bad;
 }
 
-/* A CHUNK-aligned anonymous chunk, or NULL. */
-static void *map_chunk(void)
+/*
+ * An anonymous chunk of CHUNK bytes, CHUNK-aligned so that one huge page
+ * can back it, or of SMALL bytes in small pages; NULL if mmap failed.
+ */
+static uint64_t *map_chunk(size_t size)
 {
 	uintptr_t a, b;
 	char *m;
 
+	if (size != CHUNK) {
+		m = mmap(NULL, size, PROT_READ | PROT_WRITE,
+			 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		if (m == MAP_FAILED)
+			return NULL;
+		madvise(m, size, MADV_NOHUGEPAGE);
+		return (uint64_t *)m;
+	}
 	m = mmap(NULL, 2 * CHUNK, PROT_READ | PROT_WRITE,
 		 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	if (m == MAP_FAILED)
@@ -213,7 +232,7 @@ static void *map_chunk(void)
 		munmap((void *)b, (uintptr_t)m + 2 * CHUNK - b);
 	/* a hint: Debian's default is "always", a kernel may say "madvise" */
 	madvise((void *)a, CHUNK, MADV_HUGEPAGE);
-	return (void *)a;
+	return (uint64_t *)a;
 }
 
 static double phase_t0;
@@ -245,29 +264,47 @@ static void *memory_thread(void *arg)
 	struct part *next = &parts[(idx + 1) % nparts];
 
 	me->pin_err = pin(me->cpu) ? errno : 0;
-	for (size_t c = 0; c < me->want; c++) {
-		void *m;
+	for (size_t c = 0; c < me->slots && me->bytes < me->want * CHUNK; c++) {
+		size_t size = me->want * CHUNK - me->bytes < CHUNK ? SMALL : CHUNK;
+		uint64_t *m = NULL;
 
 		/*
 		 * Stop short of the OOM killer: it cannot be recovered from.
-		 * Each thread still allocating may take one more chunk
-		 * after its check; one that is done needs no room.
+		 * A thread counts its chunk in flight before it reads
+		 * MemFree and until the chunk is touched, and needs room
+		 * for every chunk then in flight: of two threads racing for
+		 * the last room, the second sees the first's reservation,
+		 * or MemFree after the first's touch.  A huge page that does
+		 * not fit any more is tried as SMALL bytes of small pages.
 		 */
-		if (meminfo_kib("MemFree") < floor_kib +
-		    __atomic_load_n(&allocating, __ATOMIC_RELAXED) *
-		    (long)(CHUNK >> 10))
+		for (;;) {
+			long need = __atomic_add_fetch(&inflight_kib,
+						       (long)(size >> 10),
+						       __ATOMIC_SEQ_CST);
+
+			if (meminfo_kib("MemFree") >= floor_kib + need)
+				m = map_chunk(size);
+			if (m || size == SMALL)
+				break;
+			__atomic_fetch_sub(&inflight_kib, (long)(size >> 10),
+					   __ATOMIC_SEQ_CST);
+			size = SMALL;
+		}
+		if (!m) {
+			__atomic_fetch_sub(&inflight_kib, (long)(size >> 10),
+					   __ATOMIC_SEQ_CST);
 			break;
-		m = map_chunk();
-		if (!m)
-			break;
+		}
 		me->chunks[c] = m;
+		me->words[c] = size / sizeof(uint64_t);
 		me->nchunks = c + 1;
+		me->bytes += size;
 		/* Touch it now, so that MemFree follows. */
-		for (size_t i = 0; i < CHUNK_WORDS; i++)
-			me->chunks[c][i] = pattern(me->first + c * CHUNK_WORDS + i,
-						   SEED_A);
+		for (size_t i = 0; i < me->words[c]; i++)
+			m[i] = pattern(me->first + c * CHUNK_WORDS + i, SEED_A);
+		__atomic_fetch_sub(&inflight_kib, (long)(size >> 10),
+				   __ATOMIC_SEQ_CST);
 	}
-	__atomic_fetch_sub(&allocating, 1, __ATOMIC_RELAXED);
 	phase_done(idx, "pass A written");
 	me->bad += verify_part(me, SEED_A, me->cpu, "own part, pass A");
 	phase_done(idx, "own parts verified");
@@ -327,14 +364,13 @@ static int test_memory(long vm_mib)
 	 * Aim at 95% of MemTotal, but leave MemFree a floor: the kernel's
 	 * min watermark (below it the OOM killer ends the test) and 2 MiB
 	 * for the test's page tables and the kernel's own needs meanwhile.
-	 * A thread still allocating also keeps one chunk above it, as it
-	 * checks MemFree before its next (memory_thread()).
+	 * Each chunk being allocated and touched is kept above it too
+	 * (memory_thread()).
 	 */
 	floor_kib = read_long("/proc/sys/vm/min_free_kbytes");
 	if (floor_kib < 0)
 		floor_kib = total_kib / 64;
 	floor_kib += 2048;
-	allocating = nparts;
 	target = (size_t)total_kib * 1024 / 100 * 95;
 	/* The threads' own checks keep MemFree above the floor. */
 	if ((size_t)(free_kib - floor_kib) * 1024 < target)
@@ -345,11 +381,13 @@ static int test_memory(long vm_mib)
 	for (int i = 0; i < nparts; i++) {
 		parts[i].cpu = cpus[i];
 		parts[i].want = per + ((size_t)i < extra);
-		parts[i].chunks = calloc(parts[i].want ? parts[i].want : 1,
-					 sizeof(uint64_t *));
+		/* the last huge pages' worth may come as SMALL chunks */
+		parts[i].slots = parts[i].want + 4 * (CHUNK / SMALL);
+		parts[i].chunks = calloc(parts[i].slots, sizeof(uint64_t *));
+		parts[i].words = calloc(parts[i].slots, sizeof(size_t));
 		parts[i].first = i ? parts[i - 1].first +
-			parts[i - 1].want * CHUNK_WORDS : 0;
-		if (!parts[i].chunks) {
+			parts[i - 1].slots * CHUNK_WORDS : 0;
+		if (!parts[i].chunks || !parts[i].words) {
 			result(0, "out of memory for the chunk table");
 			return 1;
 		}
@@ -377,11 +415,11 @@ static int test_memory(long vm_mib)
 		if (parts[i].pin_err)
 			note("CPU %d: sched_setaffinity: %s", parts[i].cpu,
 			     strerror(parts[i].pin_err));
-		if (parts[i].nchunks < parts[i].want)
-			note("CPU %d: allocated %lu of %lu MiB (MemFree at the floor or mmap failed)",
-			     parts[i].cpu, MIB(parts[i].nchunks * CHUNK),
-			     MIB(parts[i].want * CHUNK));
-		covered += parts[i].nchunks * CHUNK;
+		if (parts[i].bytes < parts[i].want * CHUNK)
+			note("CPU %d: allocated %lu of %lu KiB (MemFree at the floor or mmap failed)",
+			     parts[i].cpu, (unsigned long)(parts[i].bytes >> 10),
+			     (unsigned long)(parts[i].want * CHUNK >> 10));
+		covered += parts[i].bytes;
 		bad += parts[i].bad;
 	}
 	pct_total = (unsigned long)(covered / 1024 * 100 / (size_t)total_kib);
