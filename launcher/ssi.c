@@ -144,10 +144,11 @@ static uint64_t now_ms(void)
 /*
  * The kernel refuses a message (EAGAIN) while the link to a node named
  * still holds many of ours: wait for it to drain, a millisecond at a time,
- * up to SSI_SEND_WAIT_MS (a node that takes nothing for that long is dead
- * for its link long before).
+ * up to SSI_SEND_WAIT_MS. A link that moves nothing for that long belongs
+ * to a node its peer declares dead about then (12 retransmissions); the
+ * caller (the receive thread among others) must not wait much longer.
  */
-#define SSI_SEND_WAIT_MS	30000
+#define SSI_SEND_WAIT_MS	3000
 
 static int ssi_send(struct vm *vm, unsigned int node, const void *msg,
 		    size_t len)
@@ -586,7 +587,8 @@ static void *ssi_thread(void *arg)
 					"an interrupt %s node %u was lost (see the kernel log): the guest cannot go on",
 					r.node == vm->self ? "for another host on" :
 					"from", r.node);
-			break;
+			/* the stop's acknowledgements still come this way */
+			continue;
 		}
 		if (r.event == BIGIRON_EV_MSG &&
 		    r.node < vm->cfg->cluster.nr_nodes && r.node != vm->self)

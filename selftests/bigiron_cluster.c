@@ -2213,6 +2213,7 @@ static int capture_open(unsigned int ifindex)
 static void capture_check(struct mac_capture *c, const uint8_t *f,
 			  size_t len)
 {
+	static const uint8_t seq_ack_hi[8];
 	const uint8_t *hdr = f + ETH_HLEN;
 	uint8_t mac[BI_WIRE_MAC_LEN];
 	char got[2 * BI_WIRE_MAC_LEN + 1], want[2 * BI_WIRE_MAC_LEN + 1];
@@ -2247,8 +2248,14 @@ static void capture_check(struct mac_capture *c, const uint8_t *f,
 	if (frag_len < payload_len)
 		c->fragments++;
 
+	/*
+	 * wire.h: header bytes 0..47, then the high halves of seq and ack
+	 * (4 bytes each, little endian), which stay 0 for the first 2^32
+	 * messages of a link, then the payload.
+	 */
 	b2s_init(&s, BI_WIRE_MAC_LEN, c->key, sizeof(c->key));
 	b2s_update(&s, hdr, BI_WIRE_MAC_OFF);
+	b2s_update(&s, seq_ack_hi, sizeof(seq_ack_hi));
 	b2s_update(&s, hdr + BI_WIRE_HDR_LEN, frag_len);
 	b2s_final(&s, mac);
 	if (!memcmp(mac, hdr + BI_WIRE_MAC_OFF, BI_WIRE_MAC_LEN))

@@ -86,6 +86,7 @@ struct dsm {
 	unsigned int ctl_wait_s;
 	bool netem;
 	const char *cases;
+	const char *hold_file;	/* --hold-file: wait for it before closing */
 	unsigned int fault_timeout_ms;
 	unsigned int threads;
 	unsigned int iters;
@@ -165,7 +166,7 @@ static void dsm_usage(const char *prog, bool bench)
 		prog, bench ? "" :
 		"\n          [--cases LIST] [--fault-timeout-ms MS] [--threads T]"
 		"\n          [--iters N] [--ring-items N] [--rw-rounds R]"
-		"\n          [--seed S] [--ctl-wait S]"
+		"\n          [--seed S] [--ctl-wait S] [--hold-file PATH]"
 		"\n       " "bigiron_dsm --make-veth NAME0 NAME1 MTU"
 		"\n       " "bigiron_dsm --del-veth NAME");
 }
@@ -221,6 +222,8 @@ static int dsm_parse(struct dsm *d, int argc, char **argv, bool bench)
 			d->ctl_wait_s = (unsigned int)strtoul(v, NULL, 0);
 		} else if (!bench && !strcmp(o, "--cases")) {
 			d->cases = v;
+		} else if (!bench && !strcmp(o, "--hold-file")) {
+			d->hold_file = v;
 		} else if (!bench && !strcmp(o, "--fault-timeout-ms")) {
 			d->fault_timeout_ms = (unsigned int)strtoul(v, NULL, 0);
 		} else if (!bench && !strcmp(o, "--threads")) {
@@ -2152,6 +2155,27 @@ static int case_peer_gone(struct dsm *d)
 
 /* ---- runner ------------------------------------------------------------- */
 
+/*
+ * --hold-file: keep the VM open after the cases until the file exists
+ * (another program still reads its counters: bigiron_inject), for
+ * HOLD_MAX_S at most.
+ */
+#define HOLD_MAX_S	300
+
+static void hold_open(const struct dsm *d)
+{
+	const struct timespec tick = { .tv_nsec = 100 * 1000 * 1000 };
+	unsigned int i;
+
+	for (i = 0; i < HOLD_MAX_S * 10; i++) {
+		if (!access(d->hold_file, F_OK))
+			return;
+		nanosleep(&tick, NULL);
+	}
+	tap_diag("%s: %s did not appear within %d s", d->label, d->hold_file,
+		 HOLD_MAX_S);
+}
+
 static const struct {
 	const char *name;
 	int (*fn)(struct dsm *d);
@@ -2304,6 +2328,8 @@ int main(int argc, char **argv)
 			fail = 1;
 	}
 out:
+	if (vm_open && d->hold_file)
+		hold_open(d);
 	if (vm_open) {
 		/* no peer_gone: leave together so neither sees a dead peer */
 		d->cur = nsel + 1;

@@ -5,10 +5,15 @@
 # fault latency (bigiron_bench).  busybox sh compatible.  Modes:
 #
 #   run_dsm.sh veth      both nodes in this kernel, on a veth pair bi0/bi1
-#                        (MTU 9000): a clean pass, then a pass with netem
-#                        on both ends (1 % loss, 1 % duplication, ~1 %
-#                        reordering), then far_pages on a 1 TiB VM; then
-#                        rmmod bigiron must succeed.
+#                        (MTU 9000): a clean pass; an injection pass: the
+#                        data cases again while bigiron_inject floods
+#                        both ends with random, truncated, forged,
+#                        replayed and reordered copies of their frames,
+#                        each of which the receiving node must drop and
+#                        count; then a pass with netem on both ends (1 %
+#                        loss, 1 % duplication, ~1 % reordering), then
+#                        far_pages on a 1 TiB VM; then rmmod bigiron must
+#                        succeed.
 #   run_dsm.sh 2host N   this host is node N (0 or 1) of two, linked by
 #                        eth0 (MAC 52:54:00:b1:00:01 for node 0, :02 for
 #                        node 1, MTU 1500: pages travel in fragments);
@@ -16,6 +21,13 @@
 #                        channel.  Clean pass, netem pass on this host's
 #                        eth0, rmmod check.  Both hosts run it together.
 #   run_dsm.sh bench     bigiron_bench on a veth pair (MTU 9000).
+#   run_dsm.sh failslab  the data cases on a veth pair while the kernel's
+#                        fault injection (failslab, fail_page_alloc, only
+#                        for the two test programs: task-filter) fails
+#                        some of their allocations in the kernel: each
+#                        program may fail with an error it reports, but
+#                        no page may read back wrong; then rmmod.  Needs a
+#                        kernel with CONFIG_FAILSLAB (the debug tier).
 #
 # tc-netem(8): "delay 1ms reorder 99%" sends 99 % of the packets at once
 # and delays the other 1 % by 1 ms, so that about 1 % arrive after
@@ -23,7 +35,12 @@
 #
 # Environment: DSM_MEM_MB (default 256) guest memory of the clean pass,
 # DSM_NETEM_MEM_MB (default 256) of the netem pass, DSM_BIG_MEM_MB
-# (default 1048576) of the far_pages pass; DSM_TIMEOUT (default
+# (default 1048576) of the far_pages pass; DSM_INJECT_MEM_MB (default
+# 64) guest memory, DSM_INJECT_CASES (default
+# cross_node_rw,atomic_many_pages,ring,random_rw) the cases and
+# DSM_INJECT_S (default 40) seconds of flood of the injection pass (the
+# VMs stay open after their cases until the injector has read their
+# counters); DSM_TIMEOUT (default
 # 600) and DSM_NETEM_TIMEOUT (default 600) seconds a program of the clean
 # and of the netem pass may run before it is killed (together below the
 # lab's limit per scenario); DSM_CTL_WAIT (default 30) seconds node 1
@@ -40,9 +57,13 @@
 dir=$(cd "$(dirname "$0")" && pwd)
 DSM=$dir/bigiron_dsm
 BENCH=$dir/bigiron_bench
+INJECT=$dir/bigiron_inject
 MEM_MB=${DSM_MEM_MB:-256}
 NETEM_MB=${DSM_NETEM_MEM_MB:-256}
 BIG_MB=${DSM_BIG_MEM_MB:-1048576}
+INJ_MB=${DSM_INJECT_MEM_MB:-64}
+INJ_CASES=${DSM_INJECT_CASES:-cross_node_rw,atomic_many_pages,ring,random_rw}
+INJ_S=${DSM_INJECT_S:-40}
 T_CLEAN=${DSM_TIMEOUT:-600}
 T_NETEM=${DSM_NETEM_TIMEOUT:-600}
 T=$T_CLEAN
@@ -56,7 +77,7 @@ fail=0
 failed=""
 
 usage() {
-	echo "usage: $0 veth | 2host 0|1 | bench" >&2
+	echo "usage: $0 veth | 2host 0|1 | bench | failslab" >&2
 	exit 2
 }
 
@@ -176,6 +197,119 @@ big_vm() {
 	echo "$old" >$mp
 }
 
+# The data cases on bi0/bi1 while bigiron_inject floods both ends with
+# frames made from theirs: $1 name, $2 port.  The cases must pass (every
+# byte verified); the injector waits until both nodes have joined, floods
+# for INJ_S seconds, then must find every frame it sent counted by the
+# receiving node (debugfs vm<ID>/cluster and peers, its exit status).
+inject_pass() {
+	name=$1 port=$2
+	if [ ! -x "$INJECT" ]; then
+		notok "$name # $INJECT not found"
+		return
+	fi
+	T=$T_CLEAN
+	iwait=$((CTL_WAIT + 60))
+	ilimit=$((iwait + INJ_S + 60))
+	t0=$(date +%s)
+	# the VMs stay open after their cases until the injector has read
+	# their counters (bigiron_dsm --hold-file)
+	held=$LOGS/dsm-$name-inject.done
+	rm -f "$held"
+	(
+		timeout -s KILL "$ilimit" "$INJECT" --dev bi0 --dev bi1 \
+			--duration "$INJ_S" --wait "$iwait" \
+			>"$LOGS/dsm-$name-inject.log" 2>&1
+		echo $? >"$held"
+	) &
+	ipid=$!
+	run_pair "$name" "$port" "$DSM" --mem-mb "$INJ_MB" --cases "$INJ_CASES" \
+		--hold-file "$held"
+	wait "$ipid"
+	irc=$(cat "$held" 2>/dev/null || echo 2)
+	cat "$LOGS/dsm-$name-inject.log"
+	echo "# run_dsm: $name: $(($(date +%s) - t0)) s"
+	case $irc in
+	0)	ok "$name injector: every injected frame dropped and counted" ;;
+	1)	notok "$name injector: injected frames not accounted" ;;
+	3)	notok "$name injector: no traffic or node to inject to" ;;
+	137)	notok "$name injector # killed after ${ilimit}s" ;;
+	*)	notok "$name injector # exit $irc" ;;
+	esac
+}
+
+# Fault injection for the processes marked make-it-fail (and their
+# children): FAIL_PCT percent of their slab and page allocations in the
+# kernel fail, sleeping ones included, at most FAIL_TIMES in all.
+FAIL_PCT=${DSM_FAIL_PCT:-2}
+FAIL_TIMES=100000
+failslab_on() {
+	for d in /sys/kernel/debug/failslab /sys/kernel/debug/fail_page_alloc; do
+		echo Y >$d/task-filter && echo "$FAIL_PCT" >$d/probability &&
+			echo 1 >$d/interval && echo $FAIL_TIMES >$d/times &&
+			echo 0 >$d/space && echo 0 >$d/verbose &&
+			echo N >$d/ignore-gfp-wait || return 1
+	done
+	echo N >/sys/kernel/debug/fail_page_alloc/ignore-gfp-highmem
+}
+
+# Failures injected so far (of both), from what is left of FAIL_TIMES.
+failslab_count() {
+	echo $((2 * FAIL_TIMES - $(cat /sys/kernel/debug/failslab/times) -
+		$(cat /sys/kernel/debug/fail_page_alloc/times)))
+}
+
+failslab_off() {
+	echo 0 >/sys/kernel/debug/failslab/probability
+	echo 0 >/sys/kernel/debug/fail_page_alloc/probability
+}
+
+# A page or counter read back wrong, in a bigiron_dsm log (check_page(),
+# the atomic cases, the ring, random_rw's tally).
+WRONG='is 0x[0-9a-f]*, want|counter [0-9]* is [0-9]*, want|ring item [0-9]*: got|, [1-9][0-9]* wrong,'
+
+# Both nodes of bigiron_dsm on bi0/bi1 with fault injection on them: $1
+# name, $2 port, then bigiron_dsm's arguments.  A node passes when it
+# passed, or failed with errors but read nothing wrong; allocations must
+# have failed meanwhile.
+run_failing() {
+	name=$1 port=$2
+	shift 2
+	m0=$(mac_of bi0)
+	m1=$(mac_of bi1)
+	before=$(failslab_count)
+	for n in 0 1; do
+		sh -c 'echo 1 >/proc/self/make-it-fail && exec "$@"' sh \
+			timeout -s KILL "$T" "$DSM" --node $n --dev bi$n \
+			--mac0 "$m0" --mac1 "$m1" --ctl 127.0.0.1:"$port" \
+			--ctl-wait "$CTL_WAIT" "$@" >"$LOGS/dsm-$name-$n.log" 2>&1 &
+		eval "pid$n=\$!"
+	done
+	wait "$pid0"
+	rc0=$?
+	wait "$pid1"
+	rc1=$?
+	restore_param
+	failed=$(($(failslab_count) - before))
+	echo "# run_dsm: $name: $failed allocations failed by injection"
+	for n in 0 1; do
+		eval "rc=\$rc$n"
+		sed 's/^/# /' "$LOGS/dsm-$name-$n.log"
+		if grep -qE "$WRONG" "$LOGS/dsm-$name-$n.log"; then
+			notok "$name node$n # read wrong data (exit $rc)"
+		elif [ "$rc" = 137 ]; then
+			notok "$name node$n # killed after ${T}s"
+		else
+			ok "$name node$n: exit $rc, nothing read wrong"
+		fi
+	done
+	if [ "$failed" -gt 0 ]; then
+		ok "$name: allocations failed under the programs"
+	else
+		notok "$name: no allocation failed: the injection did not act"
+	fi
+}
+
 # The module must go away once every VM is closed.
 rmmod_check() {
 	if [ ! -d /sys/module/bigiron ]; then
@@ -212,6 +346,7 @@ case "$mode" in
 veth)
 	if veth_add; then
 		run_pair veth 7790 "$DSM" --mem-mb "$MEM_MB" $DSM_ARGS
+		inject_pass veth-inject 7794
 		if netem_on bi0 bi1; then
 			T=$T_NETEM
 			run_pair veth-netem 7791 "$DSM" --netem \
@@ -220,7 +355,8 @@ veth)
 			notok "veth-netem # cannot set up netem"
 		fi
 		netem_off bi0 bi1
-		# a VM far larger than this host: its metadata must not be
+		# a VM far larger than this host: its metadata must grow
+		# with the pages used, not with its size (far_pages)
 		big_vm veth-1tib 7793
 		veth_del
 	else
@@ -247,6 +383,23 @@ veth)
 		notok "2host-netem # cannot set up netem"
 	fi
 	netem_off eth0
+	rmmod_check
+	summary
+	;;
+failslab)
+	if [ ! -d /sys/kernel/debug/failslab ]; then
+		echo "ok - run_dsm: failslab # SKIP no fault injection in this kernel"
+		summary
+	fi
+	if veth_add && failslab_on; then
+		run_failing failslab 7795 --mem-mb 64 \
+			--cases cross_node_rw,atomic_many_pages,ring,random_rw
+		failslab_off
+		veth_del
+	else
+		notok "failslab # cannot set up the veth pair or fault injection"
+		failslab_off
+	fi
 	rmmod_check
 	summary
 	;;

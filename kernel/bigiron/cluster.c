@@ -397,6 +397,8 @@ bigiron_cluster_create(struct bigiron_vm *vm, const struct bigiron_vm_cluster *a
 	cl->wire.nr_pages = bigiron_vm_nr_pages(vm);
 	cl->wire.mac = bigiron_eth_mac;
 	cl->wire.mac_priv = &cl->mac_key;
+	cl->wire.seq_ref = bigiron_eth_seq_ref;
+	cl->wire.seq_priv = cl;
 
 	bi_link_default_params(&params);
 	params.frag_size = cl->frag_size;

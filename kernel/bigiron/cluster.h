@@ -48,9 +48,10 @@
 /* Send window of each peer, in whole messages (a page each at most). */
 #define BIGIRON_PEER_WINDOW	32
 /*
- * Messages of one peer received and not yet handled in process context:
- * at most about 1 MiB of pages.  A message beyond it is refused and sent
- * again by the peer (bi_link_refuse()).
+ * Messages of one peer received and waiting for process context: with a
+ * page each, about 2 MiB (kmalloc-8k), and as many again in the batch the
+ * rx work is handling.  A message beyond it is refused and sent again by
+ * the peer (bi_link_refuse()).
  */
 #define BIGIRON_PEER_RXQ_MAX	256
 /*
@@ -78,7 +79,7 @@ enum bigiron_drop {
 	BIGIRON_DROP_RXQ_FULL,	/* delivery queue full: refused */
 	BIGIRON_DROP_MSGQ_FULL,	/* launcher message queue full: refused */
 	BIGIRON_DROP_BAD_PONG,	/* PONG matching no outstanding PING */
-	BIGIRON_DROP_PONG_TX,	/* no window slot to answer a PING */
+	BIGIRON_DROP_PONG_TX,	/* no window slot to answer a PING: refused */
 	BIGIRON_DROP_TX_NOMEM,	/* no skb for a frame (link resends) */
 	BIGIRON_DROP_TX_ERR,	/* interface refused a frame (link resends) */
 	BIGIRON_DROP_NR
@@ -164,8 +165,9 @@ struct bigiron_dsm_chunk {
  * @meta: struct bigiron_dsm_chunk by page >> BIGIRON_DSM_CHUNK_SHIFT, only
  *	of chunks used; XA_MARK_0 marks those with a busy page.  Its
  *	memory grows with the pages this node touched, not with the VM.
- * @scratch: what a lookup of metadata that does not exist gets (a bug,
+ * @scratch: what a lookup of local state that does not exist gets (a bug,
  *	warned about) instead of a NULL dereference
+ * @scratch_dir: the same for a directory entry
  * @home_first: first page this node is home for
  * @home_nr: pages this node is home for
  * @buckets: BIGIRON_DSM_BUCKETS locks; page p's is p % BIGIRON_DSM_BUCKETS
@@ -189,6 +191,7 @@ struct bigiron_dsm {
 	struct bi_coh_node cn;
 	struct xarray meta;
 	struct bi_coh_local scratch;
+	struct bi_coh_dir scratch_dir;
 	u64 home_first;
 	u64 home_nr;
 	struct bigiron_dsm_bucket *buckets;
@@ -225,7 +228,8 @@ struct bigiron_ssi_ipi {
  * @kvm_set: @kvm, @vcpu_node and @nr_vcpus are valid (release/acquire)
  * @vcpu_node: node running vCPU n, @nr_vcpus entries
  * @nr_vcpus: vCPUs of the VM on all nodes
- * @ring_lock: protects @ring, @head, @tail; irq-safe (the kprobe)
+ * @ring_lock: protects @ring, @head, @tail, @lost, @lost_node, @stopping;
+ *	irq-safe (the kprobe)
  * @ring: interrupts for other nodes, from @tail to @head
  * @ipi_work: sends the ring's interrupts
  * @msg_lock: protects @msgq; BH-safe
@@ -237,8 +241,11 @@ struct bigiron_ssi_ipi {
  * @recv_lock: one BIGIRON_VM_RECV at a time (a message it cannot copy
  *	out goes back to the head of @msgq, in order)
  * @down: nodes whose link died, not yet reported by BIGIRON_VM_RECV
- * @lost: bit 0: an interrupt was lost, not yet reported by BIGIRON_VM_RECV
- * @lost_node: the node it came from or went to (the first one)
+ * @cpu_nodes: nodes that run a vCPU (from SET_KVM)
+ * @lost: an interrupt was lost (under @ring_lock)
+ * @lost_node: the node the first one came from or went to (@ring_lock)
+ * @lost_told: BIGIRON_VM_RECV reported it (under @recv_lock)
+ * @stopping: the VM is going: nothing is queued to @ring (@ring_lock)
  * @wq: BIGIRON_VM_RECV waiters
  */
 struct bigiron_ssi {
@@ -258,8 +265,11 @@ struct bigiron_ssi {
 	struct mutex send_lock;	/* see above */
 	struct mutex recv_lock;	/* see above */
 	DECLARE_BITMAP(down, BIGIRON_MAX_NODES);
-	unsigned long lost;
+	u64 cpu_nodes;
+	bool lost;
 	u16 lost_node;
+	bool lost_told;
+	bool stopping;
 	wait_queue_head_t wq;
 	atomic64_t ipis_sent;
 	atomic64_t ipis_recv;
@@ -417,6 +427,7 @@ int bigiron_dsm_init(struct bigiron_cluster *cl);
 void bigiron_dsm_stop(struct bigiron_cluster *cl);
 void bigiron_dsm_free(struct bigiron_cluster *cl);
 void bigiron_dsm_node_dead(struct bigiron_cluster *cl, u16 node);
+int bigiron_dsm_prepare(struct bigiron_cluster *cl, u64 page);
 void bigiron_dsm_recv(struct bigiron_cluster *cl, u16 node,
 		      const struct bi_wire_hdr *h, const u8 *data);
 void bigiron_dsm_stats(struct bigiron_cluster *cl, struct bi_coh_stats *sum);
@@ -446,6 +457,8 @@ void bigiron_ssi_node_down(struct bigiron_cluster *cl, u16 node);
 /* eth.c */
 void bigiron_eth_mac(const void *priv, const u8 *a, size_t alen,
 		     const u8 *b, size_t blen, u8 out[BI_WIRE_MAC_LEN]);
+void bigiron_eth_seq_ref(const void *priv, u16 src, u64 *rcv_nxt,
+			 u64 *snd_nxt);
 void bigiron_eth_xmit(void *priv, u16 node, const u8 *hdr, const u8 *frag,
 		      u16 frag_len);
 u32 bigiron_eth_frag_size(u32 mtu);

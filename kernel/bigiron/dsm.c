@@ -29,6 +29,10 @@
  *       folio lock
  *         i_mmap_rwsem, page-table locks, KVM's mmu_lock (unmaps)
  *       bigiron_peer.lock (inside ops->send, BHs off)
+ *         bigiron_dsm.tick_lock (a peer's death queues the tick)
+ *       xa_lock of bigiron_dsm.meta (busy marks; BH-safe: the receive
+ *       handler makes metadata under a peer lock)
+ *       bigiron_dsm.tick_lock (arming the timer)
  *   bigiron_dsm_chain.lock (spinlock, nothing taken inside)
  * No lock is held across a wait for the network.
  */
@@ -132,7 +136,8 @@ static const struct bi_coh_local *bigiron_dsm_peek(struct bigiron_dsm *dsm,
  * Make @page's metadata if it does not exist yet: before any protocol
  * call on the page.  A chunk holds directory entries when this node is
  * home for one of its pages.
- * Context: process, may sleep.  Return: 0 or -ENOMEM.
+ * Context: process (may sleep, with @gfp), or softirq with GFP_ATOMIC.
+ * Return: 0 or -ENOMEM.
  */
 static int bigiron_dsm_meta(struct bigiron_dsm *dsm, u64 page, gfp_t gfp)
 {
@@ -145,7 +150,7 @@ static int bigiron_dsm_meta(struct bigiron_dsm *dsm, u64 page, gfp_t gfp)
 	c = kmem_cache_zalloc(bigiron_dsm_chunk_cache, gfp);
 	if (!c)
 		return -ENOMEM;
-	if (first < dsm->home_first + dsm->home_nr &&
+	if (dsm->home_nr && first < dsm->home_first + dsm->home_nr &&
 	    dsm->home_first < first + BIGIRON_DSM_CHUNK) {
 		c->dir = kmem_cache_zalloc(bigiron_dsm_dir_cache, gfp);
 		if (!c->dir) {
@@ -153,7 +158,7 @@ static int bigiron_dsm_meta(struct bigiron_dsm *dsm, u64 page, gfp_t gfp)
 			return -ENOMEM;
 		}
 	}
-	old = xa_cmpxchg(&dsm->meta, idx, NULL, c, gfp);
+	old = xa_cmpxchg_bh(&dsm->meta, idx, NULL, c, gfp);
 	if (!old)
 		return 0;
 	/* another CPU made it first, or no memory for the index */
@@ -178,7 +183,7 @@ static void bigiron_dsm_set_busy(struct bigiron_dsm *dsm, u64 page,
 
 	if (WARN_ON_ONCE(!c) || !!(READ_ONCE(c->busy) & bit) == busy)
 		return;
-	xa_lock(&dsm->meta);
+	xa_lock_bh(&dsm->meta);
 	if (busy) {
 		WRITE_ONCE(c->busy, c->busy | bit);
 		__xa_set_mark(&dsm->meta, idx, XA_MARK_0);
@@ -187,7 +192,7 @@ static void bigiron_dsm_set_busy(struct bigiron_dsm *dsm, u64 page,
 		if (!c->busy)
 			__xa_clear_mark(&dsm->meta, idx, XA_MARK_0);
 	}
-	xa_unlock(&dsm->meta);
+	xa_unlock_bh(&dsm->meta);
 }
 
 /* ---- protocol callbacks (coh.h); all run under the page's bucket lock -- */
@@ -219,21 +224,30 @@ static struct bi_coh_dir *bigiron_dsm_dir(void *priv, u64 page)
 	if (page - dsm->home_first >= dsm->home_nr)
 		return NULL;
 	c = bigiron_dsm_chunk(dsm, page);
-	if (WARN_ON_ONCE(!c || !c->dir))
-		return NULL;
+	if (WARN_ON_ONCE(!c || !c->dir)) {
+		memset(&dsm->scratch_dir, 0, sizeof(dsm->scratch_dir));
+		return &dsm->scratch_dir;
+	}
 	return &c->dir[page & (BIGIRON_DSM_CHUNK - 1)];
+}
+
+/* The page's local state; its metadata exists (else a warning). */
+static struct bi_coh_local *bigiron_dsm_held(struct bigiron_dsm *dsm, u64 page)
+{
+	struct bigiron_dsm_chunk *c = bigiron_dsm_chunk(dsm, page);
+
+	if (WARN_ON_ONCE(!c)) {
+		memset(&dsm->scratch, 0, sizeof(dsm->scratch));
+		return &dsm->scratch;
+	}
+	return &c->local[page & (BIGIRON_DSM_CHUNK - 1)];
 }
 
 static struct bi_coh_local *bigiron_dsm_local(void *priv, u64 page)
 {
 	struct bigiron_cluster *cl = priv;
-	struct bigiron_dsm_chunk *c = bigiron_dsm_chunk(&cl->dsm, page);
 
-	if (WARN_ON_ONCE(!c)) {
-		memset(&cl->dsm.scratch, 0, sizeof(cl->dsm.scratch));
-		return &cl->dsm.scratch;
-	}
-	return &c->local[page & (BIGIRON_DSM_CHUNK - 1)];
+	return bigiron_dsm_held(&cl->dsm, page);
 }
 
 static void bigiron_dsm_send(void *priv, const struct bi_coh_msg *m,
@@ -401,7 +415,7 @@ static void bigiron_dsm_settle(struct bigiron_dsm *dsm,
 	lockdep_assert_held(&b->lock);
 
 	next = bi_coh_tick(&dsm->cn, &b->st, page, now);
-	if (bigiron_dsm_peek(dsm, page)->state == BI_L_INVALID &&
+	if (bigiron_dsm_held(dsm, page)->state == BI_L_INVALID &&
 	    page - dsm->home_first >= dsm->home_nr)
 		bigiron_dsm_release_copy(dsm, page);
 	if (bi_coh_busy(&dsm->cn, page)) {
@@ -619,7 +633,7 @@ static void bigiron_dsm_report(struct bigiron_cluster *cl, u64 page,
 
 static bool bigiron_dsm_rights(struct bigiron_dsm *dsm, u64 page, bool write)
 {
-	u8 state = bigiron_dsm_peek(dsm, page)->state;
+	u8 state = bigiron_dsm_held(dsm, page)->state;
 
 	return write ? state == BI_L_EXCL : state != BI_L_INVALID;
 }
@@ -762,7 +776,7 @@ struct folio *bigiron_dsm_access(struct bigiron_cluster *cl, u64 page,
 	if (err)
 		goto fail;
 	if (!write &&
-	    (READ_ONCE(bigiron_dsm_peek(dsm, page)->flags) & BI_LF_PREFETCHED))
+	    (READ_ONCE(bigiron_dsm_held(dsm, page)->flags) & BI_LF_PREFETCHED))
 		bigiron_dsm_prefetch(cl, page, true);
 
 	for (;;) {
@@ -838,6 +852,24 @@ fail:
 /* ---- delivery ---------------------------------------------------------- */
 
 /**
+ * bigiron_dsm_prepare - make the metadata of the page a message is about
+ * @cl: node instance
+ * @page: the message's page, checked by bi_wire_decode()
+ *
+ * Before the link accepts a coherence message: when there is no memory
+ * for it, the message is refused and sent again (bi_link_refuse()).
+ * Context: softirq, under the sender's peer lock.  Return: 0 or -ENOMEM.
+ */
+int bigiron_dsm_prepare(struct bigiron_cluster *cl, u64 page)
+{
+	struct bigiron_dsm *dsm = &cl->dsm;
+
+	if (!dsm->buckets || page >= dsm->cn.nr_pages)
+		return 0;	/* bigiron_dsm_recv() drops it */
+	return bigiron_dsm_meta(dsm, page, GFP_ATOMIC);
+}
+
+/**
  * bigiron_dsm_recv - a coherence message from @node, in order
  * @cl: node instance
  * @node: the sender (authenticated by the link)
@@ -871,10 +903,12 @@ void bigiron_dsm_recv(struct bigiron_cluster *cl, u16 node,
 		return;
 	}
 	/*
-	 * The link acknowledged the message: it must be handled.  A chunk
-	 * of metadata is small; the allocator retries until it has one.
+	 * The receive handler made the page's metadata before the link
+	 * acknowledged the message (bigiron_dsm_prepare()); this cannot
+	 * allocate, it only finds it.
 	 */
-	bigiron_dsm_meta(dsm, h->page, GFP_KERNEL | __GFP_NOFAIL);
+	if (WARN_ON_ONCE(bigiron_dsm_meta(dsm, h->page, GFP_NOWAIT)))
+		return;
 	b = bigiron_dsm_bucket(dsm, h->page);
 	mutex_lock(&b->lock);
 	now = ktime_get_ns();
@@ -909,7 +943,7 @@ static int bigiron_dsm_dbg_show(struct seq_file *m, void *unused)
 {
 	struct bigiron_cluster *cl = m->private;
 	struct bigiron_dsm *dsm = &cl->dsm;
-	unsigned long idx, chunks = 0;
+	unsigned long idx, chunks = 0, bytes = 0;
 	struct bigiron_dsm_chunk *c;
 	struct bi_coh_stats *st;
 	unsigned int i, busy = 0;
@@ -927,12 +961,13 @@ static int bigiron_dsm_dbg_show(struct seq_file *m, void *unused)
 		   div_u64(dsm->cn.params.hold_max_ns, NSEC_PER_USEC));
 	xa_for_each(&dsm->meta, idx, c) {
 		chunks++;
+		bytes += sizeof(*c);
+		if (c->dir)
+			bytes += BIGIRON_DSM_CHUNK * sizeof(*c->dir);
 		busy += hweight32(READ_ONCE(c->busy));
 	}
 	seq_printf(m, "home_pages %llu\nbusy_pages %u\nmeta_chunks %lu (%lu KiB)\n",
-		   dsm->home_nr, busy, chunks,
-		   chunks * (sizeof(*c) + BIGIRON_DSM_CHUNK *
-			     sizeof(struct bi_coh_dir)) >> 10);
+		   dsm->home_nr, busy, chunks, bytes >> 10);
 	seq_printf(m, "remote_read_faults %lld\nremote_write_faults %lld\nfault_errors %lld\n",
 		   (s64)atomic64_read(&dsm->remote_read_faults),
 		   (s64)atomic64_read(&dsm->remote_write_faults),
@@ -1341,6 +1376,8 @@ void bigiron_dsm_free(struct bigiron_cluster *cl)
 /* Module init: the slab caches of the metadata chunks. */
 int bigiron_dsm_module_init(void)
 {
+	/* a chunk's busy pages are the bits of a u32 */
+	BUILD_BUG_ON(BIGIRON_DSM_CHUNK > 32);
 	bigiron_dsm_chunk_cache = KMEM_CACHE(bigiron_dsm_chunk, 0);
 	bigiron_dsm_dir_cache = kmem_cache_create("bigiron_dsm_dir",
 						  BIGIRON_DSM_CHUNK *

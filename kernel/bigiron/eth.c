@@ -18,6 +18,10 @@
  *
  * MAC: keyed BLAKE2s with the 32-byte cluster key and a 16-byte output.
  * bi_wire_decode() compares MACs without an early exit (constant time).
+ * It covers the high halves of the frame's 64-bit seq and ack, which
+ * bi_wire_decode() reconstructs from the peer's link counters before the
+ * peer lock is taken (bigiron_eth_seq_ref()); a stale read only fails the
+ * MAC of an honest frame, which the link sends again.
  *
  * Locking: the receive handler takes the peer lock of the frame's source
  * node (peer.c); xmit runs with that lock held by its caller.  cl->dev is
@@ -47,6 +51,19 @@ void bigiron_eth_mac(const void *priv, const u8 *a, size_t alen,
 	if (blen)
 		blake2s_update(&state, b, blen);
 	blake2s_final(&state, out);
+}
+
+/*
+ * bi_wire_ctx.seq_ref: the counters of the link to @src, read once each
+ * without the peer lock (link.c writes them with WRITE_ONCE).  @src is
+ * checked by then: a peer other than self.
+ */
+void bigiron_eth_seq_ref(const void *priv, u16 src, u64 *rcv_nxt,
+			 u64 *snd_nxt)
+{
+	const struct bigiron_cluster *cl = priv;
+
+	bi_link_seq_ref(&cl->peers[src]->lp, rcv_nxt, snd_nxt);
 }
 
 /* Payload bytes per frame for an interface MTU; 0 if too small. */

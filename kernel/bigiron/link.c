@@ -2,11 +2,11 @@
 /*
  * bigiron: reliable in-order link to each peer, pure C (see link.h).
  *
- * Locking: none inside; the caller serializes all calls on one peer.
+ * Locking: none inside; the caller serializes all calls on one peer but
+ * bi_link_seq_ref(), for which rcv_nxt and snd_nxt are written with
+ * BI_WRITE_ONCE.
  */
 #include "link.h"
-
-#define BI_SEQ_FIRST	1
 
 static const char * const bi_link_drop_names[BI_LINK_DROP_NR] = {
 	[BI_LINK_DROP_STATE] = "bad_link_state",
@@ -36,6 +36,7 @@ void bi_link_default_params(struct bi_link_params *p)
 	p->ack_delay_ns = 200 * 1000;
 	p->hb_idle_ns = 100 * 1000 * 1000;
 	p->reasm_timeout_ns = 100 * 1000 * 1000;
+	p->seq_first = 1;
 }
 
 static u64 bi_rto_next(const struct bi_link_params *p, u64 rto)
@@ -99,7 +100,7 @@ int bi_link_init(struct bi_link *lk, const struct bi_wire_ctx *wire,
 	if (!boot || !p->rto_min_ns || p->rto_init_ns < p->rto_min_ns ||
 	    p->rto_max_ns < p->rto_init_ns ||
 	    p->frag_size < BI_WIRE_MIN_FRAG || p->frag_size % 8 ||
-	    !p->reasm_timeout_ns)
+	    !p->reasm_timeout_ns || !p->seq_first)
 		return -EINVAL;
 	memset(lk, 0, sizeof(*lk));
 	lk->wire = wire;
@@ -120,9 +121,9 @@ int bi_link_peer_init(const struct bi_link *lk, struct bi_link_peer *pe,
 	memset(pe, 0, sizeof(*pe));
 	pe->node = node;
 	pe->state = BI_LINK_DOWN;
-	pe->snd_una = BI_SEQ_FIRST;
-	pe->snd_nxt = BI_SEQ_FIRST;
-	pe->rcv_nxt = BI_SEQ_FIRST;
+	pe->snd_una = lk->params.seq_first;
+	BI_WRITE_ONCE(pe->snd_nxt, lk->params.seq_first);
+	BI_WRITE_ONCE(pe->rcv_nxt, lk->params.seq_first);
 	pe->win = win;
 	pe->win_size = win_size;
 	pe->rto_ns = lk->params.rto_init_ns;
@@ -134,7 +135,14 @@ u32 bi_link_space(const struct bi_link_peer *pe)
 {
 	if (pe->state == BI_LINK_DEAD)
 		return 0;
-	return pe->win_size - (pe->snd_nxt - pe->snd_una);
+	return pe->win_size - (u32)(pe->snd_nxt - pe->snd_una);
+}
+
+void bi_link_seq_ref(const struct bi_link_peer *pe, u64 *rcv_nxt,
+		     u64 *snd_nxt)
+{
+	*rcv_nxt = BI_READ_ONCE(pe->rcv_nxt);
+	*snd_nxt = BI_READ_ONCE(pe->snd_nxt);
 }
 
 /* Encode and send h (with payload) in as many frames as needed. */
@@ -185,7 +193,7 @@ static void bi_link_ctl(const struct bi_link *lk, struct bi_link_peer *pe,
 
 /* Send a window slot; its first send is timed, a later one spoils that. */
 static void bi_link_send_slot(const struct bi_link *lk,
-			      struct bi_link_peer *pe, u32 seq, u64 now)
+			      struct bi_link_peer *pe, u64 seq, u64 now)
 {
 	struct bi_link_slot *s = &pe->win[seq & (pe->win_size - 1)];
 
@@ -203,7 +211,7 @@ static void bi_link_send_slot(const struct bi_link *lk,
 static void bi_link_resend(const struct bi_link *lk, struct bi_link_peer *pe,
 			   u64 now)
 {
-	u32 seq;
+	u64 seq;
 
 	for (seq = pe->snd_una; seq != pe->snd_nxt; seq++) {
 		bi_link_send_slot(lk, pe, seq, now);
@@ -225,7 +233,7 @@ static void bi_link_dead(const struct bi_link *lk, struct bi_link_peer *pe,
 static void bi_link_up(const struct bi_link *lk, struct bi_link_peer *pe,
 		       u64 now)
 {
-	u32 seq;
+	u64 seq;
 
 	pe->state = BI_LINK_UP;
 	pe->retries = 0;
@@ -269,12 +277,6 @@ static int bi_link_queue(const struct bi_link *lk, struct bi_link_peer *pe,
 		return -EPIPE;
 	if (!bi_link_space(pe))
 		return -ENOBUFS;
-	if (pe->snd_nxt == BI_LINK_SEQ_LAST) {
-		/* no wrap: a replay of the first frames would pass */
-		pe->seq_exhausted = 1;
-		bi_link_dead(lk, pe, now);
-		return -EPIPE;
-	}
 	s = &pe->win[pe->snd_nxt & (pe->win_size - 1)];
 	memset(&s->hdr, 0, sizeof(s->hdr));
 	s->hdr.type = h->type;
@@ -291,7 +293,7 @@ static int bi_link_queue(const struct bi_link *lk, struct bi_link_peer *pe,
 		pe->retries = 0;
 		pe->rtx_deadline = now + pe->rto_ns;
 	}
-	pe->snd_nxt++;
+	BI_WRITE_ONCE(pe->snd_nxt, pe->snd_nxt + 1);
 	if (pe->state == BI_LINK_UP)
 		bi_link_send_slot(lk, pe, s->hdr.seq, now);
 	return 0;
@@ -312,12 +314,13 @@ int bi_link_send(const struct bi_link *lk, struct bi_link_peer *pe,
 	return bi_link_queue(lk, pe, h, payload, now);
 }
 
-static void bi_link_new_peer_boot(struct bi_link_peer *pe, u32 boot)
+static void bi_link_new_peer_boot(const struct bi_link *lk,
+				  struct bi_link_peer *pe, u32 boot)
 {
 	if (pe->peer_boot == boot)
 		return;
 	pe->peer_boot = boot;
-	pe->rcv_nxt = BI_SEQ_FIRST;
+	BI_WRITE_ONCE(pe->rcv_nxt, lk->params.seq_first);
 	pe->ack_owed = 0;
 	bi_reasm_flush(&pe->reasm, pe->node);
 }
@@ -339,7 +342,7 @@ static void bi_link_rx_hello(const struct bi_link *lk,
 		pe->stats.drops[BI_LINK_DROP_BOOT]++;
 		return;
 	}
-	bi_link_new_peer_boot(pe, h->src_boot);
+	bi_link_new_peer_boot(lk, pe, h->src_boot);
 	bi_link_ctl(lk, pe, BI_MSG_HELLO_ACK, now);
 	if (h->dst_boot == lk->boot)
 		bi_link_up(lk, pe, now);
@@ -358,7 +361,7 @@ static void bi_link_rx_hello_ack(const struct bi_link *lk,
 			pe->stats.drops[BI_LINK_DROP_HELLO_UP]++;
 		return;
 	}
-	bi_link_new_peer_boot(pe, h->src_boot);
+	bi_link_new_peer_boot(lk, pe, h->src_boot);
 	bi_link_up(lk, pe, now);
 }
 
@@ -371,14 +374,14 @@ static void bi_link_rx_hello_ack(const struct bi_link *lk,
  * peer is alive either way: the count of timeouts restarts.
  */
 static bool bi_link_rx_ack(const struct bi_link *lk, struct bi_link_peer *pe,
-			   u32 ack, u64 now)
+			   u64 ack, u64 now)
 {
 	const struct bi_link_slot *s, *next;
 
-	if (bi_seq_after(ack, pe->snd_nxt))
+	if (ack > pe->snd_nxt)
 		return false;
 	/* an older ack overtaken by a newer one is harmless */
-	if (!bi_seq_after(ack, pe->snd_una))
+	if (ack <= pe->snd_una)
 		return true;
 	s = &pe->win[(ack - 1) & (pe->win_size - 1)];
 	if (s->sends == 1 && now >= s->sent_ns)
@@ -458,7 +461,7 @@ int bi_link_rx(const struct bi_link *lk, struct bi_link_peer *pe,
 	if (h->type == BI_MSG_ACK)
 		return 0;
 	if (h->seq != pe->rcv_nxt) {
-		if (bi_seq_after(pe->rcv_nxt, h->seq)) {
+		if (h->seq < pe->rcv_nxt) {
 			/* our ack may have been lost: repeat it soon */
 			pe->stats.drops[BI_LINK_DROP_OLD_SEQ]++;
 			bi_link_owe_ack(lk, pe, now);
@@ -474,7 +477,7 @@ int bi_link_rx(const struct bi_link *lk, struct bi_link_peer *pe,
 	}
 	if (!r)
 		return 0;
-	pe->rcv_nxt++;
+	BI_WRITE_ONCE(pe->rcv_nxt, pe->rcv_nxt + 1);
 	bi_link_owe_ack(lk, pe, now);
 	if (h->type == BI_MSG_HEARTBEAT)
 		return 0;
@@ -493,7 +496,7 @@ void bi_link_refuse(struct bi_link_peer *pe, const struct bi_link_msg *msg)
 	 * it carried stay taken, its reassembly slot is done and freed,
 	 * and an ack owed now only repeats the one before it.
 	 */
-	pe->rcv_nxt--;
+	BI_WRITE_ONCE(pe->rcv_nxt, pe->rcv_nxt - 1);
 	pe->stats.delivered--;
 	pe->stats.drops[BI_LINK_DROP_NO_ROOM]++;
 }

@@ -40,14 +40,22 @@
  * (old_seq). A peer that restarts gets a new boot nonce; its HELLO is
  * refused while the old link is up, so the old link runs into its
  * retry limit and the peer is declared dead: a restarted host has lost its
- * pages, and the VM must stop. Sequence numbers do not wrap inside a
- * boot: a frame recorded 2^32 messages earlier would pass as new. A link
- * whose sender reaches BI_LINK_SEQ_LAST dies instead (seq_exhausted set),
- * after 2^32 - 2 messages in one direction.
+ * pages, and the VM must stop. Sequence numbers and acks are 64-bit and
+ * never wrap inside a boot (2^64 messages); frames carry their low 32
+ * bits, the MAC also covers the high 32 (extended sequence numbers,
+ * wire.h). The receiver extends the low bits to the value nearest to its
+ * rcv_nxt (seq) or snd_nxt (ack), through bi_link_seq_ref(), so a frame
+ * recorded 2^32 or more messages earlier, in either direction, fails the
+ * MAC (bad_mac) instead of passing as new; a frame the MAC accepts
+ * carries its sender's exact 64-bit values. An honest frame is never 2^31
+ * messages away from the receiver's counters (the window is far smaller),
+ * and one checked against a stale counter (the kernel reads them before
+ * it takes the peer's lock) is at worst dropped and sent again.
  *
  * Locking: none inside. All calls on one struct bi_link_peer are
  * serialized by the caller (the kernel: the peer's spinlock; ops->xmit
- * then must not sleep). bi_link_rx() hands a delivered message back
+ * then must not sleep), but bi_link_seq_ref(), which bi_wire_decode()
+ * may call concurrently with them. bi_link_rx() hands a delivered message back
  * instead of calling the protocol, so the caller can drop the peer lock
  * before it takes a page lock (order: page lock, then peer lock).
  * struct bi_link is read-only after bi_link_init().
@@ -64,9 +72,6 @@
  */
 #define BI_LINK_RTO_GRAN_NS	(50 * 1000ULL)
 
-/* Sequence numbers of a boot run from 1 to BI_LINK_SEQ_LAST - 1. */
-#define BI_LINK_SEQ_LAST	0xFFFFFFFFU
-
 struct bi_link_params {
 	u64 rto_init_ns;	/* RTO until the first RTT sample */
 	u64 rto_min_ns;		/* lowest RTO computed from samples */
@@ -76,6 +81,12 @@ struct bi_link_params {
 	u64 ack_delay_ns;	/* standalone ack when nothing carries one */
 	u64 hb_idle_ns;		/* heartbeat after this long idle */
 	u64 reasm_timeout_ns;	/* incomplete message dropped after */
+	/*
+	 * First sequence number of each direction and boot: 1 (the tests
+	 * start near 2^32 to cross the wrap of the wire's 32 bits); the
+	 * same at both ends.
+	 */
+	u64 seq_first;
 };
 
 enum bi_link_state {
@@ -113,7 +124,7 @@ struct bi_link_stats {
 
 /* One message of the send window. */
 struct bi_link_slot {
-	struct bi_wire_hdr hdr;
+	struct bi_wire_hdr hdr;	/* hdr.seq: its 64-bit sequence number */
 	u8 data[BI_PAGE_SIZE];
 	/* the link's own, for RTT samples */
 	u64 sent_ns;		/* first transmission */
@@ -141,11 +152,11 @@ struct bi_link_peer {
 	u16 node;
 	u8 state;		/* enum bi_link_state */
 	u8 ack_owed;
-	u8 seq_exhausted;	/* died for want of sequence numbers */
 	u32 peer_boot;		/* 0 until learned */
-	u32 snd_una;		/* oldest unacked */
-	u32 snd_nxt;		/* next to send */
-	u32 rcv_nxt;		/* next expected */
+	/* 64-bit sequence numbers, from 1; see bi_link_seq_ref() */
+	u64 snd_una;		/* oldest unacked */
+	u64 snd_nxt;		/* next to send */
+	u64 rcv_nxt;		/* next expected */
 	u32 retries;		/* consecutive timeouts */
 	u32 win_size;		/* power of two */
 	/* RTT estimate: valid once rtt_valid is set */
@@ -211,8 +222,19 @@ int bi_link_send(const struct bi_link *lk, struct bi_link_peer *pe,
 		 const struct bi_wire_hdr *h, const u8 *payload, u64 now);
 
 /*
- * A frame from pe's node passed bi_wire_decode(). Returns 1 with *out
- * set when a protocol message is delivered, 0 otherwise.
+ * The references bi_wire_decode() extends a frame's 32-bit seq and ack
+ * with (bi_wire_ctx.seq_ref of the node's wire context, for the peer
+ * named by the frame's src). The only call that may run concurrently with
+ * the others on pe: it reads the two counters once each (BI_READ_ONCE),
+ * and the link writes them with BI_WRITE_ONCE.
+ */
+void bi_link_seq_ref(const struct bi_link_peer *pe, u64 *rcv_nxt,
+		     u64 *snd_nxt);
+
+/*
+ * A frame from pe's node passed bi_wire_decode() (h->seq and h->ack are
+ * the 64-bit values it extended). Returns 1 with *out set when a protocol
+ * message is delivered, 0 otherwise.
  */
 int bi_link_rx(const struct bi_link *lk, struct bi_link_peer *pe,
 	       struct bi_wire_hdr *h, const u8 *frag, u64 now,

@@ -25,8 +25,10 @@
  * alive.
  *
  * Locking: bigiron_peer.lock, taken with BHs off in process context, is
- * innermost among bigiron's locks (see cluster.h); nothing that sleeps and
- * no page lock is taken under it.  Functions named _locked need it held.
+ * inner to every bigiron lock but the coherence tick's (a peer's death
+ * queues the tick, bigiron_dsm_node_dead()) and the interrupt ring's
+ * (bigiron_ssi_node_down() does not take it); nothing that sleeps and no
+ * page lock is taken under it.  Functions named _locked need it held.
  *
  * Lifetime: the peer is freed by the release of its kobject, after
  * bigiron_peer_stop() cancelled its timer and its work.
@@ -142,8 +144,6 @@ static void bigiron_peer_state(void *priv, u16 node,
 			pr_warn_ratelimited("vm%u: node %u is dead: %s\n",
 					    cl->vm->id, node, cl->detached ?
 					    "interface went away" :
-					    pe->lp.seq_exhausted ?
-					    "the link used up its sequence numbers" :
 					    "it stopped answering");
 		bigiron_dsm_node_dead(cl, node);
 		bigiron_ssi_node_down(cl, node);
@@ -330,6 +330,15 @@ const struct bi_link_ops bigiron_peer_link_ops = {
 	.state	= bigiron_peer_state,
 };
 
+static void bigiron_peer_count_drop_locked(struct bigiron_peer *pe,
+					   enum bigiron_drop why)
+{
+	lockdep_assert_held(&pe->lock);
+
+	atomic64_inc(&pe->cl->drops[why]);
+	pe->drops[why]++;
+}
+
 void bigiron_peer_count_drop(struct bigiron_peer *pe, enum bigiron_drop why)
 {
 	atomic64_inc(&pe->cl->drops[why]);
@@ -386,6 +395,9 @@ static bool bigiron_peer_queue_coh_locked(struct bigiron_peer *pe,
 		why = BIGIRON_DROP_RXQ_FULL;
 	} else if (user && !bigiron_ssi_hold_msg(cl)) {
 		why = BIGIRON_DROP_MSGQ_FULL;
+	} else if (bi_wire_type_coh(msg->hdr.type) &&
+		   bigiron_dsm_prepare(cl, msg->hdr.page)) {
+		/* no memory for the page's metadata (counted as coh_nomem) */
 	} else {
 		if (atomic_read(&cl->fail_rx) <= 0 ||
 		    atomic_dec_if_positive(&cl->fail_rx) < 0)
@@ -395,8 +407,9 @@ static bool bigiron_peer_queue_coh_locked(struct bigiron_peer *pe,
 			bigiron_ssi_unhold_msg(cl);
 	}
 	if (!m) {
-		atomic64_inc(&cl->drops[why]);
-		pe->drops[why]++;
+		bigiron_peer_count_drop_locked(pe, why);
+		if (why == BIGIRON_DROP_MSGQ_FULL)
+			atomic64_inc(&cl->ssi.msgs_dropped);
 		return false;
 	}
 	if (msg->hdr.type < BI_MSG_TYPE_MAX)
@@ -470,6 +483,13 @@ void bigiron_peer_rx(struct bigiron_peer *pe, struct bi_wire_hdr *h,
 	if (bi_link_rx(&cl->link, &pe->lp, h, frag, ktime_get_ns(), &msg)) {
 		switch (msg.hdr.type) {
 		case BI_MSG_PING:
+			/* no room for the PONG: the PING comes again */
+			if (!bi_link_space(&pe->lp)) {
+				bigiron_peer_count_drop_locked(pe,
+							       BIGIRON_DROP_PONG_TX);
+				bi_link_refuse(&pe->lp, &msg);
+				break;
+			}
 			bigiron_peer_pong_locked(pe, &msg);
 			break;
 		case BI_MSG_PONG:

@@ -112,10 +112,18 @@ static inline void bi_put_le64(u8 *p, u64 v)
 	bi_put_le32(p + 4, (u32)(v >> 32));
 }
 
-/* True when sequence number a comes after b (serial arithmetic). */
-static inline bool bi_seq_after(u32 a, u32 b)
+/*
+ * Extended sequence numbers: the 64-bit value whose low 32 bits are lo,
+ * nearest to ref (at most 2^31 - 1 above it or 2^31 below it), and never
+ * below 0 (the low half alone, then).
+ */
+static inline u64 bi_seq_extend(u64 ref, u32 lo)
 {
-	return (s32)(a - b) > 0;
+	s32 d = (s32)(lo - (u32)ref);
+
+	if (d < 0 && ref < (u64)-(s64)d)
+		return lo;
+	return ref + (u64)(s64)d;
 }
 
 /* Deadlines: 0 means "no deadline". */

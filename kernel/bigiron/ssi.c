@@ -124,15 +124,31 @@ static bool bigiron_ssi_local_match(struct bigiron_cluster *cl,
 }
 
 /*
- * The node after this one in id order that a BI_IPI_ONE_OF interrupt from
- * @origin goes to, as a mask: 0 once every node has had it.  Every node of
- * a running VM is up (a dead one stops it), so the chain skips none.
+ * The other nodes that run vCPUs: where an interrupt for "every vCPU" or
+ * for a logical destination goes (a node may run none).
+ */
+static u64 bigiron_ssi_cpu_nodes(struct bigiron_cluster *cl)
+{
+	return bigiron_ssi_others(cl) & cl->ssi.cpu_nodes;
+}
+
+/*
+ * The node after this one in id order, among those that run vCPUs, that
+ * a BI_IPI_ONE_OF interrupt from @origin goes to, as a mask: 0 once every
+ * such node has had it.  Every node of a running VM is up (a dead one
+ * stops it), so the chain skips no live one.
  */
 static u64 bigiron_ssi_next(struct bigiron_cluster *cl, u16 origin)
 {
-	u16 next = (cl->self + 1) % cl->nr_nodes;
+	u16 next = cl->self;
 
-	return next == origin ? 0 : BIT_ULL(next);
+	for (;;) {
+		next = (next + 1) % cl->nr_nodes;
+		if (next == origin || next == cl->self)
+			return 0;
+		if (cl->ssi.cpu_nodes & BIT_ULL(next))
+			return BIT_ULL(next);
+	}
 }
 
 /*
@@ -153,19 +169,19 @@ static u64 bigiron_ssi_targets(struct bigiron_cluster *cl,
 	if (short_hand == BI_SHORT_SELF)
 		return 0;
 	if (short_hand)
-		return bigiron_ssi_others(cl);
+		return bigiron_ssi_cpu_nodes(cl);
 	if (irq->dest_mode == APIC_DEST_PHYSICAL) {
 		/* KVM makes a lowest-priority broadcast a fixed one */
 		if (irq->dest_id == BI_XAPIC_BROADCAST ||
 		    irq->dest_id == BI_X2APIC_BROADCAST)
-			return bigiron_ssi_others(cl);
+			return bigiron_ssi_cpu_nodes(cl);
 		if (irq->dest_id >= ssi->nr_vcpus)
 			return 0;
 		node = ssi->vcpu_node[irq->dest_id];
 		return node == cl->self ? 0 : BIT_ULL(node);
 	}
 	if (!bigiron_ssi_one_of(irq))
-		return bigiron_ssi_others(cl);
+		return bigiron_ssi_cpu_nodes(cl);
 	if (bigiron_ssi_local_match(cl, src, irq->dest_id, irq->dest_mode))
 		return 0;
 	*flags = BI_IPI_ONE_OF;
@@ -183,13 +199,19 @@ static void bigiron_ssi_lost(struct bigiron_cluster *cl, u16 node,
 {
 	struct bigiron_ssi *ssi = &cl->ssi;
 
+	unsigned long flags;
+
 	atomic64_inc(&ssi->ipis_dropped);
 	pr_err_ratelimited("vm%u: interrupt (vector %u) of node %u lost: %s; the VM must stop\n",
 			   cl->vm->id, vector, node, why);
-	if (!test_and_set_bit(0, &ssi->lost)) {
-		WRITE_ONCE(ssi->lost_node, node);
-		wake_up_interruptible(&ssi->wq);
+	/* the first loss is the one reported: bit and node together */
+	spin_lock_irqsave(&ssi->ring_lock, flags);
+	if (!ssi->lost) {
+		ssi->lost = 1;
+		ssi->lost_node = node;
 	}
+	spin_unlock_irqrestore(&ssi->ring_lock, flags);
+	wake_up_interruptible(&ssi->wq);
 }
 
 /*
@@ -204,6 +226,11 @@ static void bigiron_ssi_queue(struct bigiron_cluster *cl, u64 nodes,
 	unsigned long flags;
 
 	spin_lock_irqsave(&ssi->ring_lock, flags);
+	if (ssi->stopping) {
+		/* the VM is going away: nothing is sent any more */
+		spin_unlock_irqrestore(&ssi->ring_lock, flags);
+		return;
+	}
 	if (ssi->head - ssi->tail >= BIGIRON_SSI_RING) {
 		spin_unlock_irqrestore(&ssi->ring_lock, flags);
 		bigiron_ssi_lost(cl, cl->self, "the ring to other hosts is full",
@@ -348,7 +375,7 @@ static void bigiron_ssi_ipi_work(struct work_struct *work)
 
 		if (!bigiron_ssi_room(cl, e.nodes)) {
 			queue_delayed_work(system_highpri_wq, &ssi->ipi_work,
-					   max(1UL, msecs_to_jiffies(1)));
+					   msecs_to_jiffies(1));
 			return;
 		}
 		/* only this work moves the tail: @e is still the oldest */
@@ -411,17 +438,21 @@ static void bigiron_ssi_recv_ipi(struct bigiron_cluster *cl, u16 node,
 	if (!smp_load_acquire(&ssi->kvm_set))
 		goto lost;
 
-	/* The local APIC this host delivers through: its first vCPU's. */
+	/*
+	 * The local APIC this host delivers through: its first vCPU's.  A
+	 * host without one has no destination of it (as for an APIC id
+	 * that no vCPU has on one host): a "one of" goes on to the next.
+	 */
 	for (i = 0; i < ssi->nr_vcpus && !vcpu; i++)
 		if (ssi->vcpu_node[i] == cl->self)
 			vcpu = kvm_get_vcpu_by_id(ssi->kvm, i);
-	why = "no vCPU of this host can deliver it";
-	if (!vcpu || !vcpu->arch.apic)
-		goto lost;
-	x2apic = vcpu->arch.apic_base & X2APIC_ENABLE;
+	if (vcpu && !vcpu->arch.apic)
+		vcpu = NULL;
+	x2apic = vcpu && (vcpu->arch.apic_base & X2APIC_ENABLE);
 
 	if ((flags & BI_IPI_ONE_OF) &&
-	    !bigiron_ssi_local_match(cl, vcpu->arch.apic, dest, dmode)) {
+	    (!vcpu ||
+	     !bigiron_ssi_local_match(cl, vcpu->arch.apic, dest, dmode))) {
 		/* no vCPU here: the next node's turn, if any is left */
 		next = bigiron_ssi_next(cl, origin);
 		if (next)
@@ -440,6 +471,15 @@ static void bigiron_ssi_recv_ipi(struct bigiron_cluster *cl, u16 node,
 		return;
 	}
 
+	/*
+	 * No vCPU here, or an x2APIC destination that no xAPIC of this host
+	 * can match: nobody here is a destination, as on one host.
+	 */
+	if (!vcpu || (!x2apic && dest > 0xFF && dest != BI_X2APIC_BROADCAST &&
+		      !short_hand)) {
+		atomic64_inc(&ssi->ipis_recv);
+		return;
+	}
 	/* A shorthand from elsewhere means every vCPU of this host. */
 	if (short_hand)
 		dest = BI_X2APIC_BROADCAST;
@@ -448,9 +488,6 @@ static void bigiron_ssi_recv_ipi(struct bigiron_cluster *cl, u16 node,
 	} else {
 		if (dest == BI_X2APIC_BROADCAST)
 			dest = BI_XAPIC_BROADCAST;
-		why = "an x2APIC destination for an xAPIC";
-		if (dest > 0xFF)
-			goto lost;
 		icr_high = SET_XAPIC_DEST_FIELD(dest);
 	}
 	/*
@@ -612,6 +649,8 @@ int bigiron_ssi_set_kvm(struct bigiron_vm *vm, void __user *uarg)
 	kvm_get_kvm(ssi->kvm);
 	ssi->vcpu_node = nodes;
 	ssi->nr_vcpus = arg.nr_vcpus;
+	for (i = 0; i < arg.nr_vcpus; i++)
+		ssi->cpu_nodes |= BIT_ULL(nodes[i]);
 	list_add_tail_rcu(&ssi->list, &bigiron_ssi_list);
 	/* pairs with the acquire in bigiron_ssi_recv_ipi() */
 	smp_store_release(&ssi->kvm_set, true);
@@ -712,7 +751,7 @@ static bool bigiron_ssi_ready(struct bigiron_ssi *ssi)
 {
 	return !list_empty_careful(&ssi->msgq) ||
 	       !bitmap_empty(ssi->down, BIGIRON_MAX_NODES) ||
-	       test_bit(0, &ssi->lost);
+	       (READ_ONCE(ssi->lost) && !READ_ONCE(ssi->lost_told));
 }
 
 /**
@@ -732,6 +771,7 @@ int bigiron_ssi_recv_ioctl(struct bigiron_vm *vm, void __user *uarg)
 	struct bigiron_vm_recv arg;
 	struct bigiron_ssi *ssi;
 	unsigned int node;
+	bool lost;
 	long left;
 	int err;
 
@@ -752,13 +792,22 @@ int bigiron_ssi_recv_ioctl(struct bigiron_vm *vm, void __user *uarg)
 	if (mutex_lock_interruptible(&ssi->recv_lock))
 		return -EINTR;
 
-	/* A lost interrupt first: the VM must stop. */
-	if (test_and_clear_bit(0, &ssi->lost)) {
+	/*
+	 * A lost interrupt first: the VM must stop.  Reported once, once
+	 * the launcher has the event (recv_lock keeps others out meanwhile).
+	 */
+	spin_lock_irq(&ssi->ring_lock);
+	lost = ssi->lost && !ssi->lost_told;
+	arg.node = ssi->lost_node;
+	spin_unlock_irq(&ssi->ring_lock);
+	if (lost) {
 		arg.event = BIGIRON_EV_IPI_LOST;
-		arg.node = READ_ONCE(ssi->lost_node);
 		arg.len = 0;
-		err = 0;
-		goto out;
+		err = copy_to_user(uarg, &arg, sizeof(arg)) ? -EFAULT : 0;
+		if (!err)
+			WRITE_ONCE(ssi->lost_told, true);
+		mutex_unlock(&ssi->recv_lock);
+		return err;
 	}
 	/* Messages next: what a node sent before it died still counts. */
 	spin_lock_bh(&ssi->msg_lock);
@@ -792,14 +841,16 @@ int bigiron_ssi_recv_ioctl(struct bigiron_vm *vm, void __user *uarg)
 		mutex_unlock(&ssi->recv_lock);
 		return 0;
 	}
+	/* a node down is cleared once the launcher has the event */
 	for_each_set_bit(node, ssi->down, BIGIRON_MAX_NODES) {
-		if (!test_and_clear_bit(node, ssi->down))
-			continue;
 		arg.event = BIGIRON_EV_NODE_DOWN;
 		arg.node = node;
 		arg.len = 0;
-		err = 0;
-		goto out;
+		err = copy_to_user(uarg, &arg, sizeof(arg)) ? -EFAULT : 0;
+		if (!err)
+			clear_bit(node, ssi->down);
+		mutex_unlock(&ssi->recv_lock);
+		return err;
 	}
 	mutex_unlock(&ssi->recv_lock);
 	return -ETIMEDOUT;
@@ -834,6 +885,11 @@ void bigiron_ssi_stop(struct bigiron_cluster *cl)
 {
 	struct bigiron_ssi *ssi = &cl->ssi;
 
+	/* nothing queues interrupts from here: not the kprobe, not rx work */
+	spin_lock_irq(&ssi->ring_lock);
+	ssi->stopping = true;
+	spin_unlock_irq(&ssi->ring_lock);
+
 	mutex_lock(&bigiron_ssi_lock);
 	if (ssi->kvm) {
 		list_del_rcu(&ssi->list);
@@ -842,9 +898,12 @@ void bigiron_ssi_stop(struct bigiron_cluster *cl)
 			unregister_kprobe(&bigiron_ssi_kp);
 	}
 	mutex_unlock(&bigiron_ssi_lock);
-	/* no kprobe handler still sees @ssi, so none queues the work */
+	/*
+	 * No kprobe handler still runs on @ssi, and none (nor the rx work)
+	 * queues the work again; it re-queues itself only while the ring
+	 * holds something, which cancel_delayed_work_sync() copes with.
+	 */
 	synchronize_rcu();
-	/* the work re-queues itself only while the ring is not empty */
 	cancel_delayed_work_sync(&ssi->ipi_work);
 }
 

@@ -8,7 +8,11 @@
  *
  * Nothing from the network is trusted before bi_wire_decode() accepted
  * it, and it checks every field before it computes the MAC, so a forged
- * frame costs one bounded parse and never more than one MAC.
+ * frame costs one bounded parse and never more than one MAC. The MAC
+ * also covers the high halves of the 64-bit seq and ack (wire.h), which
+ * the receiver reconstructs from its link's counters: a frame of an
+ * earlier wrap of the 32-bit fields fails it like a forged one, since
+ * telling the two apart would cost a second MAC.
  */
 #include "pure.h"
 #include <bigiron/wire.h>
@@ -125,6 +129,12 @@ const char *bi_reasm_drop_name(enum bi_reasm_drop why)
 	return bi_reasm_drop_names[why];
 }
 
+/* HELLO and HELLO_ACK carry no ack (nor seq): the rest carry an ack. */
+static bool bi_wire_type_acks(unsigned int type)
+{
+	return type != BI_MSG_HELLO && type != BI_MSG_HELLO_ACK;
+}
+
 /* Every check that does not need the frame bytes, for both directions. */
 static enum bi_wire_drop bi_wire_check(const struct bi_wire_ctx *ctx,
 				       const struct bi_wire_hdr *h,
@@ -160,8 +170,7 @@ static enum bi_wire_drop bi_wire_check(const struct bi_wire_ctx *ctx,
 		return BI_WIRE_DROP_RESERVED;
 	if (!ti->seq && h->seq)
 		return BI_WIRE_DROP_RESERVED;
-	if ((h->type == BI_MSG_HELLO || h->type == BI_MSG_HELLO_ACK) &&
-	    h->ack)
+	if (!bi_wire_type_acks(h->type) && h->ack)
 		return BI_WIRE_DROP_RESERVED;
 	if (h->type != BI_MSG_HELLO && !h->dst_boot)
 		return BI_WIRE_DROP_RESERVED;
@@ -206,14 +215,30 @@ static void bi_wire_put_hdr(const struct bi_wire_hdr *h, u8 *b)
 	bi_put_le16(b + 10, h->dst);
 	bi_put_le32(b + 12, h->src_boot);
 	bi_put_le32(b + 16, h->dst_boot);
-	bi_put_le32(b + 20, h->seq);
-	bi_put_le32(b + 24, h->ack);
+	bi_put_le32(b + 20, (u32)h->seq);
+	bi_put_le32(b + 24, (u32)h->ack);
 	bi_put_le32(b + 28, h->txid);
 	bi_put_le64(b + 32, h->page);
 	bi_put_le16(b + 40, h->payload_len);
 	bi_put_le16(b + 42, h->frag_off);
 	bi_put_le16(b + 44, h->frag_len);
 	bi_put_le16(b + 46, 0);
+}
+
+/*
+ * The MAC of a frame (wire.h): header bytes 0..47, the high halves of seq
+ * and ack, then the frag_len payload bytes.
+ */
+static void bi_wire_mac(const struct bi_wire_ctx *ctx, const u8 *hdr,
+			const struct bi_wire_hdr *h, const u8 *frag,
+			u8 out[BI_WIRE_MAC_LEN])
+{
+	u8 a[BI_WIRE_MAC_OFF + 8];
+
+	memcpy(a, hdr, BI_WIRE_MAC_OFF);
+	bi_put_le32(a + BI_WIRE_MAC_OFF, (u32)(h->seq >> 32));
+	bi_put_le32(a + BI_WIRE_MAC_OFF + 4, (u32)(h->ack >> 32));
+	ctx->mac(ctx->mac_priv, a, sizeof(a), frag, h->frag_len, out);
 }
 
 int bi_wire_encode(const struct bi_wire_ctx *ctx, const struct bi_wire_hdr *h,
@@ -226,8 +251,7 @@ int bi_wire_encode(const struct bi_wire_ctx *ctx, const struct bi_wire_hdr *h,
 	if (bi_wire_check(ctx, &t, false) != BI_WIRE_OK)
 		return -EINVAL;
 	bi_wire_put_hdr(&t, hdr_out);
-	ctx->mac(ctx->mac_priv, hdr_out, BI_WIRE_MAC_OFF, frag, t.frag_len,
-		 hdr_out + BI_WIRE_MAC_OFF);
+	bi_wire_mac(ctx, hdr_out, &t, frag, hdr_out + BI_WIRE_MAC_OFF);
 	return 0;
 }
 
@@ -238,6 +262,7 @@ enum bi_wire_drop bi_wire_decode(const struct bi_wire_ctx *ctx,
 	u8 mac[BI_WIRE_MAC_LEN];
 	enum bi_wire_drop why;
 	unsigned int i, diff;
+	u64 rcv_nxt, snd_nxt;
 
 	if (len < BI_WIRE_HDR_LEN)
 		return BI_WIRE_DROP_SHORT;
@@ -266,8 +291,13 @@ enum bi_wire_drop bi_wire_decode(const struct bi_wire_ctx *ctx,
 		return why;
 	if (len != (size_t)BI_WIRE_HDR_LEN + h->frag_len)
 		return BI_WIRE_DROP_FRAME_LEN;
-	ctx->mac(ctx->mac_priv, frame, BI_WIRE_MAC_OFF,
-		 frame + BI_WIRE_HDR_LEN, h->frag_len, mac);
+	/* the high halves the sender should have used, for the MAC */
+	ctx->seq_ref(ctx->seq_priv, h->src, &rcv_nxt, &snd_nxt);
+	if (bi_types[h->type].seq)
+		h->seq = bi_seq_extend(rcv_nxt, (u32)h->seq);
+	if (bi_wire_type_acks(h->type))
+		h->ack = bi_seq_extend(snd_nxt, (u32)h->ack);
+	bi_wire_mac(ctx, frame, h, frame + BI_WIRE_HDR_LEN, mac);
 	/* constant time: no early exit on the first differing byte */
 	for (i = 0, diff = 0; i < BI_WIRE_MAC_LEN; i++)
 		diff |= mac[i] ^ frame[BI_WIRE_MAC_OFF + i];

@@ -57,6 +57,13 @@ static struct {
 	u32 delivered;		/* messages the link delivered */
 } F;
 
+static void fz_seq_ref(const void *priv, u16 src, u64 *rcv_nxt,
+		       u64 *snd_nxt)
+{
+	(void)priv;
+	bi_link_seq_ref(&F.peer[src], rcv_nxt, snd_nxt);
+}
+
 static u16 f_home(void *priv, u64 page)
 {
 	(void)priv;
@@ -169,7 +176,7 @@ static void f_setup(bool real_mac)
 		.cluster = FZ_CLUSTER, .self = 0, .nr_nodes = FZ_NODES,
 		.nr_pages = FZ_PAGES,
 		.mac = real_mac ? fz_sip_mac : fz_zero_mac,
-		.mac_priv = fz_key,
+		.mac_priv = fz_key, .seq_ref = fz_seq_ref,
 	};
 	bi_link_default_params(&lp);
 	lp.max_retries = 3;

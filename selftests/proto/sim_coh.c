@@ -98,6 +98,7 @@ struct scfg {
 	unsigned int kill_at;	/* cut one node off after this many ops */
 	unsigned int victim;	/* that node */
 	u64 hold_min_ns, hold_max_ns;	/* coherence holds; 0: none */
+	u64 seq_first;		/* link sequence numbers start here */
 };
 
 static struct {
@@ -133,6 +134,8 @@ static struct {
  * of them checked after the crash.
  */
 static u64 g_crash_checked, g_crash_unchecked, g_crash_msgs, g_crash_reads;
+/* links whose sequence numbers crossed a multiple of 2^32, and frames */
+static u64 g_wrapped_links, g_wrapped_runs;
 
 static void s_fail(const char *fmt, ...)
 	__attribute__((format(printf, 1, 2)));
@@ -153,6 +156,14 @@ static void s_mac(const void *priv, const u8 *a, size_t alen, const u8 *b,
 		  size_t blen, u8 out[BI_WIRE_MAC_LEN])
 {
 	siphash24_128(priv, a, alen, b, blen, out);
+}
+
+/* The extended sequence numbers' references: the link's own counters. */
+static void s_seq_ref(const void *priv, u16 src, u64 *rcv_nxt, u64 *snd_nxt)
+{
+	const struct snode *sn = priv;
+
+	bi_link_seq_ref(&sn->peer[src], rcv_nxt, snd_nxt);
 }
 
 static u64 page_val(const u8 *pg)
@@ -658,9 +669,11 @@ static void s_dump(void)
 			 (unsigned long long)sn->cn.dead);
 		for (j = 0; j < S.cfg.nodes; j++)
 			if (j != i)
-				tap_diag("  link to %u: state %u una %u nxt %u rcv %u retries %u dead at %llu",
-					 j, sn->peer[j].state, sn->peer[j].snd_una,
-					 sn->peer[j].snd_nxt, sn->peer[j].rcv_nxt,
+				tap_diag("  link to %u: state %u una %llu nxt %llu rcv %llu retries %u dead at %llu",
+					 j, sn->peer[j].state,
+					 (unsigned long long)sn->peer[j].snd_una,
+					 (unsigned long long)sn->peer[j].snd_nxt,
+					 (unsigned long long)sn->peer[j].rcv_nxt,
 					 sn->peer[j].retries,
 					 (unsigned long long)sn->peer[j].dead_ns);
 		for (j = 0; j < S.cfg.pages; j++) {
@@ -828,6 +841,7 @@ static void s_setup(const struct scfg *cfg)
 	lp.frag_size = cfg->frag;
 	lp.ack_delay_ns = 50 * 1000;
 	lp.hb_idle_ns = 20 * 1000 * 1000;
+	lp.seq_first = cfg->seq_first ? cfg->seq_first : 1;
 	/*
 	 * No operation may wait longer than the link takes to notice a
 	 * silent peer (an idle link first waits for its heartbeat) and to
@@ -851,6 +865,8 @@ static void s_setup(const struct scfg *cfg)
 		sn->wire.nr_pages = cfg->pages;
 		sn->wire.mac = s_mac;
 		sn->wire.mac_priv = S.key;
+		sn->wire.seq_ref = s_seq_ref;
+		sn->wire.seq_priv = sn;
 		if (bi_coh_init(&sn->cn, (u16)i, (u16)cfg->nodes, cfg->pages,
 				&cp, &s_coh_ops, sn) ||
 		    bi_link_init(&sn->link, &sn->wire, &lp, &s_link_ops, sn,
@@ -953,6 +969,21 @@ static bool s_step(u64 until, u64 *next_tick, bool latency)
 	return true;
 }
 
+/* Count the links of this run whose 32-bit wire fields wrapped. */
+static void s_count_wraps(void)
+{
+	u64 first = S.cfg.seq_first ? S.cfg.seq_first : 1, n = 0;
+	unsigned int i, j;
+
+	for (i = 0; i < S.cfg.nodes; i++)
+		for (j = 0; j < S.cfg.nodes; j++)
+			if (j != i &&
+			    S.n[i]->peer[j].snd_nxt >> 32 != first >> 32)
+				n++;
+	g_wrapped_links += n;
+	g_wrapped_runs += n > 0;
+}
+
 static bool s_run(const struct scfg *cfg, bool verbose)
 {
 	u64 next_op, next_tick, end_ns, t;
@@ -994,6 +1025,7 @@ static bool s_run(const struct scfg *cfg, bool verbose)
 	else
 		s_check_after_kill();
 	s_check_pages();
+	s_count_wraps();
 	if (S.err && getenv("SIM_DUMP"))
 		s_dump();
 	if (verbose || S.err) {
@@ -1151,6 +1183,14 @@ static void s_config(u64 seed, unsigned int mode, struct scfg *c)
 	c->evict = true;
 	c->net.delay_min_ns = 2 * 1000;
 	c->net.delay_max_ns = (5 + rng_below(&r, 200)) * 1000;
+	/*
+	 * one seed in three crosses the wrap of the wire's 32-bit seq and
+	 * ack early in the run (every honest frame must still pass)
+	 */
+	c->seq_first = 1;
+	if (seed % 3 == 1)
+		c->seq_first = ((seed & 4) ? 3 : 1) * (1ULL << 32) - 20 -
+			       seed * 37 % 100;
 	/* every other seed with holds, some of them longer than a round trip */
 	if (seed & 1) {
 		c->hold_max_ns = (1 + rng_below(&r, 400)) * 1000;
@@ -1202,6 +1242,10 @@ int main(int argc, char **argv)
 	       (unsigned long long)g_prefetch_hits);
 	tap_ok(g_chained > 0, "remote faults chained to the last one (holds kept): %llu",
 	       (unsigned long long)g_chained);
+	tap_ok(g_wrapped_runs > 0,
+	       "sequence numbers crossed the wrap of the wire's 32 bits in %llu runs, on %llu links, no honest frame dropped",
+	       (unsigned long long)g_wrapped_runs,
+	       (unsigned long long)g_wrapped_links);
 	tap_ok(g_crash_checked > 0,
 	       "node crash: values and messages still checked on %llu pages the crashed node never held (%llu reads after the crash, %llu messages between survivors), %llu pages left out",
 	       (unsigned long long)g_crash_checked,

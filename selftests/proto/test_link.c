@@ -16,7 +16,13 @@
  *     backoff from an adapted RTO doubles, caps, and ends in "dead"
  *     within bi_link_dead_bound();
  *   - replayed, forged, earlier-boot and impossible-ack frames are
- *     dropped with the right reason, and the link keeps working.
+ *     dropped with the right reason, and the link keeps working;
+ *   - extended sequence numbers: links started just below 2^32 (and
+ *     3 * 2^32) deliver across the wrap of the 32-bit wire fields, in
+ *     order, exactly once, over a lossy network and with go-back-N
+ *     across the boundary; acks across it free the window; a frame
+ *     recorded before the wrap and replayed 2^32 messages later (data,
+ *     or an old ack in either kind of frame) fails the MAC.
  */
 #include "common.h"
 #include "link.h"
@@ -48,12 +54,22 @@ static u8 l_key[16] = "bigiron-testkey";
 static struct net l_net;
 static bool l_use_net;
 static u64 l_now;
+/* what bi_wire_decode() refused in l_rx(), by reason */
+static u64 l_wire_drops[BI_WIRE_DROP_NR];
 static struct lnode *l_nodes[2];
 
 static void l_mac(const void *priv, const u8 *a, size_t alen, const u8 *b,
 		  size_t blen, u8 out[BI_WIRE_MAC_LEN])
 {
 	siphash24_128(priv, a, alen, b, blen, out);
+}
+
+static void l_seq_ref(const void *priv, u16 src, u64 *rcv_nxt, u64 *snd_nxt)
+{
+	const struct lnode *ln = priv;
+
+	(void)src;
+	bi_link_seq_ref(&ln->peer, rcv_nxt, snd_nxt);
 }
 
 static void l_xmit(void *priv, u16 peer, const u8 *hdr, const u8 *frag,
@@ -103,6 +119,8 @@ static void l_setup(struct lnode *ln, u16 id, const struct bi_link_params *p,
 	ln->wire.nr_pages = 1 << 20;
 	ln->wire.mac = l_mac;
 	ln->wire.mac_priv = l_key;
+	ln->wire.seq_ref = l_seq_ref;
+	ln->wire.seq_priv = ln;
 	if (bi_link_init(&ln->link, &ln->wire, p, &l_ops, ln, boot) ||
 	    bi_link_peer_init(&ln->link, &ln->peer, 1 - id, ln->slots, L_WIN,
 			      &ln->rs, 1))
@@ -128,8 +146,10 @@ static int l_rx(struct lnode *dst, const u8 *frame, size_t len)
 	enum bi_wire_drop why;
 
 	why = bi_wire_decode(&dst->wire, frame, len, &h, &frag);
-	if (why != BI_WIRE_OK)
+	if (why != BI_WIRE_OK) {
+		l_wire_drops[why]++;
 		return -(int)why;
+	}
 	if (bi_link_rx(&dst->link, &dst->peer, &h, frag, l_now, &m)) {
 		u32 i;
 
@@ -161,8 +181,23 @@ static void l_msg(struct bi_wire_hdr *h, u32 txid, bool data, u8 *buf)
 
 /* ---- delivery over a bad network ------------------------------------- */
 
+/*
+ * Set the sequence numbers of an up pair, as if start[0] messages had gone
+ * from a to b and start[1] from b to a, all acknowledged.
+ */
+static void l_seq_start(struct lnode *a, struct lnode *b, const u64 start[2])
+{
+	a->peer.snd_una = a->peer.snd_nxt = b->peer.rcv_nxt = start[0];
+	b->peer.snd_una = b->peer.snd_nxt = a->peer.rcv_nxt = start[1];
+}
+
+/*
+ * a and b exchange count messages each over a network of config nc, and
+ * must get them in order, once each. With start set, the handshake runs
+ * first and the sequence numbers are then moved to start[] (l_seq_start).
+ */
 static bool l_stream(u64 seed, const struct net_cfg *nc, u32 frag, u32 count,
-		     char *why, size_t whylen)
+		     const u64 *start, char *why, size_t whylen)
 {
 	static u8 buf[BI_PAGE_SIZE];
 	struct bi_link_params p;
@@ -192,7 +227,11 @@ static bool l_stream(u64 seed, const struct net_cfg *nc, u32 frag, u32 count,
 		struct net_frame f;
 		int k;
 
-		for (k = 0; k < 2; k++) {
+		if (start && a->peer.state == BI_LINK_UP &&
+		    b->peer.state == BI_LINK_UP &&
+		    a->peer.snd_nxt == 1 && b->peer.snd_nxt == 1)
+			l_seq_start(a, b, start);
+		for (k = 0; k < 2 && (!start || a->peer.snd_nxt != 1); k++) {
 			struct bi_wire_hdr h;
 
 			while (sent[k] < count && bi_link_space(&n[k]->peer)) {
@@ -233,6 +272,13 @@ static bool l_stream(u64 seed, const struct net_cfg *nc, u32 frag, u32 count,
 			 b->nrx, count);
 		ok = false;
 	}
+	if (ok && start && (b->peer.rcv_nxt != start[0] + count ||
+			    a->peer.rcv_nxt != start[1] + count)) {
+		snprintf(why, whylen, "sequence numbers end at %llx and %llx",
+			 (unsigned long long)b->peer.rcv_nxt,
+			 (unsigned long long)a->peer.rcv_nxt);
+		ok = false;
+	}
 	net_free(&l_net);
 	l_use_net = false;
 	free(a);
@@ -255,7 +301,7 @@ static void test_stream(void)
 		};
 
 		runs++;
-		if (!l_stream(seed, &nc, frags[seed % 3], 200, why,
+		if (!l_stream(seed, &nc, frags[seed % 3], 200, NULL, why,
 			      sizeof(why))) {
 			tap_diag("seed %u: %s", seed, why);
 			bad++;
@@ -727,7 +773,7 @@ static void test_echo_and_kill(void)
 	free(b);
 }
 
-/* ---- receiver refusals and the end of the sequence space ------------- */
+/* ---- receiver refusals ------------------------------------------------- */
 
 /*
  * A receiver that cannot take a message (bi_link_refuse()) must leave it
@@ -803,35 +849,240 @@ static void test_refuse(void)
 	free(b);
 }
 
+/* ---- extended sequence numbers across the 32-bit wrap ------------------ */
+
+#define L_2_32		(1ULL << 32)
+
+/* Streams over bad networks, started just below 2^32 and 3 * 2^32. */
+static void test_seq_wrap_stream(void)
+{
+	static const u32 frags[] = { 4096, 1432, 512 };
+	unsigned int seed, bad = 0, runs = 0;
+	char why[128] = "";
+	u64 macs = l_wire_drops[BI_WIRE_DROP_MAC];
+
+	for (seed = 1; seed <= 16; seed++) {
+		struct net_cfg nc = {
+			.loss_ppm = (seed % 4) * 40000,
+			.dup_ppm = (seed % 3) * 30000,
+			.delay_min_ns = 1000,
+			.delay_max_ns = 1000 + (seed % 5) * 40000,
+		};
+		/* 200 messages each way: the wrap comes mid-stream */
+		u64 base = seed % 2 ? L_2_32 : 3 * L_2_32;
+		u64 start[2] = { base - 100 - seed, base - 37 };
+
+		runs++;
+		if (!l_stream(seed, &nc, frags[seed % 3], 200, start, why,
+			      sizeof(why))) {
+			tap_diag("seed %u: %s", seed, why);
+			bad++;
+		}
+	}
+	tap_ok(!bad && l_wire_drops[BI_WIRE_DROP_MAC] == macs,
+	       "across the wrap of the wire's 32 bits: in-order exactly-once delivery, loss/dup/reorder: %u runs, %u failed, %llu honest frames failed the MAC",
+	       runs, bad,
+	       (unsigned long long)(l_wire_drops[BI_WIRE_DROP_MAC] - macs));
+}
+
 /*
- * Sequence numbers never wrap: the sender's link dies when it would use
- * BI_LINK_SEQ_LAST, after delivering everything before it.
+ * Go-back-N and acks across the boundary, frame by frame: a sends a window
+ * of messages 2^32 - 3 .. 2^32 + 4; the one numbered 2^32 - 1 is lost.
  */
-static void test_seq_end(void)
+static void test_seq_wrap_window(void)
 {
 	static u8 buf[BI_PAGE_SIZE];
 	struct lnode *a = calloc(1, sizeof(*a)), *b = calloc(1, sizeof(*b));
+	const u64 start[2] = { L_2_32 - 3, 5 };
 	struct bi_link_params p;
 	struct bi_wire_hdr h;
-	u32 i, start = BI_LINK_SEQ_LAST - 4;
-	int r[5];
+	u32 i, n, lost = 0, space_mid;
+	u64 una_mid, future;
+	bool ok = true;
 
 	bi_link_default_params(&p);
 	p.hb_idle_ns = 0;
+	p.frag_size = 4096;
 	l_pair(a, b, &p);
-	/* as if 2^32 - 6 messages had gone by */
-	a->peer.snd_una = a->peer.snd_nxt = start;
-	b->peer.rcv_nxt = start;
-	for (i = 0; i < 5; i++) {
+	l_seq_start(a, b, start);
+	for (i = 0; i < L_WIN; i++) {
 		l_msg(&h, i + 1, false, buf);
-		r[i] = bi_link_send(&a->link, &a->peer, &h, NULL, l_now);
+		if (bi_link_send(&a->link, &a->peer, &h, buf, l_now))
+			ok = false;
 	}
+	/* the frames, one per message, carry seq 0xfffffffd .. 4 */
+	for (i = 0; i < a->ntx; i++)
+		if (bi_get_le32(a->tx_frame[i] + 20) != (u32)(start[0] + i))
+			ok = false;
+	/* the first two arrive: b acks 2^32 - 1 (standalone, high half 0) */
+	l_rx(b, a->tx_frame[0], a->tx_len[0]);
+	l_rx(b, a->tx_frame[1], a->tx_len[1]);
+	l_now += p.ack_delay_ns;
+	bi_link_tick(&b->link, &b->peer, l_now);
+	for (i = 0; i < b->ntx; i++)
+		l_rx(a, b->tx_frame[i], b->tx_len[i]);
+	l_free_frames(b);
+	una_mid = a->peer.snd_una;
+	space_mid = bi_link_space(&a->peer);
+	/* 2^32 - 1 is lost; those after it are out of order at b */
+	future = b->peer.stats.drops[BI_LINK_DROP_FUTURE_SEQ];
+	for (i = 3; i < a->ntx; i++)
+		l_rx(b, a->tx_frame[i], a->tx_len[i]);
+	future = b->peer.stats.drops[BI_LINK_DROP_FUTURE_SEQ] - future;
+	n = a->ntx;
+	l_free_frames(a);
+	/* a's RTO: everything from 2^32 - 1 again, across the boundary */
+	l_now += a->peer.rto_ns;
+	bi_link_tick(&a->link, &a->peer, l_now);
+	lost = a->ntx;
 	for (i = 0; i < a->ntx; i++)
 		l_rx(b, a->tx_frame[i], a->tx_len[i]);
-	tap_ok(!r[0] && !r[1] && !r[2] && !r[3] && r[4] == -EPIPE &&
-	       a->state == BI_LINK_DEAD && a->peer.seq_exhausted &&
-	       b->nrx == 4 && b->peer.rcv_nxt == BI_LINK_SEQ_LAST,
-	       "the link dies at the last sequence number, after delivering the ones before");
+	l_free_frames(a);
+	l_now += p.ack_delay_ns;
+	bi_link_tick(&b->link, &b->peer, l_now);
+	for (i = 0; i < b->ntx; i++)
+		l_rx(a, b->tx_frame[i], b->tx_len[i]);
+	for (i = 0; i < b->nrx && i < L_WIN; i++)
+		if (b->rx_txid[i] != i + 1)
+			ok = false;
+	tap_ok(ok && n == L_WIN && una_mid == L_2_32 - 1 && space_mid == 2 &&
+	       future == L_WIN - 3 && lost == L_WIN - 2,
+	       "window across the wrap: ack of 2^32 - 1 frees 2 slots, %llu out-of-order drops after the loss, %u sent again",
+	       (unsigned long long)future, lost);
+	tap_ok(b->nrx == L_WIN && b->peer.rcv_nxt == L_2_32 + 5 &&
+	       a->peer.snd_una == L_2_32 + 5 &&
+	       a->peer.snd_nxt == L_2_32 + 5 &&
+	       bi_link_space(&a->peer) == L_WIN && a->state == BI_LINK_UP &&
+	       b->peer.stats.delivered == L_WIN,
+	       "then all %u delivered once, in order; the ack of 2^32 + 5 frees the window (una %llx)",
+	       b->nrx, (unsigned long long)a->peer.snd_una);
+	l_free_frames(a);
+	l_free_frames(b);
+	free(a);
+	free(b);
+}
+
+/* Index of the first frame of type t captured from ln, or -1. */
+static int l_find(const struct lnode *ln, u8 t)
+{
+	u32 i;
+
+	for (i = 0; i < ln->ntx; i++)
+		if (ln->tx_type[i] == t)
+			return (int)i;
+	return -1;
+}
+
+/* Take a copy of captured frame k (its length in *len). */
+static u8 *l_keep(const struct lnode *ln, int k, u16 *len)
+{
+	u8 *f;
+
+	if (k < 0)
+		abort();
+	f = malloc(ln->tx_len[k]);
+	if (!f)
+		abort();
+	memcpy(f, ln->tx_frame[k], ln->tx_len[k]);
+	*len = ln->tx_len[k];
+	return f;
+}
+
+/*
+ * Frames recorded before the wrap, replayed 2^32 messages later when
+ * their 32-bit seq or ack is the one expected again: every one fails the
+ * MAC, and the link goes on.
+ */
+static void test_seq_wrap_replay(void)
+{
+	static u8 buf[BI_PAGE_SIZE];
+	struct lnode *a = calloc(1, sizeof(*a)), *b = calloc(1, sizeof(*b));
+	const u64 s0 = L_2_32 - 2, t0 = 100;
+	u64 start[2] = { s0, t0 };
+	struct bi_link_params p;
+	struct bi_wire_hdr h;
+	u8 *data, *ack, *bdata;
+	u16 data_len, ack_len, bdata_len;
+	u64 macs, una;
+	int r1, r2, r3;
+	u32 i;
+
+	bi_link_default_params(&p);
+	p.hb_idle_ns = 0;
+	p.frag_size = 4096;
+	l_pair(a, b, &p);
+	l_seq_start(a, b, start);
+
+	/* a's message s0 to b, b's standalone ack of it (ack s0 + 1) */
+	l_msg(&h, 1, true, buf);
+	bi_link_send(&a->link, &a->peer, &h, buf, l_now);
+	data = l_keep(a, l_find(a, BI_MSG_DATA_S), &data_len);
+	l_rx(b, data, data_len);
+	l_now += p.ack_delay_ns;
+	bi_link_tick(&b->link, &b->peer, l_now);
+	ack = l_keep(b, l_find(b, BI_MSG_ACK), &ack_len);
+	l_rx(a, ack, ack_len);
+	l_free_frames(b);
+	/* a's message s0 + 1; b's message t0 carries the ack s0 + 2 */
+	l_msg(&h, 2, false, buf);
+	bi_link_send(&a->link, &a->peer, &h, buf, l_now);
+	for (i = 0; i < a->ntx; i++)
+		l_rx(b, a->tx_frame[i], a->tx_len[i]);
+	l_free_frames(a);
+	l_msg(&h, 3, false, buf);
+	bi_link_send(&b->link, &b->peer, &h, buf, l_now);
+	bdata = l_keep(b, l_find(b, BI_MSG_INV), &bdata_len);
+	l_rx(a, bdata, bdata_len);
+	l_free_frames(b);
+	if (b->nrx != 2 || a->nrx != 1 || a->peer.snd_una != s0 + 2 ||
+	    a->peer.snd_una != a->peer.snd_nxt)
+		abort();
+
+	/*
+	 * 2^32 messages later from a to b (b's direction stays below 2^32):
+	 * b expects s0 + 2^32 again, whose low half the recorded frame
+	 * carries; a waits for the acks of s0 + 2^32 and s0 + 1 + 2^32,
+	 * which the recorded ACK and b's recorded message seem to give.
+	 */
+	start[0] = s0 + L_2_32;
+	start[1] = t0 + 1;
+	l_seq_start(a, b, start);
+	macs = l_wire_drops[BI_WIRE_DROP_MAC];
+	r1 = l_rx(b, data, data_len);
+	tap_ok(r1 == -BI_WIRE_DROP_MAC && b->nrx == 2 &&
+	       b->peer.rcv_nxt == s0 + L_2_32,
+	       "data frame replayed 2^32 messages later: %s, not delivered",
+	       bi_wire_drop_name(-r1));
+	l_msg(&h, 4, false, buf);
+	bi_link_send(&a->link, &a->peer, &h, buf, l_now);
+	l_msg(&h, 5, false, buf);
+	bi_link_send(&a->link, &a->peer, &h, buf, l_now);
+	una = a->peer.snd_una;
+	r2 = l_rx(a, ack, ack_len);
+	r3 = l_rx(a, bdata, bdata_len);
+	tap_ok(r2 == -BI_WIRE_DROP_MAC && r3 == -BI_WIRE_DROP_MAC &&
+	       a->peer.snd_una == una && una == s0 + L_2_32 &&
+	       a->nrx == 1,
+	       "old ack replayed 2^32 messages later, standalone (%s) or on a message (%s): acks nothing",
+	       bi_wire_drop_name(-r2), bi_wire_drop_name(-r3));
+	tap_ok(l_wire_drops[BI_WIRE_DROP_MAC] - macs == 3,
+	       "the replays are counted: bad_mac %llu",
+	       (unsigned long long)(l_wire_drops[BI_WIRE_DROP_MAC] - macs));
+	/* the link goes on: the messages of now pass and are acked */
+	for (i = 0; i < a->ntx; i++)
+		l_rx(b, a->tx_frame[i], a->tx_len[i]);
+	l_now += p.ack_delay_ns;
+	bi_link_tick(&b->link, &b->peer, l_now);
+	for (i = 0; i < b->ntx; i++)
+		l_rx(a, b->tx_frame[i], b->tx_len[i]);
+	tap_ok(b->nrx == 4 && b->rx_txid[2] == 4 && b->rx_txid[3] == 5 &&
+	       a->peer.snd_una == s0 + L_2_32 + 2 &&
+	       a->peer.snd_una == a->peer.snd_nxt &&
+	       l_wire_drops[BI_WIRE_DROP_MAC] - macs == 3,
+	       "then the current messages are delivered and acked");
+	free(data);
+	free(ack);
+	free(bdata);
 	l_free_frames(a);
 	l_free_frames(b);
 	free(a);
@@ -982,7 +1233,9 @@ int main(void)
 	test_adapted_backoff();
 	test_echo_and_kill();
 	test_refuse();
-	test_seq_end();
+	test_seq_wrap_stream();
+	test_seq_wrap_window();
+	test_seq_wrap_replay();
 	test_hostile();
 	return tap_exit();
 }

@@ -3,7 +3,11 @@
  * Tests of the wire codec and reassembly (wire.c):
  *   - the test MAC (SipHash-2-4) against the paper's test vector;
  *   - encode/decode round trips of every type, fragmented or not, and the
- *     byte layout against an independent encoder written here;
+ *     byte layout against an independent encoder written here, the MAC
+ *     covering the high halves of the 64-bit seq and ack;
+ *   - extended sequence numbers: the receiver's reconstruction (nearest
+ *     to its counters, across the 32-bit wrap), and a frame checked with
+ *     a high half one off fails the MAC;
  *   - every validation failure returns its own reason, with a valid MAC
  *     (so the check itself is reached, not the MAC check), and the
  *     encoder refuses what the decoder would refuse;
@@ -26,9 +30,21 @@ static void w_mac(const void *priv, const u8 *a, size_t alen, const u8 *b,
 	siphash24_128(priv, a, alen, b, blen, out);
 }
 
+/* The receiver's link counters, as w_seq_ref() reports them. */
+static u64 w_rcv_nxt, w_snd_nxt;
+
+static void w_seq_ref(const void *priv, u16 src, u64 *rcv_nxt, u64 *snd_nxt)
+{
+	(void)priv;
+	if (src != 2)
+		abort();
+	*rcv_nxt = w_rcv_nxt;
+	*snd_nxt = w_snd_nxt;
+}
+
 static const struct bi_wire_ctx w_rx = {
 	.cluster = 0xc105, .self = 1, .nr_nodes = 4, .nr_pages = 1000,
-	.mac = w_mac, .mac_priv = w_key,
+	.mac = w_mac, .mac_priv = w_key, .seq_ref = w_seq_ref,
 };
 
 static const struct bi_wire_ctx w_tx = {
@@ -44,6 +60,7 @@ struct raw {
 	u32 ss, ds, seq, ack, txid;
 	u64 page;
 	u16 plen, foff, flen, resv;
+	u32 seq_hi, ack_hi;	/* under the MAC only */
 };
 
 static size_t raw_encode(const struct raw *r, const u8 *frag, size_t flen,
@@ -68,7 +85,15 @@ static size_t raw_encode(const struct raw *r, const u8 *frag, size_t flen,
 	bi_put_le16(out + 46, r->resv);
 	if (flen)
 		memcpy(out + 64, frag, flen);
-	siphash24_128(w_key, out, 48, out + 64, flen, out + 48);
+	/* the MAC: bytes 0..47, seq_hi, ack_hi (little-endian), payload */
+	{
+		u8 a[56];
+
+		memcpy(a, out, 48);
+		bi_put_le32(a + 48, r->seq_hi);
+		bi_put_le32(a + 52, r->ack_hi);
+		siphash24_128(w_key, a, 56, out + 64, flen, out + 48);
+	}
 	return 64 + flen;
 }
 
@@ -170,10 +195,11 @@ static void test_roundtrip(void)
 				h.dst = 1;
 				h.src_boot = 0x1234;
 				h.dst_boot = t == BI_MSG_HELLO ? 0 : 0x5678;
+				/* high halves under the MAC, not sent */
 				if (bi_wire_type_sequenced(t))
-					h.seq = 42;
+					h.seq = (u64)(t + 1) << 32 | 42;
 				if (t != BI_MSG_HELLO && t != BI_MSG_HELLO_ACK)
-					h.ack = 43;
+					h.ack = (u64)(t + 7) << 32 | 43;
 				if (bi_wire_type_coh(t)) {
 					h.txid = 0xdeadbeef;
 					h.page = 998;
@@ -204,8 +230,10 @@ static void test_roundtrip(void)
 					r.flags = h.flags;
 					r.ss = h.src_boot;
 					r.ds = h.dst_boot;
-					r.seq = h.seq;
-					r.ack = h.ack;
+					r.seq = (u32)h.seq;
+					r.ack = (u32)h.ack;
+					r.seq_hi = (u32)(h.seq >> 32);
+					r.ack_hi = (u32)(h.ack >> 32);
 					r.txid = h.txid;
 					r.page = h.page;
 					r.plen = h.payload_len;
@@ -216,6 +244,9 @@ static void test_roundtrip(void)
 					if (len != 64u + h.frag_len ||
 					    memcmp(raw, frame, len))
 						layout_bad++;
+					/* the receiver's counters, a bit off */
+					w_rcv_nxt = h.seq + 3;
+					w_snd_nxt = h.ack + 5;
 					if (w_decode(&w_rx, frame,
 						     64 + h.frag_len, &d,
 						     &frag) != BI_WIRE_OK ||
@@ -243,6 +274,131 @@ static void test_roundtrip(void)
 	tap_ok(!layout_bad, "byte layout matches the documented offsets");
 }
 
+/* ---- extended sequence numbers ------------------------------------------ */
+
+#define W_2_32	(1ULL << 32)
+
+static void test_seq_extend(void)
+{
+	static const struct {
+		u64 ref;
+		u32 lo;
+		u64 want;
+	} v[] = {
+		{ 1, 1, 1 },
+		{ 1, 40, 40 },
+		{ 1, 0xfffffff0, 0xfffffff0 },		/* never below 0 */
+		{ 0x7fffffff, 0xffffffff, 0xffffffff },
+		{ 0x80000000, 0, 0 },
+		{ W_2_32 - 1, 3, W_2_32 + 3 },		/* ahead, across */
+		{ W_2_32 + 5, 0xfffffffe, W_2_32 - 2 },	/* behind, across */
+		{ 5 * W_2_32 + 0x10, 0x10, 5 * W_2_32 + 0x10 },
+		{ 5 * W_2_32, 0x7fffffff, 5 * W_2_32 + 0x7fffffff },
+		{ 5 * W_2_32, 0x80000000, 4 * W_2_32 + 0x80000000 },
+		{ 5 * W_2_32 + 0x80000000, 0x7fffffff,
+		  5 * W_2_32 + 0x7fffffff },
+		{ 5 * W_2_32 + 0x80000000, 0, 5 * W_2_32 },	/* tie */
+		{ 5 * W_2_32 + 0x80000001, 0, 6 * W_2_32 },
+	};
+	unsigned int i, bad = 0;
+
+	for (i = 0; i < ARRAY_SIZE(v); i++)
+		if (bi_seq_extend(v[i].ref, v[i].lo) != v[i].want) {
+			tap_diag("bi_seq_extend(%llx, %x) = %llx, want %llx",
+				 (unsigned long long)v[i].ref, v[i].lo,
+				 (unsigned long long)bi_seq_extend(v[i].ref,
+								   v[i].lo),
+				 (unsigned long long)v[i].want);
+			bad++;
+		}
+	tap_ok(!bad, "bi_seq_extend(): nearest to the reference, across the wrap, never below 0: %u cases, %u bad",
+	       i, bad);
+}
+
+/*
+ * Encode h (with a page if it has a payload) and decode it with the
+ * receiver's counters at rcv and snd. Returns the reason; *d the result.
+ */
+static enum bi_wire_drop w_seq_case(const struct bi_wire_hdr *h, u64 rcv,
+				    u64 snd, struct bi_wire_hdr *d)
+{
+	static u8 frame[BI_WIRE_MAX_FRAME];
+	const u8 *frag;
+
+	if (bi_wire_encode(&w_tx, h, w_page + h->frag_off, frame))
+		abort();
+	memcpy(frame + 64, w_page + h->frag_off, h->frag_len);
+	w_rcv_nxt = rcv;
+	w_snd_nxt = snd;
+	return w_decode(&w_rx, frame, 64 + h->frag_len, d, &frag);
+}
+
+static void test_seq_hi(void)
+{
+	struct bi_wire_hdr h = {
+		.type = BI_MSG_DATA_S, .dst = 1, .src_boot = 3, .dst_boot = 4,
+		.seq = 5 * W_2_32 + 0x10, .ack = 9 * W_2_32 + 0x20,
+		.txid = 1, .page = 2, .payload_len = BI_PAGE_SIZE,
+		.frag_off = 1024, .frag_len = 1024,
+	};
+	struct bi_wire_hdr d;
+	enum bi_wire_drop r[4];
+
+	r[0] = w_seq_case(&h, h.seq + 2, h.ack - 3, &d);
+	tap_ok(r[0] == BI_WIRE_OK && d.seq == h.seq && d.ack == h.ack,
+	       "frame verifies with its seq_hi and ack_hi; decoded seq %llx ack %llx",
+	       (unsigned long long)d.seq, (unsigned long long)d.ack);
+	r[0] = w_seq_case(&h, h.seq + W_2_32, h.ack, &d);
+	r[1] = w_seq_case(&h, h.seq - W_2_32, h.ack, &d);
+	r[2] = w_seq_case(&h, h.seq, h.ack + W_2_32, &d);
+	r[3] = w_seq_case(&h, h.seq, h.ack - W_2_32, &d);
+	tap_ok(r[0] == BI_WIRE_DROP_MAC && r[1] == BI_WIRE_DROP_MAC &&
+	       r[2] == BI_WIRE_DROP_MAC && r[3] == BI_WIRE_DROP_MAC,
+	       "and fails the MAC checked with seq_hi + 1 (%s), seq_hi - 1 (%s), ack_hi + 1 (%s), ack_hi - 1 (%s)",
+	       bi_wire_drop_name(r[0]), bi_wire_drop_name(r[1]),
+	       bi_wire_drop_name(r[2]), bi_wire_drop_name(r[3]));
+
+	/* the receiver's counters on the other side of the 32-bit wrap */
+	h.seq = 6 * W_2_32 - 2;
+	h.ack = 9 * W_2_32 + 1;
+	r[0] = w_seq_case(&h, 6 * W_2_32 + 3, 9 * W_2_32 - 6, &d);
+	tap_ok(r[0] == BI_WIRE_OK && d.seq == h.seq && d.ack == h.ack,
+	       "counters across the wrap from the frame's: still verifies (seq %llx, ack %llx)",
+	       (unsigned long long)d.seq, (unsigned long long)d.ack);
+
+	/* a standalone ACK: its ack's high half is covered, seq is none */
+	memset(&h, 0, sizeof(h));
+	h.type = BI_MSG_ACK;
+	h.dst = 1;
+	h.src_boot = 3;
+	h.dst_boot = 4;
+	h.ack = 2 * W_2_32 + 7;
+	r[0] = w_seq_case(&h, 77 * W_2_32, h.ack, &d);
+	if (d.seq || d.ack != h.ack)
+		r[0] = BI_WIRE_DROP_NR;
+	r[1] = w_seq_case(&h, 0, h.ack + W_2_32, &d);
+	tap_ok(r[0] == BI_WIRE_OK && r[1] == BI_WIRE_DROP_MAC,
+	       "standalone ACK: verifies with its ack_hi whatever the seq counter (%s), fails with ack_hi + 1 (%s)",
+	       bi_wire_drop_name(r[0]), bi_wire_drop_name(r[1]));
+
+	/* the handshake binds no counter */
+	h.type = BI_MSG_HELLO;
+	h.ack = 0;
+	h.dst_boot = 0;
+	r[0] = w_seq_case(&h, 3 * W_2_32 + 5, 8 * W_2_32 + 1, &d);
+	tap_ok(r[0] == BI_WIRE_OK && !d.seq && !d.ack,
+	       "HELLO: seq_hi and ack_hi 0, verifies whatever the counters");
+
+	/* no high half where the low one must be zero */
+	h.seq = W_2_32;
+	r[0] = bi_wire_encode(&w_tx, &h, NULL, (u8 [BI_WIRE_HDR_LEN]){ 0 });
+	h.seq = 0;
+	h.ack = W_2_32;
+	r[1] = bi_wire_encode(&w_tx, &h, NULL, (u8 [BI_WIRE_HDR_LEN]){ 0 });
+	tap_ok((int)r[0] == -EINVAL && (int)r[1] == -EINVAL,
+	       "encoder refuses a seq or ack of 2^32 on a HELLO");
+}
+
 struct neg {
 	const char *what;
 	enum bi_wire_drop want;
@@ -257,6 +413,8 @@ static void test_rejects(void)
 	unsigned int n = 0, i;
 	struct raw g = raw_good(), r;
 
+	w_rcv_nxt = 0;
+	w_snd_nxt = 0;
 #define NEG(name, why, field, val) do {					\
 		r = g;							\
 		r.field = val;						\
@@ -506,6 +664,8 @@ int main(void)
 {
 	test_siphash();
 	test_roundtrip();
+	test_seq_extend();
+	test_seq_hi();
 	test_rejects();
 	test_reasm();
 	test_coverage();

@@ -16,15 +16,38 @@
  *    10    2 dst          receiving node id
  *    12    4 src_boot     sender's boot nonce (new at every start)
  *    16    4 dst_boot     receiver's boot nonce as the sender knows it
- *    20    4 seq          link sequence number (sequenced types)
- *    24    4 ack          cumulative ack: next seq expected from dst
+ *    20    4 seq          low 32 bits of the link sequence number
+ *                         (sequenced types), see below
+ *    24    4 ack          low 32 bits of the cumulative ack: next seq
+ *                         expected from dst
  *    28    4 txid         coherence transaction id (or echo id)
  *    32    8 page         guest page frame number
  *    40    2 payload_len  length of the whole message payload: 0 or 4096
  *    42    2 frag_off     offset of this frame's bytes in that payload
  *    44    2 frag_len     payload bytes in this frame
  *    46    2 reserved     zero
- *    48   16 mac          keyed MAC over bytes 0..47 and the frame payload
+ *    48   16 mac          keyed MAC, see below
+ *
+ * Extended sequence numbers (as IPsec ESN, RFC 4303): sequence numbers
+ * and acks are 64-bit at both ends and never wrap within a boot; the
+ * frame carries their low 32 bits, and their high 32 bits only under the
+ * MAC. The MAC is computed over 56 + frag_len bytes:
+ *
+ *   header bytes 0..47 || seq_hi || ack_hi || the frame's payload bytes
+ *
+ * seq_hi and ack_hi being 4 little-endian bytes each: the high halves of
+ * the sender's 64-bit sequence number of this message (sequenced types;
+ * 0 on HELLO, HELLO_ACK and ACK, whose seq is 0) and of its 64-bit
+ * cumulative ack (0 on HELLO and HELLO_ACK, whose ack is 0). The handshake
+ * thus binds no counter; a standalone ACK binds its ack. The receiver
+ * takes for seq the 64-bit value with the frame's low bits nearest to the
+ * next sequence number it expects from the sender, for ack the one
+ * nearest to its own next sequence number to send there (bi_seq_extend(),
+ * through bi_wire_ctx.seq_ref), and checks the MAC with those: a frame
+ * recorded 2^32 messages earlier fails it, as does an honest frame that
+ * is 2^31 messages or more away from what the receiver expects (a go-back-N
+ * window is a few dozen). A frame whose MAC passes carries exactly the
+ * 64-bit values its sender used.
  *
  * A message with a 4096-byte payload travels in one frame when the MTU
  * allows it, else in fragments: same header except frag_off/frag_len (and
@@ -173,8 +196,8 @@ struct bi_wire_hdr {
 	u32 cluster;
 	u32 src_boot;
 	u32 dst_boot;
-	u32 seq;
-	u32 ack;
+	u64 seq;		/* 64-bit; the low half on the wire */
+	u64 ack;		/* 64-bit; the low half on the wire */
 	u32 txid;
 	u64 page;
 	u16 payload_len;
@@ -190,6 +213,18 @@ struct bi_wire_hdr {
 typedef void (*bi_mac_fn)(const void *priv, const u8 *a, size_t alen,
 			  const u8 *b, size_t blen, u8 out[BI_WIRE_MAC_LEN]);
 
+/*
+ * The receiver's references for the extended sequence numbers of a frame
+ * from node src: *rcv_nxt the next sequence number expected from src, and
+ * *snd_nxt the next one this node sends to src (bi_link_seq_ref()). Called
+ * by bi_wire_decode() once every field passed, before the MAC; it may run
+ * concurrently with the link (the kernel's receive handler reads them
+ * without the peer's lock): a stale value can only make the MAC fail,
+ * and the link sends the frame again.
+ */
+typedef void (*bi_seq_ref_fn)(const void *priv, u16 src, u64 *rcv_nxt,
+			      u64 *snd_nxt);
+
 /* Codec context of one node; read-only once set up. */
 struct bi_wire_ctx {
 	u32 cluster;
@@ -198,6 +233,8 @@ struct bi_wire_ctx {
 	u64 nr_pages;		/* guest pages; page numbers are below */
 	bi_mac_fn mac;
 	const void *mac_priv;
+	bi_seq_ref_fn seq_ref;	/* needed by bi_wire_decode() only */
+	const void *seq_priv;
 };
 
 bool bi_wire_type_known(unsigned int type);
@@ -210,18 +247,21 @@ const char *bi_wire_drop_name(enum bi_wire_drop why);
 const char *bi_reasm_drop_name(enum bi_reasm_drop why);
 
 /*
- * Encode one frame: h (with h->src/cluster taken from ctx, h->dst given)
- * and frag (h->frag_len bytes of the payload at h->frag_off). Writes the
- * 64-byte header with its MAC to hdr_out; the frame is hdr_out followed
- * by frag. Returns 0, or -EINVAL when h would not pass bi_wire_decode().
+ * Encode one frame: h (with h->src/cluster taken from ctx, h->dst given,
+ * h->seq and h->ack 64-bit) and frag (h->frag_len bytes of the payload at
+ * h->frag_off). Writes the 64-byte header with its MAC to hdr_out; the
+ * frame is hdr_out followed by frag. Returns 0, or -EINVAL when h would
+ * not pass bi_wire_decode().
  */
 int bi_wire_encode(const struct bi_wire_ctx *ctx, const struct bi_wire_hdr *h,
 		   const u8 *frag, u8 hdr_out[BI_WIRE_HDR_LEN]);
 
 /*
  * Check one received frame of len bytes and decode its header into h; on
- * success *frag points at its h->frag_len payload bytes inside frame.
- * Everything is checked before anything is trusted, MAC last but always.
+ * success *frag points at its h->frag_len payload bytes inside frame, and
+ * h->seq and h->ack are the 64-bit values the sender used (extended
+ * through ctx->seq_ref, then checked by the MAC). Everything is checked
+ * before anything is trusted, MAC last but always.
  */
 enum bi_wire_drop bi_wire_decode(const struct bi_wire_ctx *ctx,
 				 const u8 *frame, size_t len,

@@ -169,8 +169,9 @@ struct bigiron_vm_msg {
  * BIGIRON_VM_RECV: the next event: a message (BIGIRON_EV_MSG), a node
  * that is gone (BIGIRON_EV_NODE_DOWN: its link died, or its VM ended), or
  * a lost interrupt (BIGIRON_EV_IPI_LOST, below).  At most 1024 messages
- * wait here; while that many do, the links refuse more, and a peer whose
- * messages stay refused for its dead bound declares this node dead.
+ * wait here; while that many do, the links refuse more (and what follows
+ * them), and a peer whose message stays refused through link_max_retries
+ * retransmissions declares this node dead: read them.
  * Waits up to timeout_ms (0: do not wait); -ETIMEDOUT when nothing came.
  */
 #define BIGIRON_EV_MSG		1
