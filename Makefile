@@ -5,6 +5,8 @@
 #   make            build bigiron.ko, bigiron-launch and the selftests
 #   make install    install the module (and run depmod) and the launcher
 #   make check      every test: unit tests, lint, selftests and lab scenarios
+#   make check-debug  selftests, dsm-veth, dsm-failslab on a KASAN/lockdep L1
+#                   kernel (built once, 36 min on 2 cores; not in check)
 #   make demo       boot an unmodified Linux guest on bigiron in the QEMU lab
 #   make bench      run the benchmarks in the QEMU lab (not part of check)
 #
@@ -20,7 +22,8 @@ MODDIR := $(CURDIR)/kernel/bigiron
 
 export KDIR KVER
 
-.PHONY: all module launcher selftests guest install uninstall check demo \
+.PHONY: all module launcher selftests guest install uninstall check \
+	check-debug demo \
 	bench lint deps clean help
 
 all: module launcher selftests guest
@@ -59,6 +62,9 @@ lint: module
 check: deps
 	@scripts/check
 
+check-debug: deps
+	@scripts/check --debug
+
 demo: deps
 	@scripts/lab demo
 
@@ -73,4 +79,4 @@ clean:
 	rm -rf build
 
 help:
-	@sed -n '3,13p' Makefile
+	@sed -n '3,15p' Makefile

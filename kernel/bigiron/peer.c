@@ -630,6 +630,11 @@ u64 bigiron_peer_total_drops(struct bigiron_peer *pe)
 		sum += pe->lp.stats.drops[i];
 	for (i = 0; i < BIGIRON_DROP_NR; i++)
 		sum += pe->drops[i];
+	/* a refusal is the link's no_room already: counted once */
+	sum -= pe->drops[BIGIRON_DROP_COH_NOMEM] +
+	       pe->drops[BIGIRON_DROP_RXQ_FULL] +
+	       pe->drops[BIGIRON_DROP_MSGQ_FULL] +
+	       pe->drops[BIGIRON_DROP_PONG_TX];
 	spin_unlock_bh(&pe->lock);
 	return sum;
 }

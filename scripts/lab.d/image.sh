@@ -27,6 +27,11 @@ build_all() {
 	}
 }
 
+# Whether module NAME is built into the L1 kernel.
+builtin_module() {
+	grep -qE "(^|/)${1//_/[-_]}\.ko$" "$MODROOT/modules.builtin" 2>/dev/null
+}
+
 # Copy module NAME and everything it depends on from the host's module tree.
 copy_module() {
 	local root=$1 name=$2 line path dep
@@ -100,8 +105,11 @@ build_l1_initrd() {
 	local out=$1 root=$RUN/l1-root m
 	rm -rf "$root"
 	make_busybox_root "$root"
+	local load=
 	for m in $L1_MODULES; do
+		builtin_module "$m" && continue
 		copy_module "$root" "$m"
+		load="$load $m"
 	done
 	for m in $L1_PROGRAMS bash; do
 		copy_program "$root" "$m"
@@ -118,7 +126,7 @@ build_l1_initrd() {
 	build_guest_initrd "$root/bigiron/guest/initrd"
 	mkdir -p "$root/lab"
 	printf '%s\n' "$CMD" >"$root/lab/cmd"
-	printf '%s\n' "$L1_MODULES" >"$root/lab/modules"
+	printf '%s\n' "$load" >"$root/lab/modules"
 	# The command's own limit, inside L1, leaves time to report on expiry.
 	echo $((TIMEOUT > 60 ? TIMEOUT - 30 : TIMEOUT / 2)) >"$root/lab/timeout"
 	cp "$TOP/scripts/lab-init" "$root/init"

@@ -38,6 +38,18 @@ scenario_dsm_veth() {
 	report dsm-veth
 }
 
+# dsm-veth's data cases with the kernel's fault injection failing some
+# of the test programs' allocations (a kernel with CONFIG_FAILSLAB and
+# CONFIG_FAIL_PAGE_ALLOC: the debug tier's, scripts/check --debug).
+scenario_dsm_failslab() {
+	CMD='cd /bigiron/selftests && ./run_dsm.sh failslab'
+	boot_l1
+	check_l1
+	tap_results tests run_dsm.sh
+	l1_times dsm-failslab
+	report dsm-failslab
+}
+
 # One bigiron node in each of two L1s, linked by their virtio-net NICs.
 # Both must pass; the failures name the node (node0 listens, node1
 # connects).

@@ -31,7 +31,7 @@ check_l1() {
 	# An L1 stopped before it reported has only what its kernel printed
 	# on the console (loglevel 5: warnings and worse).
 	[ -s "$log" ] || log=$RUN/console.log
-	bad=$(tr -d '\r' <"$log" | grep -E 'BUG:|WARNING:|Oops|RCU stall|rcu: INFO|self-detected stall|hung task|blocked for more than|general protection|Call Trace' |
+	bad=$(tr -d '\r' <"$log" | grep -E 'BUG:|WARNING:|Oops|RCU stall|rcu: INFO|self-detected stall|hung task|blocked for more than|general protection|Call Trace|suspected memory leak' |
 		head -n 5)
 	[ -z "$bad" ] || fail "L1 kernel log: $bad"
 }
