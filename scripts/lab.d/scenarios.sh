@@ -30,7 +30,7 @@ scenario_selftests() {
 
 # Two bigiron nodes in one L1, linked by a veth pair (netem on it).
 scenario_dsm_veth() {
-	CMD='cd /bigiron/selftests && ./run_dsm.sh veth'
+	CMD="cd /bigiron/selftests && ${LAB_DSM_ENV:+env $LAB_DSM_ENV }./run_dsm.sh veth"
 	boot_l1
 	check_l1
 	tap_results tests run_dsm.sh
@@ -42,7 +42,7 @@ scenario_dsm_veth() {
 # of the test programs' allocations (a kernel with CONFIG_FAILSLAB and
 # CONFIG_FAIL_PAGE_ALLOC: the debug tier's, scripts/check --debug).
 scenario_dsm_failslab() {
-	CMD='cd /bigiron/selftests && ./run_dsm.sh failslab'
+	CMD="cd /bigiron/selftests && ${LAB_DSM_ENV:+env $LAB_DSM_ENV }./run_dsm.sh failslab"
 	boot_l1
 	check_l1
 	tap_results tests run_dsm.sh
