@@ -87,6 +87,7 @@ struct dsm {
 	bool netem;
 	const char *cases;
 	const char *hold_file;	/* --hold-file: wait for it before closing */
+	bool make_it_fail;	/* --make-it-fail: fault injection after setup */
 	unsigned int fault_timeout_ms;
 	unsigned int threads;
 	unsigned int iters;
@@ -167,6 +168,7 @@ static void dsm_usage(const char *prog, bool bench)
 		"\n          [--cases LIST] [--fault-timeout-ms MS] [--threads T]"
 		"\n          [--iters N] [--ring-items N] [--rw-rounds R]"
 		"\n          [--seed S] [--ctl-wait S] [--hold-file PATH]"
+		"\n          [--make-it-fail 1]"
 		"\n       " "bigiron_dsm --make-veth NAME0 NAME1 MTU"
 		"\n       " "bigiron_dsm --del-veth NAME");
 }
@@ -224,6 +226,8 @@ static int dsm_parse(struct dsm *d, int argc, char **argv, bool bench)
 			d->cases = v;
 		} else if (!bench && !strcmp(o, "--hold-file")) {
 			d->hold_file = v;
+		} else if (!bench && !strcmp(o, "--make-it-fail")) {
+			d->make_it_fail = !strcmp(v, "1");
 		} else if (!bench && !strcmp(o, "--fault-timeout-ms")) {
 			d->fault_timeout_ms = (unsigned int)strtoul(v, NULL, 0);
 		} else if (!bench && !strcmp(o, "--threads")) {
@@ -2296,6 +2300,21 @@ int main(int argc, char **argv)
 			st = TAP_FAIL;
 	}
 	tap_line(1, st, d, "join", "");
+	/*
+	 * --make-it-fail: the kernel's fault injection (task filter) acts
+	 * on this thread and the ones it starts from here: the cases run
+	 * with some of their allocations in the kernel failing.
+	 */
+	if (st == TAP_PASS && d->make_it_fail) {
+		int fd = open("/proc/thread-self/make-it-fail",
+			      O_WRONLY | O_CLOEXEC);
+
+		if (fd < 0 || write(fd, "1", 1) != 1)
+			tap_diag("%s: make-it-fail: %s", d->label,
+				 strerror(errno));
+		if (fd >= 0)
+			close(fd);
+	}
 	if (st != TAP_PASS) {
 		for (i = 0; i < nsel; i++)
 			tap_line(i + 2, TAP_FAIL, d, dsm_cases[sel[i]].name, "");

@@ -268,8 +268,9 @@ failslab_off() {
 # the atomic cases, the ring, random_rw's tally).
 WRONG='is 0x[0-9a-f]*, want|counter [0-9]* is [0-9]*, want|ring item [0-9]*: got|, [1-9][0-9]* wrong,'
 
-# Both nodes of bigiron_dsm on bi0/bi1 with fault injection on them: $1
-# name, $2 port, then bigiron_dsm's arguments.  A node passes when it
+# Both nodes of bigiron_dsm on bi0/bi1 with fault injection on them once
+# they joined (--make-it-fail): $1 name, $2 port, then bigiron_dsm's
+# arguments.  A node passes when it
 # passed, or failed with errors but read nothing wrong; allocations must
 # have failed meanwhile.
 run_failing() {
@@ -279,10 +280,10 @@ run_failing() {
 	m1=$(mac_of bi1)
 	before=$(failslab_count)
 	for n in 0 1; do
-		sh -c 'echo 1 >/proc/self/make-it-fail && exec "$@"' sh \
-			timeout -s KILL "$T" "$DSM" --node $n --dev bi$n \
+		timeout -s KILL "$T" "$DSM" --node $n --dev bi$n \
 			--mac0 "$m0" --mac1 "$m1" --ctl 127.0.0.1:"$port" \
-			--ctl-wait "$CTL_WAIT" "$@" >"$LOGS/dsm-$name-$n.log" 2>&1 &
+			--ctl-wait "$CTL_WAIT" --make-it-fail 1 "$@" \
+			>"$LOGS/dsm-$name-$n.log" 2>&1 &
 		eval "pid$n=\$!"
 	done
 	wait "$pid0"
