@@ -286,6 +286,17 @@ static bool l_stream(u64 seed, const struct net_cfg *nc, u32 frag, u32 count,
 	return ok;
 }
 
+/* A network with loss, duplication and reordering that varies by seed. */
+static struct net_cfg l_bad_net(unsigned int seed)
+{
+	return (struct net_cfg){
+		.loss_ppm = (seed % 4) * 40000,
+		.dup_ppm = (seed % 3) * 30000,
+		.delay_min_ns = 1000,
+		.delay_max_ns = 1000 + (seed % 5) * 40000,
+	};
+}
+
 static void test_stream(void)
 {
 	static const u32 frags[] = { 4096, 1432, 512 };
@@ -293,12 +304,7 @@ static void test_stream(void)
 	char why[128] = "";
 
 	for (seed = 1; seed <= 48; seed++) {
-		struct net_cfg nc = {
-			.loss_ppm = (seed % 4) * 40000,
-			.dup_ppm = (seed % 3) * 30000,
-			.delay_min_ns = 1000,
-			.delay_max_ns = 1000 + (seed % 5) * 40000,
-		};
+		struct net_cfg nc = l_bad_net(seed);
 
 		runs++;
 		if (!l_stream(seed, &nc, frags[seed % 3], 200, NULL, why,
@@ -862,12 +868,7 @@ static void test_seq_wrap_stream(void)
 	u64 macs = l_wire_drops[BI_WIRE_DROP_MAC];
 
 	for (seed = 1; seed <= 16; seed++) {
-		struct net_cfg nc = {
-			.loss_ppm = (seed % 4) * 40000,
-			.dup_ppm = (seed % 3) * 30000,
-			.delay_min_ns = 1000,
-			.delay_max_ns = 1000 + (seed % 5) * 40000,
-		};
+		struct net_cfg nc = l_bad_net(seed);
 		/* 200 messages each way: the wrap comes mid-stream */
 		u64 base = seed % 2 ? L_2_32 : 3 * L_2_32;
 		u64 start[2] = { base - 100 - seed, base - 37 };
