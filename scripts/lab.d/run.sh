@@ -21,11 +21,19 @@ qemu_cmd() {
 	[ -z "${DEBUG_KERNEL:-}" ] || extra=" no5lvl"
 	# shellcheck disable=SC2054 # the commas are QEMU's
 	QEMU=(timeout --foreground -k 10 "$TIMEOUT"
-		"$QEMU_BIN" -machine q35 -accel tcg,thread=multi
+		"$QEMU_BIN" -machine q35,dump-guest-core=off -accel tcg,thread=multi
 		-cpu "$L1_CPU" -smp "$smp" -m "$L1_MEM" -nodefaults -no-reboot -display none
 		-kernel "$KIMAGE" -initrd "$RUN/l1.cpio"
 		-append "console=ttyS0 panic=-1 quiet loglevel=5 nokaslr tsc=reliable$extra"
 		-serial stdio -serial "file:$RUN/ctl.log" "$@")
+}
+
+# Run "${QEMU[@]}" in $RUN with core dumps on, so that an emulator crash
+# leaves a core there for qemu_crashed (guest RAM is left out of it:
+# dump-guest-core=off). The core goes to $RUN when the kernel's
+# core_pattern is a plain file name, as on Debian without a crash handler.
+run_qemu() {
+	(cd "$RUN" && ulimit -c unlimited 2>/dev/null; exec "${QEMU[@]}")
 }
 
 # Boot L1 once with $CMD; leaves console.log, ctl.log, rc in $RUN.
@@ -35,10 +43,10 @@ boot_l1() {
 	qemu_cmd "$L1_SMP"
 	start=$(date +%s.%N)
 	if [ "$VERBOSE" = 1 ]; then
-		"${QEMU[@]}" </dev/null 2>&1 | tee "$RUN/console.log"
+		run_qemu </dev/null 2>&1 | tee "$RUN/console.log"
 		qrc=${PIPESTATUS[0]}
 	else
-		"${QEMU[@]}" </dev/null >"$RUN/console.log" 2>&1
+		run_qemu </dev/null >"$RUN/console.log" 2>&1
 		qrc=$?
 	fi
 	end=$(date +%s.%N)
@@ -69,7 +77,7 @@ start_node() {
 	shift
 	qemu_cmd "$L1_SMP_2HOST" "$@"
 	NODE_T0[i]=$(date +%s.%N)
-	"${QEMU[@]}" </dev/null >"$RUN/console.log" 2>&1 &
+	run_qemu </dev/null >"$RUN/console.log" 2>&1 &
 	NODE_PID[i]=$!
 	NODE_RC[i]=
 	NODE_STOPPED[i]=
@@ -183,7 +191,8 @@ check_node() {
 		fail "stopped by the lab after ${WALL%.*}s (${NODE_STOPPED[i]})"
 		QEMU_RC=stopped
 		[ -z "$(ctl LAB-EXIT)" ] && [ -z "$(ctl LAB-CMD-TIMEOUT)" ] &&
-			[ "${NODE_QUIET[i]}" -ge 150 ] && WEDGED=1
+			[ "${NODE_QUIET[i]}" -ge 150 ] &&
+			wedged "the emulated L1 machine stopped making progress (its watchdog never ran)"
 	fi
 	check_l1
 }
