@@ -1740,53 +1740,129 @@ static int test_ipi_lost(void)
 	return TAP_PASS;
 }
 
-/* ---- launcher messages to a link that does not move are bounded -------- */
+/* ---- launcher messages are flow-controlled by credits ------------------- */
 
 #define PEER_WINDOW	32	/* BIGIRON_PEER_WINDOW */
-#define TXQ_USER_MAX	64	/* BIGIRON_PEER_TXQ_USER_MAX */
+#define USER_WINDOW	64	/* bigiron_ssi_window() of two nodes */
+
+/* Send numbered messages from node 0 to node 1 until EAGAIN (or @max). */
+static uint32_t send_until_full(struct pair *p, uint32_t *seq, uint32_t max,
+				int *ret)
+{
+	uint32_t n = 0;
+
+	*ret = 0;
+	while (n < max) {
+		*ret = msg_send(p->n[0].devfd, 1, seq, sizeof(*seq));
+		if (*ret)
+			break;
+		(*seq)++;
+		n++;
+	}
+	return n;
+}
+
+/* Node 1 takes @n messages; they must be numbered from *@next on. */
+static int recv_in_order(struct pair *p, uint32_t *next, uint32_t n)
+{
+	uint16_t event, node;
+	uint32_t seq, len, i;
+	int ret;
+
+	for (i = 0; i < n; i++, (*next)++) {
+		len = sizeof(seq);
+		ret = msg_recv(p->n[1].devfd, 5000, &seq, &len, &event, &node);
+		if (ret || event != BIGIRON_EV_MSG || node != 0 ||
+		    len != sizeof(seq) || seq != *next) {
+			tap_diag("message %u: %s, event %u, node %u, seq %u",
+				 *next, strerror(-ret), event, node, seq);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/* Node 0 may send again within 2 s (a CREDIT is on its way). */
+static int send_after_credit(struct pair *p, uint32_t *seq)
+{
+	int i, ret = -EAGAIN;
+
+	for (i = 0; i < 200 && ret == -EAGAIN; i++) {
+		ret = msg_send(p->n[0].devfd, 1, seq, sizeof(*seq));
+		if (ret == -EAGAIN)
+			usleep(10000);
+	}
+	if (!ret)
+		(*seq)++;
+	return ret;
+}
 
 /*
- * Node 0 sends to node 1 before either joined: the send window fills, then
- * the queue behind it, then SEND fails with EAGAIN and queues nothing.
- * Once both join, node 1 gets every message sent, once, in order.
+ * Node 0 sends to node 1 before either joined: a window of messages goes
+ * out (the link's send window, then its queue), then SEND fails with
+ * EAGAIN and queues nothing.  After JOIN, node 1 taking half a window
+ * sends a credit, and not one message earlier.  A receiver whose launcher
+ * does not read for longer than the link's dead timeout refuses nothing
+ * and its link stays up: the window, not a refusal, holds the sender.
+ * Every message arrives once, in order.
  */
 static int test_send_bounded(void)
 {
-	uint32_t seq, sent = 0, got = 0, len;
+	uint32_t seq = 0, next = 0, n, len;
+	uint64_t mask = 0, drops;
 	uint16_t event, node;
-	uint64_t mask = 0;
 	struct pair p;
-	int ret = 0;
+	int ret;
 
 	pair_mtu = 0;
 	if (pair_create(&p) || pair_set(&p))
 		return TAP_FAIL;
-	for (seq = 0; seq < PEER_WINDOW + TXQ_USER_MAX + 10; seq++) {
-		ret = msg_send(p.n[0].devfd, 1, &seq, sizeof(seq));
-		if (ret)
-			break;
-		sent++;
-	}
-	tap_diag("%u messages queued, then %s", sent, strerror(-ret));
-	TAP_CHECK(ret == -EAGAIN && sent == PEER_WINDOW + TXQ_USER_MAX,
-		  "want EAGAIN after %d messages", PEER_WINDOW + TXQ_USER_MAX);
-	TAP_CHECK(peer_u64(p.n[0].vm_id, 1, "backlog") == TXQ_USER_MAX,
+	n = send_until_full(&p, &seq, USER_WINDOW + 10, &ret);
+	tap_diag("%u messages queued, then %s", n, strerror(-ret));
+	TAP_CHECK(ret == -EAGAIN && n == USER_WINDOW,
+		  "want EAGAIN after %d messages", USER_WINDOW);
+	TAP_CHECK(peer_u64(p.n[0].vm_id, 1, "backlog") ==
+		  USER_WINDOW - PEER_WINDOW,
 		  "backlog %" PRIu64, peer_u64(p.n[0].vm_id, 1, "backlog"));
 	ret = pair_join(&p, &mask);
 	TAP_CHECK(!ret && mask == 3, "JOIN: %s", strerror(-ret));
-	for (got = 0; got < sent; got++) {
-		len = sizeof(seq);
-		ret = msg_recv(p.n[1].devfd, 5000, &seq, &len, &event, &node);
-		TAP_CHECK(!ret && event == BIGIRON_EV_MSG && node == 0 &&
-			  len == sizeof(seq) && seq == got,
-			  "message %u: %s, event %u, seq %u", got,
-			  strerror(-ret), event, seq);
-	}
-	len = sizeof(seq);
-	ret = msg_recv(p.n[1].devfd, 500, &seq, &len, &event, &node);
-	TAP_CHECK(ret == -ETIMEDOUT, "a message too many: %s", strerror(-ret));
+
+	/* half a window less one taken: no credit yet */
+	TAP_CHECK(!recv_in_order(&p, &next, USER_WINDOW / 2 - 1),
+		  "first %d messages", USER_WINDOW / 2 - 1);
+	usleep(300000);
 	ret = msg_send(p.n[0].devfd, 1, &seq, sizeof(seq));
+	TAP_CHECK(ret == -EAGAIN, "SEND before the credit: %s",
+		  strerror(-ret));
+	TAP_CHECK(!recv_in_order(&p, &next, 1), "message %u", next);
+	ret = send_after_credit(&p, &seq);
+	TAP_CHECK(!ret, "SEND after half a window was taken: %s",
+		  strerror(-ret));
+	n = send_until_full(&p, &seq, USER_WINDOW, &ret);
+	TAP_CHECK(ret == -EAGAIN && n == USER_WINDOW / 2 - 1,
+		  "%u more messages, then %s; want %d", n, strerror(-ret),
+		  USER_WINDOW / 2 - 1);
+
+	/* a launcher that does not read for 3 s costs the link nothing */
+	drops = peer_u64(p.n[1].vm_id, 0, "drops");
+	sleep(3);
+	TAP_CHECK(peer_state_is(p.n[0].vm_id, 1, "up") &&
+		  peer_state_is(p.n[1].vm_id, 0, "up"),
+		  "link not up after 3 s of a full window");
+	TAP_CHECK(vm_u64(p.n[1].vm_id, "msgs_dropped") == 0 &&
+		  peer_u64(p.n[1].vm_id, 0, "drops") == drops,
+		  "receiver refused %" PRIu64 " messages; %" PRIu64
+		  " frames dropped meanwhile",
+		  vm_u64(p.n[1].vm_id, "msgs_dropped"),
+		  peer_u64(p.n[1].vm_id, 0, "drops") - drops);
+
+	TAP_CHECK(!recv_in_order(&p, &next, seq - next), "the rest");
+	len = sizeof(seq);
+	ret = msg_recv(p.n[1].devfd, 500, &n, &len, &event, &node);
+	TAP_CHECK(ret == -ETIMEDOUT, "a message too many: %s", strerror(-ret));
+	ret = send_after_credit(&p, &seq);
 	TAP_CHECK(!ret, "SEND after the queue drained: %s", strerror(-ret));
+	tap_diag("%u messages sent and received in order", next);
 	pair_destroy(&p);
 	return TAP_PASS;
 }
@@ -2159,6 +2235,7 @@ static const char *const mac_type_names[BI_MSG_TYPE_MAX] = {
 	[BI_MSG_PING] = "ping",
 	[BI_MSG_PONG] = "pong",
 	[BI_MSG_USER] = "user",
+	[BI_MSG_CREDIT] = "credit",
 };
 
 /* The message types the case makes the nodes send. */

@@ -276,14 +276,14 @@ static bool type_seq(uint8_t t)
 {
 	return t == BI_MSG_HEARTBEAT ||
 	       (t >= BI_MSG_GET_S && t <= BI_MSG_PUT_DATA) ||
-	       (t >= BI_MSG_PING && t <= BI_MSG_USER);
+	       (t >= BI_MSG_PING && t <= BI_MSG_CREDIT);
 }
 
-/* Types whose txid is free (coherence, PING, PONG); others need 0. */
+/* Types whose txid is free (coherence, PING, PONG, CREDIT); others 0. */
 static bool type_txid(uint8_t t)
 {
 	return (t >= BI_MSG_GET_S && t <= BI_MSG_PUT_DATA) ||
-	       t == BI_MSG_PING || t == BI_MSG_PONG;
+	       t == BI_MSG_PING || t == BI_MSG_PONG || t == BI_MSG_CREDIT;
 }
 
 /* ---- sockets ------------------------------------------------------------ */

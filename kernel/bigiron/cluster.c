@@ -68,6 +68,7 @@ static const char * const bigiron_drop_names[BIGIRON_DROP_NR] = {
 	[BIGIRON_DROP_COH_NOMEM]	= "coh_nomem",
 	[BIGIRON_DROP_RXQ_FULL]		= "rxq_full",
 	[BIGIRON_DROP_MSGQ_FULL]	= "msgq_full",
+	[BIGIRON_DROP_BAD_CREDIT]	= "bad_credit",
 	[BIGIRON_DROP_BAD_PONG]		= "bad_pong",
 	[BIGIRON_DROP_PONG_TX]		= "pong_no_window",
 	[BIGIRON_DROP_TX_NOMEM]		= "tx_nomem",

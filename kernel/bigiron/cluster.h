@@ -55,10 +55,19 @@
  */
 #define BIGIRON_PEER_RXQ_MAX	256
 /*
- * Launcher messages (BIGIRON_VM_SEND) one peer's send queue may hold
- * beyond the window; the next send fails with -EAGAIN.
+ * Launcher messages (BIGIRON_VM_SEND) are flow-controlled by credits: a
+ * node may have at most bigiron_ssi_window() messages out to one peer
+ * that the peer's launcher has not taken yet (the next send fails with
+ * -EAGAIN), and the peer returns credits with a BI_MSG_CREDIT whenever
+ * its launcher has taken half a window.  The window is
+ * BIGIRON_SSI_WINDOW_MAX, less in clusters so large that the peers'
+ * windows together would pass BIGIRON_SSI_MSGQ_MAX: a receiver thus
+ * holds at most that many, and never has to refuse a message of a peer
+ * that keeps to its window (a refused message holds up the link behind
+ * it, and a link that cannot deliver for long is declared dead).
  */
-#define BIGIRON_PEER_TXQ_USER_MAX	64
+#define BIGIRON_SSI_WINDOW_MAX	64
+#define BIGIRON_SSI_MSGQ_MAX	1024
 /*
  * Messages a peer's send queue may hold beyond the window before the
  * interrupt work waits for it to drain (the ring then fills, and a full
@@ -82,6 +91,7 @@ enum bigiron_drop {
 	BIGIRON_DROP_PONG_TX,	/* no window slot to answer a PING: refused */
 	BIGIRON_DROP_TX_NOMEM,	/* no skb for a frame (link resends) */
 	BIGIRON_DROP_TX_ERR,	/* interface refused a frame (link resends) */
+	BIGIRON_DROP_BAD_CREDIT, /* CREDIT for messages never sent */
 	BIGIRON_DROP_NR
 };
 
@@ -234,12 +244,11 @@ struct bigiron_ssi_ipi {
  * @ipi_work: sends the ring's interrupts
  * @msg_lock: protects @msgq; BH-safe
  * @msgq: BI_MSG_USER messages waiting for BIGIRON_VM_RECV
- * @msgq_held: launcher messages the links accepted and BIGIRON_VM_RECV
- *	has not taken yet (on a peer's rxq or on @msgq), at most
- *	BIGIRON_SSI_MSGQ_MAX: one more is refused to the link
- * @send_lock: one BIGIRON_VM_SEND at a time (its queue bound is exact)
+ * @send_lock: one BIGIRON_VM_SEND at a time (its window check is exact);
+ *	protects the peers' @user_sent
  * @recv_lock: one BIGIRON_VM_RECV at a time (a message it cannot copy
- *	out goes back to the head of @msgq, in order)
+ *	out goes back to the head of @msgq, in order); protects the peers'
+ *	@user_taken and @user_told
  * @down: nodes whose link died, not yet reported by BIGIRON_VM_RECV
  * @cpu_nodes: nodes that run a vCPU (from SET_KVM)
  * @lost: an interrupt was lost (under @ring_lock)
@@ -261,7 +270,6 @@ struct bigiron_ssi {
 	struct delayed_work ipi_work;
 	spinlock_t msg_lock;	/* see above */
 	struct list_head msgq;
-	atomic_t msgq_held;
 	struct mutex send_lock;	/* see above */
 	struct mutex recv_lock;	/* see above */
 	DECLARE_BITMAP(down, BIGIRON_MAX_NODES);
@@ -297,7 +305,17 @@ struct bigiron_ssi {
  * @rx_work: hands @rxq to bigiron_dsm_recv() in process context
  * @txq: coherence messages waiting for room in the send window, in order
  * @txq_len: messages on @txq
- * @txq_user: of those, launcher messages (at most BIGIRON_PEER_TXQ_USER_MAX)
+ * @txq_user: of those, launcher messages
+ * @user_sent: launcher messages sent to the node (ssi.send_lock; read
+ *	under @lock)
+ * @user_credit: of those, the ones its launcher took, as its last
+ *	BI_MSG_CREDIT said (WRITE_ONCE under @lock)
+ * @user_held: launcher messages from the node that the link accepted and
+ *	BIGIRON_VM_RECV has not taken yet, at most bigiron_ssi_window()
+ * @user_taken: launcher messages from the node BIGIRON_VM_RECV took
+ *	(ssi.recv_lock)
+ * @user_told: @user_taken as the last BI_MSG_CREDIT to the node said
+ *	(ssi.recv_lock)
  * @sent: coherence messages queued to the node, by type
  * @recv: coherence messages delivered from the node, by type
  * @pages_sent: of @sent, those carrying a page
@@ -325,6 +343,11 @@ struct bigiron_peer {
 	struct list_head txq;
 	u32 txq_len;
 	u32 txq_user;
+	u32 user_sent;
+	u32 user_credit;
+	atomic_t user_held;
+	u32 user_taken;
+	u32 user_told;
 	u64 sent[BI_MSG_TYPE_MAX];
 	u64 recv[BI_MSG_TYPE_MAX];
 	u64 pages_sent;
@@ -448,8 +471,10 @@ bool kvm_apic_match_dest(struct kvm_vcpu *vcpu, struct kvm_lapic *source,
 void bigiron_ssi_init(struct bigiron_cluster *cl);
 void bigiron_ssi_stop(struct bigiron_cluster *cl);
 void bigiron_ssi_free(struct bigiron_cluster *cl);
-bool bigiron_ssi_hold_msg(struct bigiron_cluster *cl);
-void bigiron_ssi_unhold_msg(struct bigiron_cluster *cl);
+u32 bigiron_ssi_window(const struct bigiron_cluster *cl);
+bool bigiron_ssi_hold_msg(struct bigiron_peer *pe);
+void bigiron_ssi_unhold_msg(struct bigiron_peer *pe);
+void bigiron_ssi_credit_locked(struct bigiron_peer *pe, u32 taken);
 void bigiron_ssi_recv(struct bigiron_cluster *cl, u16 node,
 		      struct bigiron_rx_msg *m);
 void bigiron_ssi_node_down(struct bigiron_cluster *cl, u16 node);

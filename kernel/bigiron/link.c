@@ -118,7 +118,17 @@ int bi_link_peer_init(const struct bi_link *lk, struct bi_link_peer *pe,
 	if (!win_size || (win_size & (win_size - 1)) || !nr_rs ||
 	    node >= lk->wire->nr_nodes || node == lk->wire->self)
 		return -EINVAL;
-	memset(pe, 0, sizeof(*pe));
+	/*
+	 * Everything but the sequence numbers, which bi_link_seq_ref() reads
+	 * without the caller's lock: a JOIN may init a peer again while
+	 * frames come in, and those must only ever see whole values.
+	 */
+	_Static_assert(offsetof(struct bi_link_peer, retries) ==
+		       offsetof(struct bi_link_peer, snd_nxt) + 2 * sizeof(u64),
+		       "snd_nxt and rcv_nxt must be adjacent");
+	memset(pe, 0, offsetof(struct bi_link_peer, snd_nxt));
+	memset((u8 *)pe + offsetof(struct bi_link_peer, retries), 0,
+	       sizeof(*pe) - offsetof(struct bi_link_peer, retries));
 	pe->node = node;
 	pe->state = BI_LINK_DOWN;
 	pe->snd_una = lk->params.seq_first;

@@ -157,6 +157,7 @@ struct bi_link_peer {
 	u64 snd_una;		/* oldest unacked */
 	u64 snd_nxt;		/* next to send */
 	u64 rcv_nxt;		/* next expected */
+	/* bi_link_peer_init() clears all but the two above: keep them here */
 	u32 retries;		/* consecutive timeouts */
 	u32 win_size;		/* power of two */
 	/* RTT estimate: valid once rtt_valid is set */

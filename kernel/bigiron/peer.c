@@ -393,7 +393,7 @@ static bool bigiron_peer_queue_coh_locked(struct bigiron_peer *pe,
 
 	if (pe->rxq_len >= BIGIRON_PEER_RXQ_MAX) {
 		why = BIGIRON_DROP_RXQ_FULL;
-	} else if (user && !bigiron_ssi_hold_msg(cl)) {
+	} else if (user && !bigiron_ssi_hold_msg(pe)) {
 		why = BIGIRON_DROP_MSGQ_FULL;
 	} else if (bi_wire_type_coh(msg->hdr.type) &&
 		   bigiron_dsm_prepare(cl, msg->hdr.page)) {
@@ -404,7 +404,7 @@ static bool bigiron_peer_queue_coh_locked(struct bigiron_peer *pe,
 			m = bigiron_peer_msg_new(&msg->hdr, msg->data,
 						 GFP_ATOMIC);
 		if (!m && user)
-			bigiron_ssi_unhold_msg(cl);
+			bigiron_ssi_unhold_msg(pe);
 	}
 	if (!m) {
 		bigiron_peer_count_drop_locked(pe, why);
@@ -494,6 +494,9 @@ void bigiron_peer_rx(struct bigiron_peer *pe, struct bi_wire_hdr *h,
 			break;
 		case BI_MSG_PONG:
 			bigiron_peer_got_pong_locked(pe, &msg);
+			break;
+		case BI_MSG_CREDIT:
+			bigiron_ssi_credit_locked(pe, msg.hdr.txid);
 			break;
 		default:
 			if (!bigiron_peer_queue_coh_locked(pe, &msg))

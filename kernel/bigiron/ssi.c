@@ -64,8 +64,6 @@
  * the x86_64 calling convention's registers.
  */
 #define BIGIRON_SSI_HOOK	"kvm_irq_delivery_to_apic"
-/* Launcher messages waiting for BIGIRON_VM_RECV. */
-#define BIGIRON_SSI_MSGQ_MAX	1024
 #define BIGIRON_SSI_RECV_MAX_MS	60000
 
 #define BI_APIC_NOSHORT		0	/* KVM's APIC_DEST_NOSHORT */
@@ -518,22 +516,61 @@ lost:
 }
 
 /**
- * bigiron_ssi_hold_msg - room for one more launcher message, or false
+ * bigiron_ssi_window - launcher messages a node may have out to one peer
  * @cl: node instance
  *
- * The link asks before it accepts a BI_MSG_USER: a message it cannot hold
- * is refused, and the peer sends it again (bi_link_refuse()).  Messages
- * are never dropped once accepted.  Context: any.
+ * The same on every node of the cluster (it depends on the node count
+ * only), so a sender and its receiver agree without telling each other.
  */
-bool bigiron_ssi_hold_msg(struct bigiron_cluster *cl)
+u32 bigiron_ssi_window(const struct bigiron_cluster *cl)
 {
-	return atomic_add_unless(&cl->ssi.msgq_held, 1, BIGIRON_SSI_MSGQ_MAX);
+	return min_t(u32, BIGIRON_SSI_WINDOW_MAX,
+		     BIGIRON_SSI_MSGQ_MAX / (cl->nr_nodes - 1));
+}
+
+/**
+ * bigiron_ssi_hold_msg - room for one more launcher message from a peer
+ * @pe: the peer it comes from
+ *
+ * The link asks before it accepts a BI_MSG_USER.  A peer that keeps to
+ * its window always finds room; one that does not has its message
+ * refused, and sends it again (bi_link_refuse()).  Messages are never
+ * dropped once accepted.  Context: any.
+ */
+bool bigiron_ssi_hold_msg(struct bigiron_peer *pe)
+{
+	return atomic_add_unless(&pe->user_held, 1,
+				 bigiron_ssi_window(pe->cl));
 }
 
 /* The held message went away before it reached the queue (or left it). */
-void bigiron_ssi_unhold_msg(struct bigiron_cluster *cl)
+void bigiron_ssi_unhold_msg(struct bigiron_peer *pe)
 {
-	atomic_dec(&cl->ssi.msgq_held);
+	atomic_dec(&pe->user_held);
+}
+
+/**
+ * bigiron_ssi_credit_locked - a BI_MSG_CREDIT from @pe's node
+ * @pe: the peer
+ * @taken: launcher messages of ours its launcher has taken so far
+ *
+ * A count that goes back, or past what was sent, is dropped and counted:
+ * the link authenticated it, so only a broken peer sends one.
+ * Context: softirq, under @pe->lock.
+ */
+void bigiron_ssi_credit_locked(struct bigiron_peer *pe, u32 taken)
+{
+	u32 credit = pe->user_credit;
+
+	lockdep_assert_held(&pe->lock);
+
+	/* pairs with the WRITE_ONCE in bigiron_ssi_send() */
+	if (taken - credit > READ_ONCE(pe->user_sent) - credit) {
+		atomic64_inc(&pe->cl->drops[BIGIRON_DROP_BAD_CREDIT]);
+		pe->drops[BIGIRON_DROP_BAD_CREDIT]++;
+		return;
+	}
+	WRITE_ONCE(pe->user_credit, taken);
 }
 
 /**
@@ -672,9 +709,10 @@ err_nodes:
  * @vm: the VM, held by the caller
  * @uarg: struct bigiron_vm_msg in user memory
  *
- * Sends to every node named or to none: a node whose send queue holds
- * BIGIRON_PEER_TXQ_USER_MAX launcher messages already makes it fail with
- * -EAGAIN.  The copies are charged to the caller's memory cgroup.
+ * Sends to every node named or to none: a node that has a window of our
+ * messages its launcher has not taken yet (bigiron_ssi_window()) makes it
+ * fail with -EAGAIN.  The copies are charged to the caller's memory
+ * cgroup.
  *
  * Return: 0 when queued for every node named; -ENOTCONN (a node named is
  * gone; nothing was sent to it, the others got it), -EAGAIN (try again
@@ -718,10 +756,15 @@ int bigiron_ssi_send(struct bigiron_vm *vm, void __user *uarg)
 	err = mutex_lock_killable(&ssi->send_lock);
 	if (err)
 		goto out_data;
-	/* every node has room, or nothing is sent (the lock keeps it so) */
+	/*
+	 * Every node has room, or nothing is sent: credits only come in
+	 * meanwhile, and the lock keeps other senders out.
+	 */
 	for_each_set_bit(node, map, BIGIRON_MAX_NODES) {
-		if (bigiron_peer_backlog(cl->peers[node], true) >=
-		    BIGIRON_PEER_TXQ_USER_MAX) {
+		struct bigiron_peer *pe = cl->peers[node];
+
+		if (pe->user_sent - READ_ONCE(pe->user_credit) >=
+		    bigiron_ssi_window(cl)) {
 			err = -EAGAIN;
 			goto out_unlock;
 		}
@@ -732,7 +775,11 @@ int bigiron_ssi_send(struct bigiron_vm *vm, void __user *uarg)
 		}
 	}
 	for_each_set_bit(node, map, BIGIRON_MAX_NODES) {
-		if (bigiron_peer_send_msg(cl->peers[node], m[node]))
+		struct bigiron_peer *pe = cl->peers[node];
+
+		/* before the send: its CREDIT may come back at once */
+		WRITE_ONCE(pe->user_sent, pe->user_sent + 1);
+		if (bigiron_peer_send_msg(pe, m[node]))
 			err = -ENOTCONN;
 		else
 			atomic64_inc(&ssi->msgs_sent);
@@ -760,7 +807,8 @@ static bool bigiron_ssi_ready(struct bigiron_ssi *ssi)
  * @uarg: struct bigiron_vm_recv in user memory
  *
  * Return: 0 with an event; -ETIMEDOUT, -EINTR (signal), -EMSGSIZE (len
- * says how much room the next message needs), -EINVAL, -EFAULT (the
+ * says how much room the next message needs), -EINVAL, -EFAULT or
+ * -ENOMEM (no memory for the credit the message owes its sender; the
  * message stays first in the queue).
  */
 int bigiron_ssi_recv_ioctl(struct bigiron_vm *vm, void __user *uarg)
@@ -809,20 +857,38 @@ int bigiron_ssi_recv_ioctl(struct bigiron_vm *vm, void __user *uarg)
 		mutex_unlock(&ssi->recv_lock);
 		return err;
 	}
-	/* Messages next: what a node sent before it died still counts. */
+	/*
+	 * Messages next: what a node sent before it died still counts.
+	 * Only this thread takes messages (recv_lock): the first one stays
+	 * first while the credit it may owe is allocated.
+	 */
 	spin_lock_bh(&ssi->msg_lock);
 	m = list_first_entry_or_null(&ssi->msgq, struct bigiron_rx_msg, list);
+	spin_unlock_bh(&ssi->msg_lock);
 	if (m && m->hdr.payload_len > arg.len) {
 		arg.len = m->hdr.payload_len;
-		spin_unlock_bh(&ssi->msg_lock);
 		err = -EMSGSIZE;
 		goto out;
 	}
-	if (m)
-		list_del(&m->list);
-	spin_unlock_bh(&ssi->msg_lock);
-
 	if (m) {
+		/* the link checked that hdr.src names another node */
+		struct bigiron_peer *pe = cl->peers[m->hdr.src];
+		struct bigiron_rx_msg *credit = NULL;
+
+		if (pe->user_taken + 1 - pe->user_told >=
+		    bigiron_ssi_window(cl) / 2) {
+			struct bi_wire_hdr h = { .type = BI_MSG_CREDIT };
+
+			credit = bigiron_peer_msg_new(&h, NULL,
+						      GFP_KERNEL_ACCOUNT);
+			if (!credit) {
+				mutex_unlock(&ssi->recv_lock);
+				return -ENOMEM;
+			}
+		}
+		spin_lock_bh(&ssi->msg_lock);
+		list_del(&m->list);
+		spin_unlock_bh(&ssi->msg_lock);
 		arg.event = BIGIRON_EV_MSG;
 		arg.node = m->hdr.src;
 		arg.len = m->hdr.payload_len;
@@ -834,10 +900,18 @@ int bigiron_ssi_recv_ioctl(struct bigiron_vm *vm, void __user *uarg)
 			list_add(&m->list, &ssi->msgq);
 			spin_unlock_bh(&ssi->msg_lock);
 			mutex_unlock(&ssi->recv_lock);
+			kfree(credit);
 			return -EFAULT;
 		}
 		kfree(m);
-		bigiron_ssi_unhold_msg(cl);
+		bigiron_ssi_unhold_msg(pe);
+		pe->user_taken++;
+		if (credit) {
+			/* a dead peer's credit is not needed (and freed) */
+			credit->hdr.txid = pe->user_taken;
+			pe->user_told = pe->user_taken;
+			bigiron_peer_send_msg(pe, credit);
+		}
 		mutex_unlock(&ssi->recv_lock);
 		return 0;
 	}

@@ -55,6 +55,7 @@ static const struct bi_type_info bi_types[BI_MSG_TYPE_MAX] = {
 	[BI_MSG_PONG] = { "pong", 0, BI_DATA_MAYBE, true, false },
 	[BI_MSG_IPI] = { "ipi", 0, BI_DATA_ANY, true, false },
 	[BI_MSG_USER] = { "user", 0, BI_DATA_ANY, true, false },
+	[BI_MSG_CREDIT] = { "credit", 0, BI_DATA_NEVER, true, false },
 };
 
 static const char * const bi_wire_drop_names[BI_WIRE_DROP_NR] = {
@@ -107,7 +108,8 @@ bool bi_wire_type_echo(unsigned int type)
 
 bool bi_wire_type_ssi(unsigned int type)
 {
-	return type == BI_MSG_IPI || type == BI_MSG_USER;
+	return type == BI_MSG_IPI || type == BI_MSG_USER ||
+	       type == BI_MSG_CREDIT;
 }
 
 const char *bi_wire_type_name(unsigned int type)
@@ -166,7 +168,8 @@ static enum bi_wire_drop bi_wire_check(const struct bi_wire_ctx *ctx,
 	/* fields a type does not use must be zero */
 	if (!h->src_boot)
 		return BI_WIRE_DROP_RESERVED;
-	if (!ti->coh && !bi_wire_type_echo(h->type) && h->txid)
+	if (!ti->coh && !bi_wire_type_echo(h->type) &&
+	    h->type != BI_MSG_CREDIT && h->txid)
 		return BI_WIRE_DROP_RESERVED;
 	if (!ti->seq && h->seq)
 		return BI_WIRE_DROP_RESERVED;

@@ -206,6 +206,8 @@ static void test_roundtrip(void)
 				}
 				if (bi_wire_type_echo(t))
 					h.txid = 0x600d;
+				if (t == BI_MSG_CREDIT)
+					h.txid = 0xfffffff0;
 				if (t == BI_MSG_GET_X)
 					h.flags = BI_WF_HAS_COPY;
 				h.payload_len = data ? BI_PAGE_SIZE : 0;
@@ -463,6 +465,10 @@ static void test_rejects(void)
 	NEG("page on a user message", BI_WIRE_DROP_PAGE, page, 1);
 	NEG("user message over a page", BI_WIRE_DROP_PAYLOAD_LEN, plen, 4097);
 	NEG("txid on a user message", BI_WIRE_DROP_RESERVED, txid, 1);
+	g.type = BI_MSG_CREDIT;
+	NEG("page on a credit", BI_WIRE_DROP_PAGE, page, 1);
+	NEG("payload on a credit", BI_WIRE_DROP_PAYLOAD_LEN, plen, 8);
+	NEG("flag on a credit", BI_WIRE_DROP_FLAGS, flags, BI_WF_ERR);
 	g = raw_good();
 	g.type = BI_MSG_DATA_S;
 	g.plen = 4096;

@@ -20,7 +20,8 @@
  *                         (sequenced types), see below
  *    24    4 ack          low 32 bits of the cumulative ack: next seq
  *                         expected from dst
- *    28    4 txid         coherence transaction id (or echo id)
+ *    28    4 txid         coherence transaction id (or echo id, or
+ *                         CREDIT's count)
  *    32    8 page         guest page frame number
  *    40    2 payload_len  length of the whole message payload: 0 or 4096
  *    42    2 frag_off     offset of this frame's bytes in that payload
@@ -119,6 +120,12 @@ enum bi_msg_type {
 	 */
 	BI_MSG_IPI,		/* struct bi_wire_ipi */
 	BI_MSG_USER,		/* opaque to the module */
+	/*
+	 * flow control of BI_MSG_USER, no payload: txid is the number of
+	 * the destination's launcher messages the sender's launcher has
+	 * taken so far, modulo 2^32 (cumulative, so it needs no order)
+	 */
+	BI_MSG_CREDIT,
 	BI_MSG_TYPE_MAX
 };
 
