@@ -440,10 +440,10 @@ static int test_memory(long vm_mib)
 		       floor_kib >> 10, secs);
 		return 1;
 	}
-	result(1, "%lu MiB on CPUs %s: %lu%% of MemTotal %ld MiB (MemFree %ld MiB), %lu%% of the VM's %ld MiB, written, verified by its CPU and by the next%s, 0 bad words, %.1f s, %ld MiB in huge pages",
+	result(1, "%lu MiB on CPUs %s: %lu%% of MemTotal %ld MiB (MemFree %ld MiB, floor %ld MiB), %lu%% of the VM's %ld MiB, written, verified by its CPU and by the next%s, 0 bad words, %.1f s, %ld MiB in huge pages",
 	       MIB(covered), where, pct_total, total_kib >> 10, free_kib >> 10,
-	       pct_vm, vm_mib, rewrite ? ", rewritten by the next" : "",
-	       secs, huge_kib >> 10);
+	       floor_kib >> 10, pct_vm, vm_mib,
+	       rewrite ? ", rewritten by the next" : "", secs, huge_kib >> 10);
 	return 0;
 }
 
