@@ -2096,6 +2096,65 @@ static int test_join_late(void)
 	return TAP_PASS;
 }
 
+/*
+ * Launcher messages sent to a node whose handshake then runs out go with
+ * the window and queue they sat in (the node never answered): they must
+ * stop counting against the credit window.  Once the node joins, a whole
+ * window can be sent again, and exactly those messages arrive, in order.
+ */
+static int test_send_failed_handshake(void)
+{
+	uint64_t mask0 = 0, mask1 = 0, retries = 0, t0;
+	uint32_t seq = 0, next, n, len;
+	uint16_t event, node;
+	int status, ret;
+	struct pair p;
+	pid_t pid;
+
+	pair_mtu = 0;
+	if (pair_create(&p) || pair_set(&p))
+		return TAP_FAIL;
+	n = send_until_full(&p, &seq, USER_WINDOW + 10, &ret);
+	TAP_CHECK(ret == -EAGAIN && n == USER_WINDOW,
+		  "%u messages, then %s; want EAGAIN after %d", n,
+		  strerror(-ret), USER_WINDOW);
+	TAP_CHECK(bi_read_u64_file(BI_PARAMS "link_max_retries", &retries) == 0,
+		  "link_max_retries");
+	pid = fork();
+	TAP_CHECK(pid >= 0, "fork: %s", strerror(errno));
+	if (pid == 0) {
+		ret = join(p.n[0].devfd, 30000, &mask0);
+		_exit(ret == 0 && mask0 == 3 ? 0 : 1);
+	}
+	/* node 0's first handshake runs out, and its JOIN starts another */
+	t0 = now_ns();
+	while (peers_hellos(p.n[0].vm_id) < retries + 2 &&
+	       now_ns() - t0 < 30000000000ULL)
+		usleep(50000);
+	TAP_CHECK(peers_hellos(p.n[0].vm_id) >= retries + 2,
+		  "node 0 sent %" PRIu64 " HELLOs in 30 s, want %" PRIu64,
+		  peers_hellos(p.n[0].vm_id), retries + 2);
+	ret = join(p.n[1].devfd, 20000, &mask1);
+	TAP_CHECK(waitpid(pid, &status, 0) == pid, "waitpid");
+	TAP_CHECK(ret == 0 && mask1 == 3, "JOIN: %s, up_mask %#" PRIx64,
+		  strerror(-ret), mask1);
+	TAP_CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+		  "node 0's JOIN failed");
+	next = seq;
+	n = send_until_full(&p, &seq, USER_WINDOW + 10, &ret);
+	tap_diag("after the handshake ran out: %u messages, then %s", n,
+		 strerror(-ret));
+	TAP_CHECK(ret == -EAGAIN && n == USER_WINDOW,
+		  "want a whole window (%d) again", USER_WINDOW);
+	TAP_CHECK(!recv_in_order(&p, &next, USER_WINDOW),
+		  "the window sent after JOIN");
+	len = sizeof(n);
+	ret = msg_recv(p.n[1].devfd, 500, &n, &len, &event, &node);
+	TAP_CHECK(ret == -ETIMEDOUT, "a message too many: %s", strerror(-ret));
+	pair_destroy(&p);
+	return TAP_PASS;
+}
+
 /* ---- the wire MAC against an independent BLAKE2s ----------------------- */
 
 /*
@@ -2488,6 +2547,8 @@ static struct tap_case cases[] = {
 	{ "interface_deleted_while_up", test_link_del },
 	{ "launcher_messages", test_messages },
 	{ "launcher_messages_bounded", test_send_bounded },
+	{ "launcher_messages_after_a_failed_handshake",
+	  test_send_failed_handshake },
 	{ "ipi_lost_is_reported", test_ipi_lost },
 	{ "privileges", test_privileges },
 	{ "set_cluster_vs_interface_removal", test_set_cluster_race },

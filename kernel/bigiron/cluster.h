@@ -310,6 +310,9 @@ struct bigiron_ssi {
  *	under @lock)
  * @user_credit: of those, the ones its launcher took, as its last
  *	BI_MSG_CREDIT said (WRITE_ONCE under @lock)
+ * @user_lost: of those, the ones that never left: dropped when the link
+ *	died, or when a handshake that never got an answer was started
+ *	again (WRITE_ONCE under @lock)
  * @user_held: launcher messages from the node that the link accepted and
  *	BIGIRON_VM_RECV has not taken yet, at most bigiron_ssi_window()
  * @user_taken: launcher messages from the node BIGIRON_VM_RECV took
@@ -345,6 +348,7 @@ struct bigiron_peer {
 	u32 txq_user;
 	u32 user_sent;
 	u32 user_credit;
+	u32 user_lost;
 	atomic_t user_held;
 	u32 user_taken;
 	u32 user_told;
@@ -472,6 +476,7 @@ void bigiron_ssi_init(struct bigiron_cluster *cl);
 void bigiron_ssi_stop(struct bigiron_cluster *cl);
 void bigiron_ssi_free(struct bigiron_cluster *cl);
 u32 bigiron_ssi_window(const struct bigiron_cluster *cl);
+u32 bigiron_ssi_out(const struct bigiron_peer *pe);
 bool bigiron_ssi_hold_msg(struct bigiron_peer *pe);
 void bigiron_ssi_unhold_msg(struct bigiron_peer *pe);
 void bigiron_ssi_credit_locked(struct bigiron_peer *pe, u32 taken);

@@ -1292,7 +1292,7 @@ int bigiron_dsm_init(struct bigiron_cluster *cl)
 	dsm->home_nr = me->home_size >> PAGE_SHIFT;
 	err = -ENOMEM;
 	/* per-page metadata comes with use: bigiron_dsm_meta() */
-	xa_init(&dsm->meta);
+	xa_init_flags(&dsm->meta, XA_FLAGS_LOCK_BH);
 	dsm->buckets = kvcalloc(BIGIRON_DSM_BUCKETS, sizeof(*dsm->buckets),
 				GFP_KERNEL);
 	if (!dsm->buckets)

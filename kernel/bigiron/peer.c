@@ -177,8 +177,11 @@ static void bigiron_peer_flush_locked(struct bigiron_peer *pe)
 			break;
 		list_del(&m->list);
 		pe->txq_len--;
-		if (m->hdr.type == BI_MSG_USER)
+		if (m->hdr.type == BI_MSG_USER) {
 			pe->txq_user--;
+			if (err == -EPIPE)
+				WRITE_ONCE(pe->user_lost, pe->user_lost + 1);
+		}
 		kfree(m);
 	}
 }
@@ -362,7 +365,7 @@ static void bigiron_peer_rx_work(struct work_struct *work)
 	list_for_each_entry_safe(m, tmp, &list, list) {
 		list_del(&m->list);
 		if (bi_wire_type_ssi(m->hdr.type)) {
-			/* takes @m */
+			/* takes @m; CREDIT never gets here (bigiron_peer_rx) */
 			bigiron_ssi_recv(pe->cl, pe->node, m);
 		} else {
 			bigiron_dsm_recv(pe->cl, pe->node, &m->hdr,
@@ -525,6 +528,17 @@ void bigiron_peer_join(struct bigiron_peer *pe)
 	if (cl->detached)
 		goto out;
 	if (pe->lp.state == BI_LINK_DEAD && !pe->ever_up) {
+		u64 seq;
+
+		/*
+		 * The window's messages never reached the peer (it never
+		 * answered): they go with it, and launcher messages among
+		 * them stop counting against the credit window.
+		 */
+		for (seq = pe->lp.snd_una; seq != pe->lp.snd_nxt; seq++)
+			if (pe->win[seq & (pe->lp.win_size - 1)].hdr.type ==
+			    BI_MSG_USER)
+				WRITE_ONCE(pe->user_lost, pe->user_lost + 1);
 		stats = pe->lp.stats;
 		if (WARN_ON_ONCE(bi_link_peer_init(&cl->link, &pe->lp,
 						   pe->node, pe->win,

@@ -529,6 +529,19 @@ u32 bigiron_ssi_window(const struct bigiron_cluster *cl)
 }
 
 /**
+ * bigiron_ssi_out - our launcher messages the peer's launcher has not taken
+ * @pe: the peer
+ *
+ * Context: under ssi.send_lock or @pe->lock (the counts it reads without
+ * the other only grow, so a stale read only overstates the result).
+ */
+u32 bigiron_ssi_out(const struct bigiron_peer *pe)
+{
+	return READ_ONCE(pe->user_sent) - READ_ONCE(pe->user_lost) -
+	       READ_ONCE(pe->user_credit);
+}
+
+/**
  * bigiron_ssi_hold_msg - room for one more launcher message from a peer
  * @pe: the peer it comes from
  *
@@ -560,12 +573,10 @@ void bigiron_ssi_unhold_msg(struct bigiron_peer *pe)
  */
 void bigiron_ssi_credit_locked(struct bigiron_peer *pe, u32 taken)
 {
-	u32 credit = pe->user_credit;
-
 	lockdep_assert_held(&pe->lock);
 
-	/* pairs with the WRITE_ONCE in bigiron_ssi_send() */
-	if (taken - credit > READ_ONCE(pe->user_sent) - credit) {
+	/* no more than it has, and never backwards */
+	if (taken - pe->user_credit > bigiron_ssi_out(pe)) {
 		atomic64_inc(&pe->cl->drops[BIGIRON_DROP_BAD_CREDIT]);
 		pe->drops[BIGIRON_DROP_BAD_CREDIT]++;
 		return;
@@ -763,8 +774,10 @@ int bigiron_ssi_send(struct bigiron_vm *vm, void __user *uarg)
 	for_each_set_bit(node, map, BIGIRON_MAX_NODES) {
 		struct bigiron_peer *pe = cl->peers[node];
 
-		if (pe->user_sent - READ_ONCE(pe->user_credit) >=
-		    bigiron_ssi_window(cl)) {
+		/* a dead node gets nothing, and does not hold up the others */
+		if (READ_ONCE(pe->state) == BI_LINK_DEAD)
+			continue;
+		if (bigiron_ssi_out(pe) >= bigiron_ssi_window(cl)) {
 			err = -EAGAIN;
 			goto out_unlock;
 		}
@@ -777,12 +790,18 @@ int bigiron_ssi_send(struct bigiron_vm *vm, void __user *uarg)
 	for_each_set_bit(node, map, BIGIRON_MAX_NODES) {
 		struct bigiron_peer *pe = cl->peers[node];
 
+		if (!m[node]) {
+			err = -ENOTCONN;
+			continue;
+		}
 		/* before the send: its CREDIT may come back at once */
 		WRITE_ONCE(pe->user_sent, pe->user_sent + 1);
-		if (bigiron_peer_send_msg(pe, m[node]))
+		if (bigiron_peer_send_msg(pe, m[node])) {
+			WRITE_ONCE(pe->user_sent, pe->user_sent - 1);
 			err = -ENOTCONN;
-		else
+		} else {
 			atomic64_inc(&ssi->msgs_sent);
+		}
 		m[node] = NULL;
 	}
 out_unlock:
@@ -879,8 +898,8 @@ int bigiron_ssi_recv_ioctl(struct bigiron_vm *vm, void __user *uarg)
 		    bigiron_ssi_window(cl) / 2) {
 			struct bi_wire_hdr h = { .type = BI_MSG_CREDIT };
 
-			credit = bigiron_peer_msg_new(&h, NULL,
-						      GFP_KERNEL_ACCOUNT);
+			/* a header, once per half window: not charged */
+			credit = bigiron_peer_msg_new(&h, NULL, GFP_KERNEL);
 			if (!credit) {
 				mutex_unlock(&ssi->recv_lock);
 				return -ENOMEM;

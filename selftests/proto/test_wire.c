@@ -424,7 +424,7 @@ static void test_rejects(void)
 	} while (0)
 
 	NEG("bad magic", BI_WIRE_DROP_MAGIC, magic, 0xb2);
-	NEG("bad version", BI_WIRE_DROP_VERSION, version, 2);
+	NEG("bad version", BI_WIRE_DROP_VERSION, version, BI_WIRE_VERSION + 1);
 	NEG("type 0", BI_WIRE_DROP_TYPE, type, 0);
 	NEG("type between ranges", BI_WIRE_DROP_TYPE, type, 9);
 	NEG("type past the end", BI_WIRE_DROP_TYPE, type, BI_MSG_TYPE_MAX);

@@ -75,7 +75,7 @@ typedef __INT64_TYPE__ s64;
 #endif
 
 #define BI_WIRE_MAGIC		0xB1
-#define BI_WIRE_VERSION		1
+#define BI_WIRE_VERSION		2	/* 2: BI_MSG_CREDIT */
 #define BI_WIRE_HDR_LEN		64
 #define BI_WIRE_MAC_OFF		48
 #define BI_WIRE_MAC_LEN		16
