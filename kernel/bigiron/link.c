@@ -123,11 +123,11 @@ int bi_link_peer_init(const struct bi_link *lk, struct bi_link_peer *pe,
 	 * without the caller's lock: a JOIN may init a peer again while
 	 * frames come in, and those must only ever see whole values.
 	 */
-	_Static_assert(offsetof(struct bi_link_peer, rcv_nxt) ==
-		       offsetof(struct bi_link_peer, snd_nxt) + sizeof(u64) &&
-		       offsetof(struct bi_link_peer, retries) ==
-		       offsetof(struct bi_link_peer, rcv_nxt) + sizeof(u64),
-		       "snd_nxt, rcv_nxt, retries must follow each other");
+	BI_STATIC_ASSERT(offsetof(struct bi_link_peer, rcv_nxt) ==
+			 offsetof(struct bi_link_peer, snd_nxt) + sizeof(u64) &&
+			 offsetof(struct bi_link_peer, retries) ==
+			 offsetof(struct bi_link_peer, rcv_nxt) + sizeof(u64),
+			 "snd_nxt, rcv_nxt, retries must follow each other");
 	memset(pe, 0, offsetof(struct bi_link_peer, snd_nxt));
 	memset((u8 *)pe + offsetof(struct bi_link_peer, retries), 0,
 	       sizeof(*pe) - offsetof(struct bi_link_peer, retries));

@@ -25,6 +25,7 @@
 #define BI_WARN_ON(cond)	WARN_ON_ONCE(cond)
 #define BI_READ_ONCE(x)		READ_ONCE(x)
 #define BI_WRITE_ONCE(x, v)	WRITE_ONCE(x, v)
+#define BI_STATIC_ASSERT(e, msg) static_assert(e, msg)
 
 /* Atomic *p |= v (a compare-and-exchange loop; 64-bit hosts). */
 static inline void bi_or_u64(u64 *p, u64 v)
@@ -37,6 +38,7 @@ static inline void bi_or_u64(u64 *p, u64 v)
 
 #else /* userspace */
 
+#include <assert.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <string.h>
@@ -66,6 +68,7 @@ void bi_pure_warn(const char *file, int line, const char *cond);
 })
 #define BI_READ_ONCE(x)		__atomic_load_n(&(x), __ATOMIC_RELAXED)
 #define BI_WRITE_ONCE(x, v)	__atomic_store_n(&(x), (v), __ATOMIC_RELAXED)
+#define BI_STATIC_ASSERT(e, msg) static_assert(e, msg)
 static inline void bi_or_u64(u64 *p, u64 v)
 {
 	__atomic_fetch_or(p, v, __ATOMIC_RELAXED);
