@@ -142,11 +142,15 @@ static uint64_t now_ms(void)
 }
 
 /*
- * The kernel refuses a message (EAGAIN) while the link to a node named
- * still holds many of ours: wait for it to drain, a millisecond at a time,
- * up to SSI_SEND_WAIT_MS. A link that moves nothing for that long belongs
- * to a node its peer declares dead about then (12 retransmissions); the
- * caller (the receive thread among others) must not wait much longer.
+ * The kernel refuses a message (EAGAIN) while a node named has a window
+ * of ours that its launcher has not taken yet (credits, README "Who may
+ * do what"): wait for a credit, a millisecond at a time, up to
+ * SSI_SEND_WAIT_MS. A launcher that takes nothing for that long is stuck
+ * or gone; the caller (the receive thread among others) must not wait
+ * much longer. The receive thread waiting here takes nothing meanwhile:
+ * two nodes whose receive threads both wait for the other's credits stop
+ * the VM after SSI_SEND_WAIT_MS (it needs a window of unanswered
+ * messages both ways at once).
  */
 #define SSI_SEND_WAIT_MS	3000
 
