@@ -103,43 +103,6 @@ static long read_long(const char *path)
 }
 
 /*
- * The kernel's own vm.min_free_kbytes for @total_kib of memory: 4 *
- * sqrt(KiB), within 128 KiB..256 MiB (init_per_zone_wmark_min()).
- */
-static long base_min_free_kib(long total_kib)
-{
-	long x = 0;
-
-	while ((x + 1) * (x + 1) <= total_kib * 16)
-		x++;
-	return x < 128 ? 128 : x > 262144 ? 262144 : x;
-}
-
-/*
- * With transparent huge pages on, khugepaged raises vm.min_free_kbytes
- * well above the kernel's own value, to keep huge pages allocatable (in
- * a 512 MiB guest, from 2.7 to about 6 MiB). That reserve is the guest's
- * policy, not memory it lacks, and the test may not go below it: it sets
- * the kernel's value back for the rest of the guest's run. Returns the
- * value it found.
- */
-static long lower_min_free(long total_kib)
-{
-	long was = read_long("/proc/sys/vm/min_free_kbytes");
-	long base = base_min_free_kib(total_kib);
-	FILE *f;
-
-	if (was <= base)
-		return was;
-	f = fopen("/proc/sys/vm/min_free_kbytes", "w");
-	if (f) {
-		fprintf(f, "%ld\n", base);
-		fclose(f);
-	}
-	return was;
-}
-
-/*
  * The online CPUs, in order, from /sys/devices/system/cpu/online ("0-1,3"):
  * not this process's affinity, which leaves out CPUs isolated with
  * isolcpus= (the tests pin a thread to each CPU explicitly).
@@ -379,7 +342,7 @@ static void note_meminfo(const char *when)
 static int test_memory(long vm_mib)
 {
 	int cpus[MAX_CPUS];
-	long total_kib, free_kib, min_free_was;
+	long total_kib, free_kib;
 	size_t target, per, extra, covered = 0, bad = 0;
 	pthread_t tid[MAX_CPUS];
 	double t0, secs;
@@ -404,10 +367,7 @@ static int test_memory(long vm_mib)
 	 * Each chunk being allocated and touched is kept above it too
 	 * (memory_thread()).
 	 */
-	min_free_was = lower_min_free(total_kib);
 	floor_kib = read_long("/proc/sys/vm/min_free_kbytes");
-	note("min_free_kbytes %ld, %ld while the test runs", min_free_was,
-	     floor_kib);
 	if (floor_kib < 0)
 		floor_kib = total_kib / 64;
 	floor_kib += 2048;
