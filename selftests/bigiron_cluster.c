@@ -471,8 +471,8 @@ static int test_set_cluster_checks(void)
 	EXPECT(-EINVAL, "mtu above the interface's", c.mtu = 9001);
 	EXPECT(-EINVAL, "no node table", c.nodes = 0);
 	EXPECT(-EFAULT, "bad node table", c.nodes = 8);
-	EXPECT(-EINVAL, "node pad", p.desc[1].pad = 1);
-	EXPECT(-EINVAL, "node reserved", p.desc[1].reserved[1] = 1);
+	EXPECT(-EINVAL, "node port (ethernet)", p.desc[1].port = 1);
+	EXPECT(-EINVAL, "node addr (ethernet)", p.desc[1].addr[15] = 1);
 	EXPECT(-EINVAL, "duplicate MAC",
 	       memcpy(p.desc[1].mac, p.desc[0].mac, 6));
 	EXPECT(-EINVAL, "zero MAC", memset(p.desc[1].mac, 0, 6));

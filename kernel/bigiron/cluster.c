@@ -112,7 +112,7 @@ static int bigiron_cluster_check_nodes(const struct bigiron_node_desc *nodes,
 	for (i = 0; i < nr; i++) {
 		const struct bigiron_node_desc *n = &nodes[i];
 
-		if (n->pad || memchr_inv(n->reserved, 0, sizeof(n->reserved)))
+		if (n->port || memchr_inv(n->addr, 0, sizeof(n->addr)))
 			return -EINVAL;
 		if (!is_valid_ether_addr(n->mac))
 			return -EINVAL;

@@ -12,7 +12,8 @@ need_files() {
 	[ -x /bin/busybox ] || die "/bin/busybox missing: apt-get install busybox-static"
 	local p
 	for p in $L1_PROGRAMS; do
-		host_program "$p" >/dev/null || die "$p missing: apt-get install iproute2"
+		host_program "$p" >/dev/null ||
+			die "$p missing: run scripts/setup-deps (iproute2, perftest, rdmacm-utils)"
 	done
 	host_program bash >/dev/null || die "bash missing: apt-get install bash"
 }
@@ -57,6 +58,23 @@ copy_program() {
 		mkdir -p "$root$(dirname "$lib")"
 		cp -L "$lib" "$root$lib"
 	done
+}
+
+# libibverbs loads its providers with dlopen(), which ldd cannot see: the
+# Soft-RoCE one and its driver file, into root $1.
+copy_verbs_provider() {
+	local root=$1 lib
+	lib=$(ls /usr/lib/x86_64-linux-gnu/libibverbs/librxe-rdmav*.so 2>/dev/null |
+		head -n 1)
+	[ -n "$lib" ] && [ -r /etc/libibverbs.d/rxe.driver ] ||
+		die "no rxe verbs provider: apt-get install ibverbs-providers"
+	mkdir -p "$root/etc/libibverbs.d" "$root$(dirname "$lib")"
+	cp /etc/libibverbs.d/rxe.driver "$root/etc/libibverbs.d/"
+	cp -L "$lib" "$root$lib"
+	# glibc's pthread_exit() (rping) dlopen()s libgcc_s as well
+	lib=$(ldconfig -p | sed -n 's/.*libgcc_s.so.1 (libc6,x86-64) => //p' |
+		head -n 1)
+	[ -z "$lib" ] || cp -L "$lib" "$root/lib/x86_64-linux-gnu/"
 }
 
 # A busybox root: $1 = directory.
@@ -114,6 +132,7 @@ build_l1_initrd() {
 	for m in $L1_PROGRAMS bash; do
 		copy_program "$root" "$m"
 	done
+	copy_verbs_provider "$root"
 	ln -sf bash "$root/bin/sh"
 	cp "$MODROOT"/modules.{dep,alias,symbols,builtin,order} \
 		"$root/lib/modules/$KVER/" 2>/dev/null

@@ -73,15 +73,30 @@ struct bigiron_vm_stats {
 #define BIGIRON_KEY_SIZE	32
 
 #define BIGIRON_TRANSPORT_ETH	1	/* raw Ethernet frames, own ethertype */
+/*
+ * RDMA: one reliable-connected queue pair per pair of nodes, set up with
+ * the kernel's RDMA connection manager.  Each node listens on its addr
+ * and port; the node with the lower id connects.  ifindex and mtu must
+ * be zero (rdma_cm finds the RDMA device that has the address; a frame
+ * carries a whole page).
+ */
+#define BIGIRON_TRANSPORT_RDMA	2
 
 /* One node of the cluster, as every node sees it. */
 struct bigiron_node_desc {
-	__u8 mac[6];		/* link-layer address of the node's interface */
-	__u16 pad;		/* must be zero */
+	/* ethernet: link-layer address of the node's interface; rdma: zero */
+	__u8 mac[6];
+	/* rdma: the port the node listens on, host order, non-zero;
+	 * ethernet: zero
+	 */
+	__u16 port;
 	/* guest-physical range this node is home for; page multiples */
 	__u64 home_start;
 	__u64 home_size;
-	__u64 reserved[2];	/* must be zero */
+	/* rdma: the node's IP address, one of its RDMA device's: IPv6, or
+	 * IPv4 mapped (::ffff:a.b.c.d); ethernet: zero
+	 */
+	__u8 addr[16];
 };
 
 /* BIGIRON_VM_SET_CLUSTER */
@@ -92,8 +107,10 @@ struct bigiron_vm_cluster {
 	__u16 self;		/* in: this host's node id, < nr_nodes */
 	__u16 nr_nodes;		/* in: 2..BIGIRON_MAX_NODES */
 	__u32 transport;	/* in: BIGIRON_TRANSPORT_* */
-	__u32 ifindex;		/* in: interface carrying the cluster's frames */
-	__u32 mtu;		/* in: frame payload limit; 0: the interface's */
+	/* in: ethernet: interface carrying the cluster's frames; rdma: 0 */
+	__u32 ifindex;
+	/* in: ethernet: frame payload limit, 0: the interface's; rdma: 0 */
+	__u32 mtu;
 	__u32 pad;		/* in: must be zero */
 	__u8 key[BIGIRON_KEY_SIZE];	/* in: pre-shared cluster key */
 	/* in: user pointer to nr_nodes struct bigiron_node_desc, by node id;
