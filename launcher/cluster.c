@@ -95,6 +95,49 @@ int cluster_find_self(const struct config *cfg, cluster_read_addr_fn read_addr,
 	return -1;
 }
 
+int cluster_find_self_rdma(const struct config *cfg, cluster_has_ip_fn has_ip,
+			   void *opaque, unsigned int *self, char *err,
+			   size_t errlen)
+{
+	const struct config_cluster *cl = &cfg->cluster;
+	int res[CONFIG_NODES_MAX];
+	char want[CONFIG_ENDPOINT_LEN];
+	unsigned int i, nmatch = 0, match = 0;
+	bool first = true;
+
+	for (i = 0; i < cl->nr_nodes; i++) {
+		res[i] = has_ip(opaque, cl->nodes[i].addr);
+		if (res[i] == 1) {
+			nmatch++;
+			match = i;
+		}
+	}
+	if (nmatch == 1) {
+		*self = match;
+		return 0;
+	}
+	err[0] = '\0';
+	if (nmatch == 0)
+		append(err, errlen, "no [node.N] matches this host:");
+	else
+		append(err, errlen, "%u [node.N] match this host:", nmatch);
+	for (i = 0; i < cl->nr_nodes; i++) {
+		if (nmatch && res[i] != 1)
+			continue;
+		config_format_endpoint(cl->nodes[i].addr, cl->nodes[i].port,
+				       want, sizeof(want));
+		append(err, errlen, "%s node %u wants %s", first ? "" : ",", i,
+		       want);
+		first = false;
+		if (res[i] != 1)
+			append(err, errlen, " (%s)",
+			       res[i] ? strerror(-res[i]) : "not here");
+	}
+	append(err, errlen, nmatch ? "; choose one with --node N"
+				   : "; fix rdma_address, or choose with --node N");
+	return -1;
+}
+
 bool cluster_is_io_node(const struct config *cfg, unsigned int self)
 {
 	return !cfg->cluster.nr_nodes || cfg->cluster.io_node == self;
@@ -128,6 +171,7 @@ void cluster_fill(const struct config *cfg, unsigned int self,
 		  struct bigiron_node_desc *nodes)
 {
 	const struct config_cluster *cl = &cfg->cluster;
+	bool rdma = cl->transport == CONFIG_TRANSPORT_RDMA;
 	unsigned int i;
 
 	memset(c, 0, sizeof(*c));
@@ -135,14 +179,23 @@ void cluster_fill(const struct config *cfg, unsigned int self,
 	c->cluster_id = cl->id;
 	c->self = (__u16)self;
 	c->nr_nodes = (__u16)cl->nr_nodes;
-	c->transport = BIGIRON_TRANSPORT_ETH;
-	c->ifindex = ifindex;
-	c->mtu = cl->mtu;
+	if (rdma) {
+		c->transport = BIGIRON_TRANSPORT_RDMA;
+	} else {
+		c->transport = BIGIRON_TRANSPORT_ETH;
+		c->ifindex = ifindex;
+		c->mtu = cl->mtu;
+	}
 	memcpy(c->key, cl->key, sizeof(c->key));
 	c->nodes = (__u64)(uintptr_t)nodes;
 	for (i = 0; i < cl->nr_nodes; i++) {
 		memset(&nodes[i], 0, sizeof(nodes[i]));
-		memcpy(nodes[i].mac, cl->nodes[i].mac, 6);
+		if (rdma) {
+			memcpy(nodes[i].addr, cl->nodes[i].addr, 16);
+			nodes[i].port = cl->nodes[i].port;
+		} else {
+			memcpy(nodes[i].mac, cl->nodes[i].mac, 6);
+		}
 		nodes[i].home_start = cl->nodes[i].home_start;
 		nodes[i].home_size = cl->nodes[i].home_size;
 	}
@@ -153,8 +206,8 @@ void cluster_format_missing(const struct config *cfg, uint64_t up_mask,
 {
 	const struct config_cluster *cl = &cfg->cluster;
 	unsigned int i, missing = 0;
+	char mac[18], where[CONFIG_ENDPOINT_LEN];
 	bool first = true;
-	char mac[18];
 
 	for (i = 0; i < cl->nr_nodes; i++)
 		if (!(up_mask & (1ULL << i)))
@@ -164,12 +217,62 @@ void cluster_format_missing(const struct config *cfg, uint64_t up_mask,
 	for (i = 0; i < cl->nr_nodes; i++) {
 		if (up_mask & (1ULL << i))
 			continue;
-		config_format_mac(cl->nodes[i].mac, mac, sizeof(mac));
-		append(buf, len, "%s %u (%s on %s)", first ? "" : ",", i, mac,
-		       cl->nodes[i].interface);
+		cluster_format_node(cfg, i, where, sizeof(where));
+		if (cl->transport == CONFIG_TRANSPORT_RDMA) {
+			append(buf, len, "%s %u (%s)", first ? "" : ",", i,
+			       where);
+		} else {
+			config_format_mac(cl->nodes[i].mac, mac, sizeof(mac));
+			append(buf, len, "%s %u (%s on %s)", first ? "" : ",",
+			       i, mac, where);
+		}
 		first = false;
 	}
 	append(buf, len, " timed out after %u s", cl->join_timeout);
+}
+
+void cluster_format_node(const struct config *cfg, unsigned int i, char *buf,
+			 size_t len)
+{
+	const struct config_node *n = &cfg->cluster.nodes[i];
+
+	if (cfg->cluster.transport == CONFIG_TRANSPORT_RDMA)
+		config_format_endpoint(n->addr, n->port, buf, len);
+	else
+		snprintf(buf, len, "%s", n->interface);
+}
+
+void cluster_format_rdma_error(const struct config *cfg, unsigned int self,
+			       int err, char *buf, size_t len)
+{
+	const struct config_node *n = &cfg->cluster.nodes[self];
+	char a[CONFIG_ENDPOINT_LEN];
+
+	config_format_endpoint(n->addr, 0, a, sizeof(a));
+	switch (err) {
+	case ENODEV:
+	case EADDRNOTAVAIL:
+		snprintf(buf, len,
+			 "node %u: no RDMA device has address %s: add one (e.g. rdma link add rxe0 type rxe netdev IFACE) or fix rdma_address",
+			 self, a);
+		break;
+	case EADDRINUSE:
+		snprintf(buf, len,
+			 "node %u: port %u of %s is taken (another VM or program listens there): stop it, or choose another rdma_port",
+			 self, n->port, a);
+		break;
+	case EOPNOTSUPP:
+		snprintf(buf, len,
+			 "node %u: this bigiron.ko lacks RDMA support (transport = rdma): install a module that has it, or use transport = ethernet",
+			 self);
+		break;
+	default:
+		config_format_endpoint(n->addr, n->port, a, sizeof(a));
+		snprintf(buf, len,
+			 "BIGIRON_VM_SET_CLUSTER (node %u of %u at %s): %s",
+			 self, cfg->cluster.nr_nodes, a, strerror(err));
+		break;
+	}
 }
 
 /* Boolean module parameter @param under @sysfs_root: 1, 0, -1 (absent). */

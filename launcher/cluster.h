@@ -3,8 +3,8 @@
  * bigiron-launch: this host's place in a cluster ([cluster] and [node.N]
  * of vm.conf), and what the launcher hands bigiron.ko about it.
  *
- * Pure logic: the host's interfaces are read through a callback, so the
- * unit tests cover every case.
+ * Pure logic: the host's interfaces and addresses are read through
+ * callbacks, so the unit tests cover every case.
  */
 #ifndef BIGIRON_CLUSTER_H
 #define BIGIRON_CLUSTER_H
@@ -26,13 +26,28 @@ typedef int (*cluster_read_addr_fn)(void *opaque, const char *ifname,
 				    char *buf, size_t len);
 
 /*
- * Find this host's [node.N]: the one whose interface exists here with the
- * configured MAC. Exactly one must match; otherwise -1 and @err says what
- * each node wants and what this host has.
+ * ethernet: find this host's [node.N]: the one whose interface exists here
+ * with the configured MAC. Exactly one must match; otherwise -1 and @err
+ * says what each node wants and what this host has.
  */
 int cluster_find_self(const struct config *cfg, cluster_read_addr_fn read_addr,
 		      void *opaque, unsigned int *self, char *err,
 		      size_t errlen);
+
+/*
+ * Is @addr (IPv6, or IPv4 mapped: ::ffff:a.b.c.d) an address of one of
+ * this host's interfaces? 1 yes, 0 no, or a negative errno.
+ */
+typedef int (*cluster_has_ip_fn)(void *opaque, const uint8_t addr[16]);
+
+/*
+ * rdma: find this host's [node.N]: the one whose rdma_address this host
+ * has. Exactly one must match; otherwise -1 and @err says what each node
+ * wants.
+ */
+int cluster_find_self_rdma(const struct config *cfg, cluster_has_ip_fn has_ip,
+			   void *opaque, unsigned int *self, char *err,
+			   size_t errlen);
 
 /* Does node @self load the guest and do I/O? True without a cluster. */
 bool cluster_is_io_node(const struct config *cfg, unsigned int self);
@@ -57,7 +72,8 @@ bool cluster_dest_may_be_remote(const struct config *cfg, unsigned int self,
 
 /*
  * Fill the BIGIRON_VM_SET_CLUSTER argument and its node array (by node
- * id, cfg->cluster.nr_nodes entries) for node @self on interface @ifindex.
+ * id, cfg->cluster.nr_nodes entries) for node @self: ethernet, on
+ * interface @ifindex; rdma (@ifindex ignored), on the nodes' addresses.
  */
 void cluster_fill(const struct config *cfg, unsigned int self,
 		  uint32_t ifindex, struct bigiron_vm_cluster *c,
@@ -65,10 +81,24 @@ void cluster_fill(const struct config *cfg, unsigned int self,
 
 /*
  * After BIGIRON_VM_JOIN timed out with @up_mask: "waiting for node 1
- * (02:00:00:00:00:02 on eth0) timed out after 30 s".
+ * (02:00:00:00:00:02 on eth0) timed out after 30 s"; rdma: "(192.0.2.2:7471)".
  */
 void cluster_format_missing(const struct config *cfg, uint64_t up_mask,
 			    char *buf, size_t len);
+
+/*
+ * Where node @i is, for messages: its interface (ethernet), or its
+ * address and port (rdma, "192.0.2.1:7471").
+ */
+void cluster_format_node(const struct config *cfg, unsigned int i, char *buf,
+			 size_t len);
+
+/*
+ * rdma: why BIGIRON_VM_SET_CLUSTER failed with errno @err for node @self,
+ * and what to do about it.
+ */
+void cluster_format_rdma_error(const struct config *cfg, unsigned int self,
+			       int err, char *buf, size_t len);
 
 /*
  * Two-dimensional paging (Intel EPT, AMD NPT) of this host's KVM, from

@@ -14,11 +14,15 @@
  * hosts. Keys are checked one by one as they are read; what spans keys or
  * sections (the home ranges tiling guest RAM, every vCPU on one node, the
  * one I/O node) is checked once the whole file is read, in
- * check_cluster().
+ * check_cluster(). So is what depends on [cluster] transport, which may
+ * come after the [node.N] sections: which keys a section needs and may
+ * have (check_required()).
  */
+#include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <netinet/in.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -45,8 +49,9 @@ struct parse_state {
 
 struct key_type {
 	const char *name;
-	bool required;
+	bool required;		/* with the transport below, if any */
 	int (*set)(struct parse_state *ps, const char *key, const char *val);
+	unsigned int transport;	/* CONFIG_TRANSPORT_*: only with it; 0: any */
 };
 
 struct section_type {
@@ -351,17 +356,17 @@ static int vm_set_net_mac(struct parse_state *ps, const char *key,
 }
 
 static const struct key_type vm_keys[] = {
-	{ "name",	false,	vm_set_name },
-	{ "memory",	true,	vm_set_memory },
-	{ "vcpus",	false,	vm_set_vcpus },
-	{ "kernel",	true,	vm_set_kernel },
-	{ "initrd",	false,	vm_set_initrd },
-	{ "cmdline",	false,	vm_set_cmdline },
-	{ "disk",	false,	vm_set_disk },
-	{ "disk_readonly", false, vm_set_disk_readonly },
-	{ "tap",	false,	vm_set_tap },
-	{ "net_mac",	false,	vm_set_net_mac },
-	{ NULL, false, NULL }
+	{ "name",	false,	vm_set_name,	0 },
+	{ "memory",	true,	vm_set_memory,	0 },
+	{ "vcpus",	false,	vm_set_vcpus,	0 },
+	{ "kernel",	true,	vm_set_kernel,	0 },
+	{ "initrd",	false,	vm_set_initrd,	0 },
+	{ "cmdline",	false,	vm_set_cmdline,	0 },
+	{ "disk",	false,	vm_set_disk,	0 },
+	{ "disk_readonly", false, vm_set_disk_readonly, 0 },
+	{ "tap",	false,	vm_set_tap,	0 },
+	{ "net_mac",	false,	vm_set_net_mac,	0 },
+	{ NULL, false, NULL, 0 }
 };
 
 /* [cluster] and [node.N] */
@@ -597,19 +602,37 @@ static int cluster_set_key_file(struct parse_state *ps, const char *key,
 	return 0;
 }
 
+static const char *const transport_names[] = {
+	[CONFIG_TRANSPORT_ETHERNET] = "ethernet",
+	[CONFIG_TRANSPORT_RDMA] = "rdma",
+};
+
+#define TRANSPORTS_MAX	CONFIG_TRANSPORT_RDMA
+
+const char *config_transport_name(enum config_transport t)
+{
+	if ((unsigned int)t > TRANSPORTS_MAX || !transport_names[t])
+		return "?";
+	return transport_names[t];
+}
+
 static int cluster_set_transport(struct parse_state *ps, const char *key,
 				 const char *val)
 {
-	if (!strcmp(val, "ethernet")) {
-		ps->cfg->cluster.transport = CONFIG_TRANSPORT_ETHERNET;
-		return 0;
+	char known[64] = "";
+	size_t k = 0;
+	unsigned int t;
+
+	for (t = 1; t <= TRANSPORTS_MAX; t++) {
+		if (!strcmp(val, transport_names[t])) {
+			ps->cfg->cluster.transport = (enum config_transport)t;
+			return 0;
+		}
+		k += (size_t)snprintf(known + k, sizeof(known) - k, "%s%s",
+				      k ? ", " : "", transport_names[t]);
 	}
-	if (!strcmp(val, "rdma"))
-		return parse_error(ps, ps->line,
-				   "%s: rdma is not supported yet (use ethernet)",
-				   key);
-	return parse_error(ps, ps->line,
-			   "%s: \"%s\" is unknown (known: ethernet)", key, val);
+	return parse_error(ps, ps->line, "%s: \"%s\" is unknown (known: %s)",
+			   key, val, known);
 }
 
 static int cluster_set_join_timeout(struct parse_state *ps, const char *key,
@@ -624,6 +647,13 @@ static int cluster_set_mtu(struct parse_state *ps, const char *key,
 {
 	return parse_ranged(ps, key, val, CONFIG_MTU_MIN, CONFIG_MTU_MAX,
 			    &ps->cfg->cluster.mtu);
+}
+
+static int cluster_set_rdma_port(struct parse_state *ps, const char *key,
+				 const char *val)
+{
+	return parse_ranged(ps, key, val, 1, 65535,
+			    &ps->cfg->cluster.rdma_port);
 }
 
 static struct config_node *cur_node(struct parse_state *ps)
@@ -832,24 +862,160 @@ static int node_set_io(struct parse_state *ps, const char *key,
 	return parse_yes_no(ps, key, val, &cur_node(ps)->io);
 }
 
+static bool ip_is_v4(const uint8_t addr[16])
+{
+	static const uint8_t prefix[12] = {
+		0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff
+	};
+
+	return !memcmp(addr, prefix, sizeof(prefix));
+}
+
+void config_format_endpoint(const uint8_t addr[16], unsigned int port,
+			    char *buf, size_t len)
+{
+	char a[INET6_ADDRSTRLEN];
+	bool v4 = ip_is_v4(addr);
+
+	if (!inet_ntop(v4 ? AF_INET : AF_INET6, v4 ? addr + 12 : addr, a,
+		       sizeof(a)))
+		snprintf(a, sizeof(a), "?");
+	if (!port)
+		snprintf(buf, len, "%s", a);
+	else
+		snprintf(buf, len, v4 ? "%s:%u" : "[%s]:%u", a, port);
+}
+
+/*
+ * "192.0.2.1" (stored IPv4 mapped), "2001:db8::1" or "[2001:db8::1]"
+ * into @addr: 0, or -1.
+ */
+static int parse_ip(const char *s, uint8_t addr[16])
+{
+	char buf[INET6_ADDRSTRLEN];
+	size_t n = strlen(s);
+
+	if (n >= 2 && s[0] == '[' && s[n - 1] == ']') {
+		if (n - 2 >= sizeof(buf))
+			return -1;
+		memcpy(buf, s + 1, n - 2);
+		buf[n - 2] = '\0';
+		return inet_pton(AF_INET6, buf, addr) == 1 ? 0 : -1;
+	}
+	if (inet_pton(AF_INET, s, addr + 12) == 1) {
+		memset(addr, 0, 10);
+		addr[10] = 0xff;
+		addr[11] = 0xff;
+		return 0;
+	}
+	return inet_pton(AF_INET6, s, addr) == 1 ? 0 : -1;
+}
+
+/* "192.0.2.1:7471" or "[2001:db8::1]:7471": an address, then a port? */
+static bool ip_with_port(const char *s)
+{
+	const char *colon = strrchr(s, ':');
+	uint8_t addr[16];
+	char *a;
+	bool ret;
+
+	if (!colon || colon == s || !isdigit((unsigned char)colon[1]))
+		return false;
+	a = strndup(s, (size_t)(colon - s));
+	if (!a)
+		return false;
+	ret = !parse_ip(a, addr) && (ip_is_v4(addr) || a[0] == '[');
+	free(a);
+	return ret;
+}
+
+/* An IP address of one host: a unicast one of more than link scope. */
+static int node_set_rdma_address(struct parse_state *ps, const char *key,
+				 const char *val)
+{
+	static const uint8_t zero[16];
+	char a[CONFIG_ENDPOINT_LEN];
+	uint8_t addr[16];
+
+	if (parse_ip(val, addr)) {
+		if (ip_with_port(val))
+			return parse_error(ps, ps->line,
+					   "%s: \"%s\": give the port as rdma_port, not in the address",
+					   key, val);
+		return parse_error(ps, ps->line,
+				   "%s: \"%s\" is not an IPv4 or IPv6 address (like 192.0.2.1 or 2001:db8::1)",
+				   key, val);
+	}
+	config_format_endpoint(addr, 0, a, sizeof(a));
+	if (ip_is_v4(addr)) {
+		if (!memcmp(addr + 12, zero, 4))
+			goto unspecified;
+		if ((addr[12] & 0xf0) == 0xe0)
+			goto multicast;
+		if (addr[12] == 255 && addr[13] == 255 && addr[14] == 255 &&
+		    addr[15] == 255)
+			return parse_error(ps, ps->line,
+					   "%s: %s is the broadcast address",
+					   key, a);
+	} else {
+		if (!memcmp(addr, zero, 16))
+			goto unspecified;
+		if (addr[0] == 0xff)
+			goto multicast;
+		if (addr[0] == 0xfe && (addr[1] & 0xc0) == 0x80)
+			return parse_error(ps, ps->line,
+					   "%s: %s is a link-local address, which needs an interface to go with it: use one of wider scope",
+					   key, a);
+	}
+	memcpy(cur_node(ps)->addr, addr, 16);
+	return 0;
+unspecified:
+	return parse_error(ps, ps->line,
+			   "%s: %s is the unspecified address, not a node's",
+			   key, a);
+multicast:
+	return parse_error(ps, ps->line, "%s: %s is a multicast address", key,
+			   a);
+}
+
+static int node_set_rdma_port(struct parse_state *ps, const char *key,
+			      const char *val)
+{
+	unsigned int port;
+
+	if (parse_ranged(ps, key, val, 1, 65535, &port))
+		return -1;
+	cur_node(ps)->port = (uint16_t)port;
+	return 0;
+}
+
+#define ETH	CONFIG_TRANSPORT_ETHERNET
+#define RDMA	CONFIG_TRANSPORT_RDMA
+
 static const struct key_type cluster_keys[] = {
-	{ "id",			true,	cluster_set_id },
-	{ "key",		false,	cluster_set_key },
-	{ "key_file",		false,	cluster_set_key_file },
-	{ "transport",		false,	cluster_set_transport },
-	{ "join_timeout",	false,	cluster_set_join_timeout },
-	{ "mtu",		false,	cluster_set_mtu },
-	{ NULL, false, NULL }
+	{ "id",			true,	cluster_set_id,		0 },
+	{ "key",		false,	cluster_set_key,	0 },
+	{ "key_file",		false,	cluster_set_key_file,	0 },
+	{ "transport",		false,	cluster_set_transport,	0 },
+	{ "join_timeout",	false,	cluster_set_join_timeout, 0 },
+	{ "mtu",		false,	cluster_set_mtu,	ETH },
+	{ "rdma_port",		false,	cluster_set_rdma_port,	RDMA },
+	{ NULL, false, NULL, 0 }
 };
 
 static const struct key_type node_keys[] = {
-	{ "interface",	true,	node_set_interface },
-	{ "mac",	true,	node_set_mac },
-	{ "memory",	true,	node_set_memory },
-	{ "vcpus",	false,	node_set_vcpus },
-	{ "io",		false,	node_set_io },
-	{ NULL, false, NULL }
+	{ "interface",		true,	node_set_interface,	ETH },
+	{ "mac",		true,	node_set_mac,		ETH },
+	{ "rdma_address",	true,	node_set_rdma_address,	RDMA },
+	{ "rdma_port",		false,	node_set_rdma_port,	RDMA },
+	{ "memory",		true,	node_set_memory,	0 },
+	{ "vcpus",		false,	node_set_vcpus,		0 },
+	{ "io",			false,	node_set_io,		0 },
+	{ NULL, false, NULL, 0 }
 };
+
+#undef ETH
+#undef RDMA
 
 static const struct section_type section_types[] = {
 	{ .name = "vm", .keys = vm_keys },
@@ -1056,9 +1222,53 @@ static int parse_key_line(struct parse_state *ps, char *p,
 	return k->set(ps, key, val);
 }
 
+/*
+ * Keys of another transport than [cluster]'s: the first in the file is an
+ * error.
+ */
+static int check_transport_keys(struct parse_state *ps,
+				const struct section_seen *seen,
+				unsigned int nseen)
+{
+	unsigned int t = ps->cfg->cluster.transport;
+	const struct key_type *k, *bad = NULL;
+	unsigned int i, line, bad_line = 0, tline = 0;
+
+	for (i = 0; i < nseen; i++)
+		if (!strcmp(seen[i].type->name, "cluster"))
+			tline = key_line(&seen[i], "transport");
+	for (i = 0; i < nseen; i++) {
+		for (k = seen[i].type->keys; k->name; k++) {
+			line = seen[i].key_line[k - seen[i].type->keys];
+			if (!line || !k->transport || k->transport == t)
+				continue;
+			if (!bad || line < bad_line) {
+				bad = k;
+				bad_line = line;
+			}
+		}
+	}
+	if (!bad)
+		return 0;
+	if (!tline)
+		return parse_error(ps, bad_line,
+				   "%s: needs transport = %s in [cluster] (the default is %s)",
+				   bad->name,
+				   config_transport_name(bad->transport),
+				   config_transport_name(t));
+	return parse_error(ps, bad_line,
+			   "%s: %s transport = %s, but line %u sets transport = %s",
+			   bad->name,
+			   bad->transport == CONFIG_TRANSPORT_ETHERNET ?
+			   "is for" : "needs",
+			   config_transport_name(bad->transport), tline,
+			   config_transport_name(t));
+}
+
 static int check_required(struct parse_state *ps, struct section_seen *seen,
 			  unsigned int nseen)
 {
+	unsigned int transport = ps->cfg->cluster.transport;
 	const struct section_type *t;
 	const struct key_type *k;
 	char label[64];
@@ -1074,10 +1284,13 @@ static int check_required(struct parse_state *ps, struct section_seen *seen,
 			return parse_error(ps, 0, "missing section [%s]",
 					   t->name);
 	}
+	if (check_transport_keys(ps, seen, nseen))
+		return -1;
 	for (i = 0; i < nseen; i++) {
 		section_label(&seen[i], label, sizeof(label));
 		for (k = seen[i].type->keys; k->name; k++) {
 			if (k->required &&
+			    (!k->transport || k->transport == transport) &&
 			    !seen[i].key_line[k - seen[i].type->keys])
 				return parse_error(ps, seen[i].line,
 						   "%s: missing required key \"%s\"",
@@ -1228,9 +1441,61 @@ static int check_devices(struct parse_state *ps,
 	return 0;
 }
 
+/* ethernet: no two nodes with one MAC. */
+static int check_macs(struct parse_state *ps,
+		      const struct section_seen *const *node)
+{
+	const struct config_cluster *cl = &ps->cfg->cluster;
+	unsigned int i, j;
+	char m[18];
+
+	for (i = 1; i < cl->nr_nodes; i++) {
+		for (j = 0; j < i; j++) {
+			if (memcmp(cl->nodes[i].mac, cl->nodes[j].mac, 6))
+				continue;
+			config_format_mac(cl->nodes[i].mac, m, sizeof(m));
+			return parse_error(ps, key_line(node[i], "mac"),
+					   "mac: %s is the address of [node.%u] already (line %u)",
+					   m, j, key_line(node[j], "mac"));
+		}
+	}
+	return 0;
+}
+
+/*
+ * rdma: each node's port ([cluster] rdma_port unless it has its own); no
+ * two nodes with one address and port.
+ */
+static int check_endpoints(struct parse_state *ps,
+			   const struct section_seen *const *node)
+{
+	struct config_cluster *cl = &ps->cfg->cluster;
+	struct config_node *nd = cl->nodes;
+	char e[CONFIG_ENDPOINT_LEN];
+	unsigned int i, j;
+
+	for (i = 0; i < cl->nr_nodes; i++)
+		if (!nd[i].port)
+			nd[i].port = (uint16_t)cl->rdma_port;
+	for (i = 1; i < cl->nr_nodes; i++) {
+		for (j = 0; j < i; j++) {
+			if (nd[i].port != nd[j].port ||
+			    memcmp(nd[i].addr, nd[j].addr, 16))
+				continue;
+			config_format_endpoint(nd[i].addr, nd[i].port, e,
+					       sizeof(e));
+			return parse_error(ps, key_line(node[i], "rdma_address"),
+					   "rdma_address: %s is the address and port of [node.%u] already (line %u): nodes on one address need different rdma_port",
+					   e, j, key_line(node[j], "rdma_address"));
+		}
+	}
+	return 0;
+}
+
 /*
  * [cluster] and [node.N] together: dense node ids, at least two nodes,
- * distinct MACs, home ranges, vCPUs, the I/O node.
+ * distinct MACs (ethernet) or addresses and ports (rdma), home ranges,
+ * vCPUs, the I/O node.
  */
 static int check_cluster(struct parse_state *ps,
 			 const struct section_seen *seen, unsigned int nseen)
@@ -1240,7 +1505,6 @@ static int check_cluster(struct parse_state *ps,
 	const struct section_seen *csec = NULL, *vsec = NULL, *first = NULL;
 	unsigned int i, j, n = 0, max = 0;
 	int io = -1;
-	char m[18];
 
 	for (i = 0; i < nseen; i++) {
 		const char *t = seen[i].type->name;
@@ -1283,16 +1547,9 @@ static int check_cluster(struct parse_state *ps,
 		return parse_error(ps, node[0]->line,
 				   "[node.0]: a cluster needs at least 2 nodes (without [node.N] sections the VM runs on this host alone)");
 	cl->nr_nodes = max;
-	for (i = 1; i < max; i++) {
-		for (j = 0; j < i; j++) {
-			if (memcmp(cl->nodes[i].mac, cl->nodes[j].mac, 6))
-				continue;
-			config_format_mac(cl->nodes[i].mac, m, sizeof(m));
-			return parse_error(ps, key_line(node[i], "mac"),
-					   "mac: %s is the address of [node.%u] already (line %u)",
-					   m, j, key_line(node[j], "mac"));
-		}
-	}
+	if (cl->transport == CONFIG_TRANSPORT_RDMA ? check_endpoints(ps, node) :
+	    check_macs(ps, node))
+		return -1;
 	if (check_homes(ps, node) || check_vcpus(ps, node, vsec))
 		return -1;
 	for (i = 0; i < max; i++) {
@@ -1319,6 +1576,7 @@ static int config_init(struct config *cfg)
 	cfg->vcpus = 1;
 	cfg->cluster.transport = CONFIG_TRANSPORT_ETHERNET;
 	cfg->cluster.join_timeout = CONFIG_JOIN_TIMEOUT;
+	cfg->cluster.rdma_port = CONFIG_RDMA_PORT;
 	cfg->cmdline = strdup(CONFIG_DEFAULT_CMDLINE);
 	return cfg->cmdline ? 0 : -1;
 }
@@ -1468,6 +1726,7 @@ void config_format_vcpus(uint64_t mask, char *buf, size_t len)
 static void print_cluster(const struct config_cluster *cl, int self,
 			  FILE *out)
 {
+	bool rdma = cl->transport == CONFIG_TRANSPORT_RDMA;
 	char buf[256], a[32], b[32];
 	unsigned int i;
 
@@ -1479,9 +1738,12 @@ static void print_cluster(const struct config_cluster *cl, int self,
 	else
 		fprintf(out, "key          = (%d bytes; not shown)\n",
 			CONFIG_KEY_SIZE);
-	fprintf(out, "transport    = ethernet\n");
+	fprintf(out, "transport    = %s\n",
+		config_transport_name(cl->transport));
 	fprintf(out, "join_timeout = %u s\n", cl->join_timeout);
-	if (cl->mtu)
+	if (rdma)
+		fprintf(out, "rdma_port    = %u\n", cl->rdma_port);
+	else if (cl->mtu)
 		fprintf(out, "mtu          = %u\n", cl->mtu);
 	else
 		fprintf(out, "mtu          = (the interface's)\n");
@@ -1490,9 +1752,15 @@ static void print_cluster(const struct config_cluster *cl, int self,
 
 		fprintf(out, "\n[node.%u]%s\n", i,
 			(int)i == self ? "    # this host" : "");
-		fprintf(out, "interface = %s\n", n->interface);
-		config_format_mac(n->mac, buf, sizeof(buf));
-		fprintf(out, "mac       = %s\n", buf);
+		if (rdma) {
+			config_format_endpoint(n->addr, n->port, buf,
+					       sizeof(buf));
+			fprintf(out, "address   = %s\n", buf);
+		} else {
+			fprintf(out, "interface = %s\n", n->interface);
+			config_format_mac(n->mac, buf, sizeof(buf));
+			fprintf(out, "mac       = %s\n", buf);
+		}
 		range_short(n, buf, sizeof(buf));
 		size_short(n->home_start, a, sizeof(a));
 		size_short(n->home_start + n->home_size, b, sizeof(b));

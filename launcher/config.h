@@ -38,15 +38,21 @@
 #define CONFIG_JOIN_TIMEOUT_MAX	3600
 #define CONFIG_MTU_MIN		576
 #define CONFIG_MTU_MAX		65535
+#define CONFIG_RDMA_PORT	7471	/* rdma_port unless set */
+/* "[2001:db8::1]:7471": INET6_ADDRSTRLEN, brackets, ':' and a port */
+#define CONFIG_ENDPOINT_LEN	56
 
 enum config_transport {
-	CONFIG_TRANSPORT_ETHERNET = 1,
+	CONFIG_TRANSPORT_ETHERNET = 1,	/* BIGIRON_TRANSPORT_ETH */
+	CONFIG_TRANSPORT_RDMA = 2,	/* BIGIRON_TRANSPORT_RDMA */
 };
 
 /* One [node.N] section: a host of the cluster, indexed by its id N. */
 struct config_node {
-	char interface[CONFIG_IFNAME_MAX + 1];
-	uint8_t mac[6];
+	char interface[CONFIG_IFNAME_MAX + 1];	/* ethernet */
+	uint8_t mac[6];				/* ethernet */
+	uint8_t addr[16];	/* rdma: IPv6, or IPv4 mapped (::ffff:a.b.c.d) */
+	uint16_t port;		/* rdma: its rdma_port, else [cluster]'s */
 	uint64_t home_start;	/* guest-physical range this node is home */
 	uint64_t home_size;	/* for; the ranges tile [0, memory) */
 	bool home_explicit;	/* "START+SIZE" rather than just "SIZE" */
@@ -61,7 +67,8 @@ struct config_cluster {
 	char *key_file;		/* resolved path; NULL: inline key */
 	enum config_transport transport;
 	unsigned int join_timeout;	/* seconds */
-	unsigned int mtu;	/* 0: the interface's */
+	unsigned int mtu;	/* ethernet; 0: the interface's */
+	unsigned int rdma_port;	/* rdma: the nodes' port unless they say */
 	unsigned int io_node;	/* id of the node with io = yes */
 	struct config_node nodes[CONFIG_NODES_MAX];
 };
@@ -107,6 +114,15 @@ void config_format_mac(const uint8_t mac[6], char *buf, size_t len);
 int config_parse_mac(const char *s, uint8_t mac[6]);
 /* vCPU set as a list: "0-3,6", or "none". */
 void config_format_vcpus(uint64_t mask, char *buf, size_t len);
+/* "ethernet", "rdma" */
+const char *config_transport_name(enum config_transport t);
+/*
+ * An rdma node's address and port: "192.0.2.1:7471" (IPv4 mapped) or
+ * "[2001:db8::1]:7471", in @buf of at least CONFIG_ENDPOINT_LEN bytes;
+ * without the port when @port is 0 ("192.0.2.1", "2001:db8::1").
+ */
+void config_format_endpoint(const uint8_t addr[16], unsigned int port,
+			    char *buf, size_t len);
 
 /*
  * Read a cluster key file: 64 hex digits, optionally followed by a

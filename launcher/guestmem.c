@@ -99,39 +99,51 @@ int guestmem_join(struct vm *vm)
 	struct bigiron_node_desc nodes[BIGIRON_MAX_NODES];
 	struct bigiron_vm_cluster req;
 	struct bigiron_vm_join join;
+	bool rdma = cl->transport == CONFIG_TRANSPORT_RDMA;
+	char msg[2048], where[CONFIG_ENDPOINT_LEN];
+	unsigned int ifindex = 0;
 	sigset_t set, old;
-	unsigned int ifindex;
-	char msg[2048];
 	int r, e;
 
-	ifindex = if_nametoindex(me->interface);
-	if (!ifindex) {
-		e = errno;
-		log_error("[node.%u] interface %s: %s", vm->self, me->interface,
-			  e == ENODEV || e == ENXIO ?
-			  "no such interface on this host" : strerror(e));
-		return -1;
+	/* rdma: rdma_cm finds the device from the address. */
+	if (!rdma) {
+		ifindex = if_nametoindex(me->interface);
+		if (!ifindex) {
+			e = errno;
+			log_error("[node.%u] interface %s: %s", vm->self,
+				  me->interface, e == ENODEV || e == ENXIO ?
+				  "no such interface on this host" :
+				  strerror(e));
+			return -1;
+		}
 	}
+	cluster_format_node(cfg, vm->self, where, sizeof(where));
 	cluster_fill(cfg, vm->self, ifindex, &req, nodes);
 	r = ioctl(vm->bigiron_fd, BIGIRON_VM_SET_CLUSTER, &req);
 	e = errno;
 	explicit_bzero(req.key, sizeof(req.key));
 	if (r < 0) {
-		if (e == ENOTTY)
+		if (e == ENOTTY) {
 			log_error("this bigiron.ko does not support clusters (ABI version %u)",
 				  vm->bigiron_abi);
-		else
+		} else if (rdma) {
+			cluster_format_rdma_error(cfg, vm->self, e, msg,
+						  sizeof(msg));
+			log_error("%s: %s", BIGIRON_DEVICE, msg);
+		} else {
 			log_error("%s: BIGIRON_VM_SET_CLUSTER (node %u of %u on %s): %s",
 				  BIGIRON_DEVICE, vm->self, cl->nr_nodes,
 				  me->interface, strerror(e));
+		}
 		return -1;
 	}
 
 	memset(&join, 0, sizeof(join));
 	join.size = sizeof(join);
 	join.timeout_ms = cl->join_timeout * 1000;
-	log_info("node %u of %u on %s: waiting up to %u s for the other nodes",
-		 vm->self, cl->nr_nodes, me->interface, cl->join_timeout);
+	log_info("node %u of %u %s %s: waiting up to %u s for the other nodes",
+		 vm->self, cl->nr_nodes, rdma ? "at" : "on", where,
+		 cl->join_timeout);
 	/* The wait may be long: let INT, TERM and HUP end it (and us). */
 	sigemptyset(&set);
 	sigaddset(&set, SIGINT);

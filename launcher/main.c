@@ -5,14 +5,17 @@
  *   bigiron-launch [-h] [-v] [--version] [--check] [--node N] vm.conf
  *
  * With [node.N] sections (one VM over several hosts), every host reads the
- * same vm.conf and runs as the node whose interface and MAC it has, or as
- * the one --node names.
+ * same vm.conf and runs as the node whose interface and MAC it has (with
+ * transport = rdma: whose rdma_address it has), or as the one --node
+ * names.
  *
  * Exit status: 0 when the guest powers off, 2 when it asks for a reset
  * (ACPI reset register, or a triple fault), 1 on any error.
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <ifaddrs.h>
+#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -43,7 +46,8 @@ static void usage(FILE *out)
 		"      --check    parse and validate vm.conf, print the resolved\n"
 		"                 settings and exit\n"
 		"      --node N   run as [node.N] of the cluster vm.conf describes\n"
-		"                 (default: the node whose interface has its mac)\n"
+		"                 (default: the node whose interface has its mac;\n"
+		"                 rdma: whose rdma_address this host has)\n"
 		"\n"
 		"Exit status: 0 guest powered off, 2 guest reset or triple fault,\n"
 		"1 error. See vm.conf.example for the configuration format.\n");
@@ -71,6 +75,35 @@ static int sysfs_read_address(void *opaque, const char *ifname, char *buf,
 	return 0;
 }
 
+/* cluster_has_ip_fn for this host: the addresses of its interfaces. */
+static int ifaddrs_has_ip(void *opaque, const uint8_t addr[16])
+{
+	static const uint8_t v4mapped[12] = {
+		0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff
+	};
+	struct ifaddrs *list, *ifa;
+	const void *a;
+	int found = 0;
+
+	(void)opaque;
+	if (getifaddrs(&list) < 0)
+		return -errno;
+	for (ifa = list; ifa && !found; ifa = ifa->ifa_next) {
+		if (!ifa->ifa_addr)
+			continue;
+		if (ifa->ifa_addr->sa_family == AF_INET) {
+			a = &((struct sockaddr_in *)ifa->ifa_addr)->sin_addr;
+			found = !memcmp(addr, v4mapped, 12) &&
+				!memcmp(addr + 12, a, 4);
+		} else if (ifa->ifa_addr->sa_family == AF_INET6) {
+			a = &((struct sockaddr_in6 *)ifa->ifa_addr)->sin6_addr;
+			found = !memcmp(addr, a, 16);
+		}
+	}
+	freeifaddrs(list);
+	return found;
+}
+
 /* "--node N" or "--node=N": N in 0..CONFIG_NODES_MAX-1, else -1. */
 static int parse_node_arg(const char *s)
 {
@@ -87,8 +120,8 @@ static int parse_node_arg(const char *s)
 }
 
 /*
- * This host's node id: --node, or found by interface and MAC. 0 without
- * a cluster. -1 (reported) if there is none.
+ * This host's node id: --node, or found by interface and MAC (rdma: by
+ * address). 0 without a cluster. -1 (reported) if there is none.
  */
 static int find_self(const struct config *cfg, const char *conf, int node)
 {
@@ -110,7 +143,10 @@ static int find_self(const struct config *cfg, const char *conf, int node)
 	}
 	if (!cfg->cluster.nr_nodes)
 		return 0;
-	if (cluster_find_self(cfg, sysfs_read_address, NULL, &self, err,
+	if (cfg->cluster.transport == CONFIG_TRANSPORT_RDMA ?
+	    cluster_find_self_rdma(cfg, ifaddrs_has_ip, NULL, &self, err,
+				   sizeof(err)) :
+	    cluster_find_self(cfg, sysfs_read_address, NULL, &self, err,
 			      sizeof(err))) {
 		log_error("%s: %s", conf, err);
 		return -1;

@@ -73,6 +73,8 @@ static const char * const bigiron_drop_names[BIGIRON_DROP_NR] = {
 	[BIGIRON_DROP_PONG_TX]		= "pong_no_window",
 	[BIGIRON_DROP_TX_NOMEM]		= "tx_nomem",
 	[BIGIRON_DROP_TX_ERR]		= "tx_error",
+	[BIGIRON_DROP_NO_CONN]		= "no_connection",
+	[BIGIRON_DROP_NO_CREDIT]	= "no_credit",
 };
 
 const char *bigiron_drop_name(enum bigiron_drop why)
@@ -97,24 +99,39 @@ static int bigiron_cluster_check_arg(const struct bigiron_vm_cluster *arg)
 		return -EINVAL;
 	if (!arg->nodes)
 		return -EINVAL;
-	if (arg->transport != BIGIRON_TRANSPORT_ETH)
+	switch (arg->transport) {
+	case BIGIRON_TRANSPORT_ETH:
+		return 0;
+	case BIGIRON_TRANSPORT_RDMA:
+		if (!BIGIRON_HAVE_RDMA)
+			return -EOPNOTSUPP;
+		/* rdma_cm finds the device; a frame is a whole page */
+		return arg->ifindex || arg->mtu ? -EINVAL : 0;
+	default:
 		return -EOPNOTSUPP;
-	return 0;
+	}
 }
 
-/* MACs unicast, non-zero, distinct; home ranges tile [0, mem_size). */
+/*
+ * Ethernet: MACs unicast, non-zero, distinct, no RDMA address; RDMA:
+ * bigiron_rdma_check_nodes().  Home ranges tile [0, mem_size).
+ */
 static int bigiron_cluster_check_nodes(const struct bigiron_node_desc *nodes,
-				       unsigned int nr, u64 mem_size)
+				       unsigned int nr, u64 mem_size,
+				       u32 transport)
 {
+	bool eth = transport == BIGIRON_TRANSPORT_ETH;
 	u64 total = 0;
 	unsigned int i, j;
 
+	if (!eth && bigiron_rdma_check_nodes(nodes, nr))
+		return -EINVAL;
 	for (i = 0; i < nr; i++) {
 		const struct bigiron_node_desc *n = &nodes[i];
 
-		if (n->port || memchr_inv(n->addr, 0, sizeof(n->addr)))
+		if (eth && (n->port || memchr_inv(n->addr, 0, sizeof(n->addr))))
 			return -EINVAL;
-		if (!is_valid_ether_addr(n->mac))
+		if (eth && !is_valid_ether_addr(n->mac))
 			return -EINVAL;
 		if (!IS_ALIGNED(n->home_start, PAGE_SIZE) ||
 		    !IS_ALIGNED(n->home_size, PAGE_SIZE))
@@ -126,7 +143,7 @@ static int bigiron_cluster_check_nodes(const struct bigiron_node_desc *nodes,
 		for (j = 0; j < i; j++) {
 			const struct bigiron_node_desc *o = &nodes[j];
 
-			if (ether_addr_equal(n->mac, o->mac))
+			if (eth && ether_addr_equal(n->mac, o->mac))
 				return -EINVAL;
 			if (n->home_size && o->home_size &&
 			    n->home_start < o->home_start + o->home_size &&
@@ -253,8 +270,12 @@ static int bigiron_cluster_dbg_show(struct seq_file *m, void *unused)
 
 	seq_printf(m, "cluster_id %u\nself %u\nnr_nodes %u\nframe_payload %u\n",
 		   cl->id, cl->self, cl->nr_nodes, READ_ONCE(cl->frag_size));
-	seq_printf(m, "boot_nonce %08x\ndetached %u\n", cl->link.boot,
-		   READ_ONCE(cl->detached));
+	seq_printf(m, "boot_nonce %08x\ndetached %u\ntransport %s\n",
+		   cl->link.boot, READ_ONCE(cl->detached),
+		   cl->transport == BIGIRON_TRANSPORT_RDMA ? "rdma" :
+		   "ethernet");
+	if (cl->transport == BIGIRON_TRANSPORT_RDMA)
+		bigiron_rdma_dbg(m, cl);
 	for (i = 1; i < BI_WIRE_DROP_NR; i++)
 		seq_printf(m, "drop_%s %lld\n", bi_wire_drop_name(i),
 			   (s64)atomic64_read(&cl->wire_drops[i]));
@@ -313,6 +334,8 @@ static int bigiron_peers_dbg_show(struct seq_file *m, void *unused)
 		for (j = 0; j < BIGIRON_DROP_NR; j++)
 			seq_printf(m, "  drop_%s %llu\n", bigiron_drop_name(j),
 				   drops[j]);
+		if (cl->transport == BIGIRON_TRANSPORT_RDMA)
+			bigiron_rdma_dbg_peer(m, pe);
 	}
 	return 0;
 }
@@ -366,7 +389,7 @@ static void bigiron_cluster_free(struct bigiron_cluster *cl)
 static struct bigiron_cluster *
 bigiron_cluster_create(struct bigiron_vm *vm, const struct bigiron_vm_cluster *arg,
 		       struct bigiron_node_desc *nodes, struct net_device *dev,
-		       u32 mtu)
+		       u32 frag)
 {
 	struct bi_link_params params;
 	struct bigiron_cluster *cl;
@@ -381,9 +404,10 @@ bigiron_cluster_create(struct bigiron_vm *vm, const struct bigiron_vm_cluster *a
 	cl->vm = vm;
 	bigiron_ssi_init(cl);
 	cl->id = arg->cluster_id;
+	cl->transport = arg->transport;
 	cl->self = arg->self;
 	cl->nr_nodes = arg->nr_nodes;
-	cl->frag_size = bigiron_eth_frag_size(mtu);
+	cl->frag_size = frag;
 	cl->mtu_cfg = arg->mtu;
 	cl->nodes = nodes;
 	cl->detached = true;	/* until attached to @dev */
@@ -408,6 +432,8 @@ bigiron_cluster_create(struct bigiron_vm *vm, const struct bigiron_vm_cluster *a
 		boot = get_random_u32();
 	} while (!boot);
 	err = bi_link_init(&cl->link, &cl->wire, &params,
+			   cl->transport == BIGIRON_TRANSPORT_RDMA ?
+			   &bigiron_peer_rdma_link_ops :
 			   &bigiron_peer_link_ops, cl, boot);
 	if (err)
 		goto err_free;
@@ -488,15 +514,59 @@ static void bigiron_cluster_stop(struct bigiron_cluster *cl)
 	bigiron_dsm_stop(cl);
 }
 
+/*
+ * The RDMA transport's detach: every peer dead and nothing sent any more
+ * (under the peer locks, as on Ethernet), then the connections and the
+ * listener released.  Sleeps; not under RTNL (the connection manager
+ * takes it).
+ */
+static void bigiron_cluster_detach_rdma(struct bigiron_cluster *cl)
+{
+	bigiron_cluster_stop_peers(cl, true);
+	bigiron_rdma_detach(cl);
+}
+
+/* SET_CLUSTER with the RDMA transport; @nodes is the instance's on 0. */
+static int bigiron_cluster_set_rdma(struct bigiron_vm *vm,
+				    const struct bigiron_vm_cluster *arg,
+				    struct bigiron_node_desc *nodes)
+{
+	struct bigiron_cluster *cl;
+	int err;
+
+	/* the instance takes connections on the namespace's addresses */
+	if (!ns_capable(current->nsproxy->net_ns->user_ns, CAP_NET_ADMIN))
+		return -EPERM;
+	cl = bigiron_cluster_create(vm, arg, nodes, NULL, BI_PAGE_SIZE);
+	if (IS_ERR(cl))
+		return PTR_ERR(cl);
+	err = bigiron_rdma_attach(cl);
+	if (err) {
+		cl->nodes = NULL;	/* the caller's on error */
+		bigiron_cluster_detach_rdma(cl);
+		bigiron_cluster_stop(cl);
+		bigiron_cluster_free(cl);
+		return err;
+	}
+	/* no peer lock needed: nothing runs on the peers yet */
+	WRITE_ONCE(cl->detached, false);
+	/* pairs with the smp_load_acquire() of JOIN and PING */
+	smp_store_release(&vm->cluster, cl);
+	pr_info("vm%u: node %u of %u in cluster %u over RDMA\n", vm->id,
+		cl->self, cl->nr_nodes, cl->id);
+	return 0;
+}
+
 /**
  * bigiron_cluster_set - BIGIRON_VM_SET_CLUSTER
  * @vm: the VM, held by the caller, which serializes calls per VM
  * @uarg: struct bigiron_vm_cluster in user memory
  *
  * Return: 0, -EINVAL (bad argument), -EPERM (no CAP_NET_ADMIN in the
- * interface's network namespace), -EOPNOTSUPP (transport), -EEXIST
- * (set already), -EBUSY (a page of the memory file was touched), -EFAULT,
- * -ENOMEM.
+ * interface's network namespace, or the caller's for RDMA), -EOPNOTSUPP
+ * (transport), -EEXIST (set already), -EBUSY (a page of the memory file
+ * was touched), -EFAULT, -ENOMEM; RDMA: -ENODEV or -EADDRNOTAVAIL (no
+ * RDMA device has this node's address), -EADDRINUSE (its port is taken).
  */
 int bigiron_cluster_set(struct bigiron_vm *vm, const void __user *uarg)
 {
@@ -522,9 +592,17 @@ int bigiron_cluster_set(struct bigiron_vm *vm, const void __user *uarg)
 			    array_size(arg.nr_nodes, sizeof(*nodes)));
 	if (IS_ERR(nodes))
 		return PTR_ERR(nodes);
-	err = bigiron_cluster_check_nodes(nodes, arg.nr_nodes, vm->mem_size);
+	err = bigiron_cluster_check_nodes(nodes, arg.nr_nodes, vm->mem_size,
+					  arg.transport);
 	if (err)
 		goto err_nodes;
+	if (arg.transport == BIGIRON_TRANSPORT_RDMA) {
+		err = bigiron_cluster_set_rdma(vm, &arg, nodes);
+		if (err)
+			goto err_nodes;
+		memzero_explicit(&arg.key, sizeof(arg.key));
+		return 0;
+	}
 
 	err = -EINVAL;
 	dev = dev_get_by_index(current->nsproxy->net_ns, arg.ifindex);
@@ -549,7 +627,8 @@ int bigiron_cluster_set(struct bigiron_vm *vm, const void __user *uarg)
 		goto err_nodes;
 	}
 
-	cl = bigiron_cluster_create(vm, &arg, nodes, dev, mtu);
+	cl = bigiron_cluster_create(vm, &arg, nodes, dev,
+				    bigiron_eth_frag_size(mtu));
 	if (IS_ERR(cl)) {
 		err = PTR_ERR(cl);
 		dev_put(dev);
@@ -608,6 +687,13 @@ void bigiron_cluster_destroy(struct bigiron_vm *vm)
 	if (!cl)
 		return;
 	bigiron_ssi_stop(cl);
+	if (cl->transport == BIGIRON_TRANSPORT_RDMA) {
+		bigiron_cluster_detach_rdma(cl);
+		bigiron_cluster_stop(cl);
+		vm->cluster = NULL;
+		bigiron_cluster_free(cl);
+		return;
+	}
 	rtnl_lock();
 	bigiron_cluster_detach(cl, true);
 	rtnl_unlock();
@@ -658,6 +744,8 @@ static int bigiron_cluster_do_join(struct bigiron_cluster *cl,
 	unsigned int i;
 	long left;
 
+	if (cl->transport == BIGIRON_TRANSPORT_RDMA)
+		bigiron_rdma_join(cl, timeout_ms);
 	for (;;) {
 		for (i = 0; i < cl->nr_nodes; i++)
 			if (cl->peers[i])

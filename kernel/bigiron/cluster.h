@@ -92,6 +92,8 @@ enum bigiron_drop {
 	BIGIRON_DROP_TX_NOMEM,	/* no skb for a frame (link resends) */
 	BIGIRON_DROP_TX_ERR,	/* interface refused a frame (link resends) */
 	BIGIRON_DROP_BAD_CREDIT, /* CREDIT for messages never sent */
+	BIGIRON_DROP_NO_CONN,	/* rdma: no connection to the peer yet */
+	BIGIRON_DROP_NO_CREDIT,	/* rdma: the peer has no receive posted */
 	BIGIRON_DROP_NR
 };
 
@@ -327,6 +329,8 @@ struct bigiron_ssi {
  * @pong_txid: id of the last matching PONG (WRITE_ONCE under @lock)
  * @ping_data: payload of that PING, @ping_len bytes, to compare the PONG
  * @drops: frames of this peer dropped outside link.c, by reason
+ * @rconn: rdma: the connection frames go out on, NULL when there is none
+ *	(rdma.c)
  * @kobj: /sys/kernel/bigiron/vm<id>/peers/node<N>; its release frees this
  */
 struct bigiron_peer {
@@ -362,12 +366,14 @@ struct bigiron_peer {
 	const u8 *ping_data;
 	u16 ping_len;
 	u64 drops[BIGIRON_DROP_NR];
+	struct bigiron_rconn *rconn;
 	struct kobject kobj;
 };
 
 /**
  * struct bigiron_cluster - a VM with a cluster: this host's node instance
  * @vm: the VM (not a reference: the VM's release destroys the cluster)
+ * @transport: BIGIRON_TRANSPORT_ETH or BIGIRON_TRANSPORT_RDMA
  * @self: this host's node id
  * @nr_nodes: nodes in the cluster
  * @frag_size: payload bytes per frame (changed with the MTU, under RTNL)
@@ -376,7 +382,9 @@ struct bigiron_peer {
  * @mac_key: BLAKE2s state keyed with the cluster key, copied per MAC
  * @wire: codec context
  * @link: link context (boot nonce, parameters, ops)
- * @dev: the interface, held with @dev_tracker until detached (RTNL)
+ * @dev: ethernet: the interface, held with @dev_tracker until detached
+ *	(RTNL)
+ * @rdma: rdma: the transport (rdma.c), NULL until attached
  * @detached: the interface is gone or the instance stops: nothing is
  *	sent any more.  Written under RTNL and every peer lock in turn, so
  *	reading it under any one of them is enough.
@@ -400,6 +408,7 @@ struct bigiron_peer {
 struct bigiron_cluster {
 	struct bigiron_vm *vm;
 	u32 id;
+	u32 transport;
 	u16 self;
 	u16 nr_nodes;
 	u32 frag_size;
@@ -410,6 +419,7 @@ struct bigiron_cluster {
 	struct bi_link link;
 	struct net_device *dev;
 	netdevice_tracker dev_tracker;
+	struct bigiron_rdma *rdma;
 	bool detached;
 	bool stopping;
 	struct packet_type pt;
@@ -430,6 +440,7 @@ struct bigiron_cluster {
 
 /* peer.c */
 extern const struct bi_link_ops bigiron_peer_link_ops;
+extern const struct bi_link_ops bigiron_peer_rdma_link_ops;
 struct bigiron_peer *bigiron_peer_create(struct bigiron_cluster *cl, u16 node);
 int bigiron_peer_publish(struct bigiron_peer *pe);
 void bigiron_peer_stop(struct bigiron_peer *pe);
@@ -439,6 +450,8 @@ void bigiron_peer_kill_locked(struct bigiron_peer *pe);
 void bigiron_peer_rx(struct bigiron_peer *pe, struct bi_wire_hdr *h,
 		     const u8 *frag);
 void bigiron_peer_count_drop(struct bigiron_peer *pe, enum bigiron_drop why);
+void bigiron_peer_count_drop_locked(struct bigiron_peer *pe,
+				    enum bigiron_drop why);
 int bigiron_peer_ping(struct bigiron_peer *pe, const u8 *payload, u16 len,
 		      u64 *rtt_ns);
 u64 bigiron_peer_total_drops(struct bigiron_peer *pe);
@@ -493,5 +506,42 @@ void bigiron_eth_xmit(void *priv, u16 node, const u8 *hdr, const u8 *frag,
 		      u16 frag_len);
 u32 bigiron_eth_frag_size(u32 mtu);
 void bigiron_eth_init(struct bigiron_cluster *cl);
+
+/* rdma.c */
+struct seq_file;
+#if IS_ENABLED(CONFIG_INFINIBAND_ADDR_TRANS)
+int bigiron_rdma_check_nodes(const struct bigiron_node_desc *nodes,
+			     unsigned int nr);
+int bigiron_rdma_attach(struct bigiron_cluster *cl);
+void bigiron_rdma_detach(struct bigiron_cluster *cl);
+void bigiron_rdma_join(struct bigiron_cluster *cl, unsigned int timeout_ms);
+void bigiron_rdma_xmit(void *priv, u16 node, const u8 *hdr, const u8 *frag,
+		       u16 frag_len);
+void bigiron_rdma_dbg(struct seq_file *m, struct bigiron_cluster *cl);
+void bigiron_rdma_dbg_peer(struct seq_file *m, struct bigiron_peer *pe);
+#define BIGIRON_HAVE_RDMA	1
+#else
+static inline int bigiron_rdma_check_nodes(const struct bigiron_node_desc *n,
+					   unsigned int nr)
+{
+	return -EOPNOTSUPP;
+}
+
+static inline int bigiron_rdma_attach(struct bigiron_cluster *cl)
+{
+	return -EOPNOTSUPP;
+}
+
+static inline void bigiron_rdma_detach(struct bigiron_cluster *cl) {}
+static inline void bigiron_rdma_join(struct bigiron_cluster *cl,
+				     unsigned int timeout_ms) {}
+static inline void bigiron_rdma_xmit(void *priv, u16 node, const u8 *hdr,
+				     const u8 *frag, u16 frag_len) {}
+static inline void bigiron_rdma_dbg(struct seq_file *m,
+				    struct bigiron_cluster *cl) {}
+static inline void bigiron_rdma_dbg_peer(struct seq_file *m,
+					 struct bigiron_peer *pe) {}
+#define BIGIRON_HAVE_RDMA	0
+#endif
 
 #endif /* _BIGIRON_CLUSTER_H */

@@ -333,8 +333,13 @@ const struct bi_link_ops bigiron_peer_link_ops = {
 	.state	= bigiron_peer_state,
 };
 
-static void bigiron_peer_count_drop_locked(struct bigiron_peer *pe,
-					   enum bigiron_drop why)
+const struct bi_link_ops bigiron_peer_rdma_link_ops = {
+	.xmit	= bigiron_rdma_xmit,
+	.state	= bigiron_peer_state,
+};
+
+void bigiron_peer_count_drop_locked(struct bigiron_peer *pe,
+				    enum bigiron_drop why)
 {
 	lockdep_assert_held(&pe->lock);
 

@@ -299,10 +299,12 @@ static void cluster_key_file(void)
 
 static void cluster_transport_errors(void)
 {
-	expect_error(VM "[cluster]\ntransport = rdma\n",
-		     "vm.conf:6: transport: rdma is not supported yet (use ethernet)");
 	expect_error(VM "[cluster]\ntransport = udp\n",
-		     "vm.conf:6: transport: \"udp\" is unknown (known: ethernet)");
+		     "vm.conf:6: transport: \"udp\" is unknown (known: ethernet, rdma)");
+	expect_error(VM "[cluster]\ntransport = RDMA\n",
+		     "vm.conf:6: transport: \"RDMA\" is unknown (known: ethernet, rdma)");
+	expect_error(VM "[cluster]\ntransport = \"\"\n",
+		     "vm.conf:6: transport: \"\" is unknown (known: ethernet, rdma)");
 }
 
 static void cluster_timeout_mtu_errors(void)
@@ -716,6 +718,7 @@ static void cluster_find_self_cases(void)
 
 static void cluster_fill_struct(void)
 {
+	static const uint8_t zero16[16];
 	struct bigiron_node_desc nodes[BIGIRON_MAX_NODES];
 	struct bigiron_vm_cluster c;
 	struct config cfg;
@@ -749,9 +752,8 @@ static void cluster_fill_struct(void)
 		CHECK_EQ(nodes[i].mac[3], 0);
 		CHECK_EQ(nodes[i].mac[4], 0);
 		CHECK_EQ(nodes[i].mac[5], i + 1);
-		CHECK_EQ(nodes[i].pad, 0);
-		CHECK_EQ(nodes[i].reserved[0], 0);
-		CHECK_EQ(nodes[i].reserved[1], 0);
+		CHECK_EQ(nodes[i].port, 0);
+		CHECK(!memcmp(nodes[i].addr, zero16, 16));
 	}
 	CHECK_EQ(nodes[0].home_start, 384ULL << 20);
 	CHECK_EQ(nodes[0].home_size, 128ULL << 20);
@@ -760,7 +762,7 @@ static void cluster_fill_struct(void)
 	CHECK_EQ(nodes[2].home_start, 256ULL << 20);
 	CHECK_EQ(nodes[2].home_size, 128ULL << 20);
 	/* Entries past nr_nodes are not written. */
-	CHECK_EQ(nodes[3].pad, 0xa5a5);
+	CHECK_EQ(nodes[3].port, 0xa5a5);
 	config_free(&cfg);
 
 	/* mtu not set: 0, the interface's. */
@@ -822,6 +824,377 @@ static void cluster_print_check(void)
 	fclose(f);
 	CHECK(strstr(text, "# this host\n") == NULL);
 	CHECK(strstr(text, "# this host: no [node.N] found\n") != NULL);
+out:
+	free(text);
+	config_free(&cfg);
+}
+
+/* transport = rdma. Lines 5-8. */
+#define CLR	"[cluster]\nid = 0x2a\nkey = " KEY_HEX "\ntransport = rdma\n"
+/* Lines 9-12 and 13-16. */
+#define R0	"[node.0]\nrdma_address = 192.0.2.1\nmemory = 0+256M\n" \
+		"vcpus = 0-1\n"
+#define R1	"[node.1]\nrdma_address = 192.0.2.2\nmemory = 256M\n" \
+		"vcpus = 2,3\n"
+/* [node.0] with rdma_address @a on line 10. */
+#define RADDR(a) "[node.0]\nrdma_address = " a "\nmemory = 0+256M\n" \
+		 "vcpus = 0-1\n"
+
+/* @addr is IPv4 @a.@b.@c.@d, mapped. */
+static bool is_v4(const uint8_t addr[16], uint8_t a, uint8_t b, uint8_t c,
+		  uint8_t d)
+{
+	const uint8_t want[16] = {
+		0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, a, b, c, d
+	};
+
+	return !memcmp(addr, want, 16);
+}
+
+static void cluster_rdma(void)
+{
+	static const uint8_t v6[16] = {
+		0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x01
+	};
+	static const uint8_t zero[16];
+	struct config cfg;
+	char buf[CONFIG_ENDPOINT_LEN];
+
+	/* IPv4, the default port. */
+	if (expect_ok(VM CLR R0 R1, &cfg)) {
+		CHECK_EQ(cfg.cluster.transport, CONFIG_TRANSPORT_RDMA);
+		CHECK_EQ(cfg.cluster.nr_nodes, 2);
+		CHECK_EQ(cfg.cluster.rdma_port, 7471);
+		CHECK_EQ(cfg.cluster.mtu, 0);
+		CHECK(is_v4(cfg.cluster.nodes[0].addr, 192, 0, 2, 1));
+		CHECK(is_v4(cfg.cluster.nodes[1].addr, 192, 0, 2, 2));
+		CHECK_EQ(cfg.cluster.nodes[0].port, 7471);
+		CHECK_EQ(cfg.cluster.nodes[1].port, 7471);
+		CHECK_STREQ(cfg.cluster.nodes[0].interface, "");
+		CHECK(!memcmp(cfg.cluster.nodes[0].mac, zero, 6));
+		CHECK(!memcmp(cfg.cluster.nodes[1].mac, zero, 6));
+		CHECK_EQ(cfg.cluster.nodes[1].home_start, 256ULL << 20);
+		CHECK_EQ(cfg.cluster.io_node, 0);
+		config_format_endpoint(cfg.cluster.nodes[0].addr,
+				       cfg.cluster.nodes[0].port, buf,
+				       sizeof(buf));
+		CHECK_STREQ(buf, "192.0.2.1:7471");
+		config_format_endpoint(cfg.cluster.nodes[0].addr, 0, buf,
+				       sizeof(buf));
+		CHECK_STREQ(buf, "192.0.2.1");
+		config_free(&cfg);
+	}
+	/* IPv6 bare and in brackets; [cluster] rdma_port; a node's own. */
+	if (expect_ok(VM "[cluster]\nid = 1\nkey = " KEY_HEX "\n"
+		      "rdma_port = 18515\ntransport = rdma\n"
+		      "[node.0]\nrdma_address = 2001:db8::1\nmemory = 256M\n"
+		      "vcpus = 0-1\n"
+		      "[node.1]\nrdma_address = [2001:DB8::2]\nrdma_port = 1\n"
+		      "memory = 128M\nvcpus = 2-3\n"
+		      "[node.2]\nrdma_address = \"[2001:db8::1]\"\n"
+		      "rdma_port = 65535\nmemory = 128M\n", &cfg)) {
+		CHECK_EQ(cfg.cluster.rdma_port, 18515);
+		CHECK(!memcmp(cfg.cluster.nodes[0].addr, v6, 16));
+		CHECK_EQ(cfg.cluster.nodes[0].port, 18515);
+		CHECK_EQ(cfg.cluster.nodes[1].addr[15], 2);
+		CHECK_EQ(cfg.cluster.nodes[1].port, 1);
+		CHECK(!memcmp(cfg.cluster.nodes[2].addr, v6, 16));
+		CHECK_EQ(cfg.cluster.nodes[2].port, 65535);
+		config_format_endpoint(cfg.cluster.nodes[1].addr,
+				       cfg.cluster.nodes[1].port, buf,
+				       sizeof(buf));
+		CHECK_STREQ(buf, "[2001:db8::2]:1");
+		config_format_endpoint(cfg.cluster.nodes[1].addr, 0, buf,
+				       sizeof(buf));
+		CHECK_STREQ(buf, "2001:db8::2");
+		config_free(&cfg);
+	} else {
+		printf("# %s\n", err);
+	}
+	/*
+	 * transport after the nodes; two nodes on one address with their
+	 * own ports; ::ffff:a.b.c.d is IPv4.
+	 */
+	if (expect_ok(VM "[node.0]\nrdma_address = 127.0.0.1\nmemory = 256M\n"
+		      "vcpus = 0-3\n"
+		      "[node.1]\nrdma_address = ::ffff:127.0.0.1\n"
+		      "rdma_port = 7472\nmemory = 256M\n"
+		      "[cluster]\nid = 1\nkey = " KEY_HEX "\ntransport = rdma\n",
+		      &cfg)) {
+		CHECK_EQ(cfg.cluster.transport, CONFIG_TRANSPORT_RDMA);
+		CHECK(is_v4(cfg.cluster.nodes[0].addr, 127, 0, 0, 1));
+		CHECK(is_v4(cfg.cluster.nodes[1].addr, 127, 0, 0, 1));
+		CHECK_EQ(cfg.cluster.nodes[0].port, 7471);
+		CHECK_EQ(cfg.cluster.nodes[1].port, 7472);
+		config_free(&cfg);
+	}
+	CHECK_STREQ(config_transport_name(CONFIG_TRANSPORT_ETHERNET),
+		    "ethernet");
+	CHECK_STREQ(config_transport_name(CONFIG_TRANSPORT_RDMA), "rdma");
+}
+
+static void cluster_rdma_errors(void)
+{
+	/* Keys of the other transport, wherever transport is set. */
+	expect_error(VM CLR "[node.0]\ninterface = veth0\n" R1,
+		     "vm.conf:10: interface: is for transport = ethernet, but line 8 sets transport = rdma");
+	expect_error(VM CLR "[node.0]\nmac = 02:00:00:00:00:01\n" R1,
+		     "vm.conf:10: mac: is for transport = ethernet, but line 8 sets transport = rdma");
+	expect_error(VM CLR "mtu = 9000\n" R0 R1,
+		     "vm.conf:9: mtu: is for transport = ethernet, but line 8 sets transport = rdma");
+	expect_error(VM R0 R1 "interface = veth1\n"
+		     "[cluster]\nid = 1\nkey = " KEY_HEX "\ntransport = rdma\n",
+		     "vm.conf:13: interface: is for transport = ethernet, but line 17 sets transport = rdma");
+	/* The first in the file, whatever the order of the keys. */
+	expect_error(VM CLR "[node.0]\nmac = 02:00:00:00:00:01\n"
+		     "interface = veth0\n" R1,
+		     "vm.conf:10: mac: is for transport = ethernet, but line 8 sets transport = rdma");
+	expect_error(VM CL N0 "rdma_address = 192.0.2.1\n" N1,
+		     "vm.conf:13: rdma_address: needs transport = rdma in [cluster] (the default is ethernet)");
+	expect_error(VM CL "rdma_port = 7471\n" N0 N1,
+		     "vm.conf:8: rdma_port: needs transport = rdma in [cluster] (the default is ethernet)");
+	expect_error(VM CL "transport = ethernet\n" N0 "rdma_port = 7471\n" N1,
+		     "vm.conf:14: rdma_port: needs transport = rdma, but line 8 sets transport = ethernet");
+	expect_error(VM N0 "rdma_address = 192.0.2.1\n",
+		     "vm.conf:10: rdma_address: needs transport = rdma in [cluster] (the default is ethernet)");
+	/* Required keys by transport. */
+	expect_error(VM CLR R0 "[node.1]\nmemory = 256M\nvcpus = 2,3\n",
+		     "vm.conf:13: [node.1]: missing required key \"rdma_address\"");
+	expect_error(VM CLR R0 "[node.1]\nrdma_address = 192.0.2.2\n",
+		     "vm.conf:13: [node.1]: missing required key \"memory\"");
+	/* A key of the other transport comes before a missing one. */
+	expect_error(VM "[cluster]\nid = 1\nkey = " KEY_HEX "\n"
+		     "[node.0]\nrdma_address = 192.0.2.1\nmemory = 256M\n" N1,
+		     "vm.conf:9: rdma_address: needs transport = rdma in [cluster] (the default is ethernet)");
+
+	/* One address and port, one node. */
+	expect_error(VM CLR R0 "[node.1]\nrdma_address = 192.0.2.1\n"
+		     "memory = 256M\nvcpus = 2,3\n",
+		     "vm.conf:14: rdma_address: 192.0.2.1:7471 is the address and port of [node.0] already (line 10): nodes on one address need different rdma_port");
+	expect_error(VM CLR R0 "[node.1]\nrdma_address = ::ffff:192.0.2.1\n"
+		     "rdma_port = 7471\nmemory = 256M\nvcpus = 2,3\n",
+		     "vm.conf:14: rdma_address: 192.0.2.1:7471 is the address and port of [node.0] already (line 10): nodes on one address need different rdma_port");
+	expect_error(VM "[cluster]\nid = 1\nkey = " KEY_HEX "\ntransport = rdma\n"
+		     "rdma_port = 9\n"
+		     "[node.0]\nrdma_address = [2001:db8::1]\nmemory = 256M\n"
+		     "vcpus = 0-3\n"
+		     "[node.1]\nrdma_address = 2001:db8:0::1\nrdma_port = 8\n"
+		     "memory = 128M\n"
+		     "[node.2]\nrdma_port = 9\nrdma_address = 2001:DB8::1\n"
+		     "memory = 128M\n",
+		     "vm.conf:20: rdma_address: [2001:db8::1]:9 is the address and port of [node.0] already (line 11): nodes on one address need different rdma_port");
+
+	/* Addresses that are no node's. */
+	expect_error(VM CLR RADDR("0.0.0.0"),
+		     "vm.conf:10: rdma_address: 0.0.0.0 is the unspecified address, not a node's");
+	expect_error(VM CLR RADDR("::"),
+		     "vm.conf:10: rdma_address: :: is the unspecified address, not a node's");
+	expect_error(VM CLR RADDR("[::]"),
+		     "vm.conf:10: rdma_address: :: is the unspecified address, not a node's");
+	expect_error(VM CLR RADDR("::ffff:0.0.0.0"),
+		     "vm.conf:10: rdma_address: 0.0.0.0 is the unspecified address, not a node's");
+	expect_error(VM CLR RADDR("224.0.0.1"),
+		     "vm.conf:10: rdma_address: 224.0.0.1 is a multicast address");
+	expect_error(VM CLR RADDR("239.255.255.250"),
+		     "vm.conf:10: rdma_address: 239.255.255.250 is a multicast address");
+	expect_error(VM CLR RADDR("ff02::1"),
+		     "vm.conf:10: rdma_address: ff02::1 is a multicast address");
+	expect_error(VM CLR RADDR("255.255.255.255"),
+		     "vm.conf:10: rdma_address: 255.255.255.255 is the broadcast address");
+	expect_error(VM CLR RADDR("fe80::1"),
+		     "vm.conf:10: rdma_address: fe80::1 is a link-local address, which needs an interface to go with it: use one of wider scope");
+	/* Not addresses. */
+	expect_error(VM CLR RADDR("192.0.2"),
+		     "vm.conf:10: rdma_address: \"192.0.2\" is not an IPv4 or IPv6 address (like 192.0.2.1 or 2001:db8::1)");
+	expect_error(VM CLR RADDR("192.0.2.256"),
+		     "vm.conf:10: rdma_address: \"192.0.2.256\" is not an IPv4 or IPv6 address (like 192.0.2.1 or 2001:db8::1)");
+	expect_error(VM CLR RADDR("node0.example"),
+		     "vm.conf:10: rdma_address: \"node0.example\" is not an IPv4 or IPv6 address (like 192.0.2.1 or 2001:db8::1)");
+	expect_error(VM CLR RADDR("[192.0.2.1]"),
+		     "vm.conf:10: rdma_address: \"[192.0.2.1]\" is not an IPv4 or IPv6 address (like 192.0.2.1 or 2001:db8::1)");
+	expect_error(VM CLR RADDR("[2001:db8::1"),
+		     "vm.conf:10: rdma_address: \"[2001:db8::1\" is not an IPv4 or IPv6 address (like 192.0.2.1 or 2001:db8::1)");
+	expect_error(VM CLR RADDR("fe80::1%eth0"),
+		     "vm.conf:10: rdma_address: \"fe80::1%eth0\" is not an IPv4 or IPv6 address (like 192.0.2.1 or 2001:db8::1)");
+	expect_error(VM CLR RADDR("\"\""),
+		     "vm.conf:10: rdma_address: \"\" is not an IPv4 or IPv6 address (like 192.0.2.1 or 2001:db8::1)");
+	expect_error(VM CLR RADDR("192.0.2.1:7471"),
+		     "vm.conf:10: rdma_address: \"192.0.2.1:7471\": give the port as rdma_port, not in the address");
+	expect_error(VM CLR RADDR("[2001:db8::1]:7471"),
+		     "vm.conf:10: rdma_address: \"[2001:db8::1]:7471\": give the port as rdma_port, not in the address");
+
+	/* Ports. */
+	expect_error(VM CLR "rdma_port = 0\n",
+		     "vm.conf:9: rdma_port: 0 is out of range 1..65535");
+	expect_error(VM CLR "rdma_port = 65536\n",
+		     "vm.conf:9: rdma_port: 65536 is out of range 1..65535");
+	expect_error(VM CLR "rdma_port = http\n",
+		     "vm.conf:9: rdma_port: \"http\" is not a number");
+	expect_error(VM CLR R0 "rdma_port = 0\n",
+		     "vm.conf:13: rdma_port: 0 is out of range 1..65535");
+	expect_error(VM CLR R0 "rdma_port = 99999999999999999999\n",
+		     "vm.conf:13: rdma_port: 99999999999999999999 is out of range 1..65535");
+	expect_error(VM CLR R0 "rdma_port = \"\"\n",
+		     "vm.conf:13: rdma_port: \"\" is not a number");
+	expect_error(VM CLR R0 "rdma_port = 1\nrdma_port = 2\n",
+		     "vm.conf:14: duplicate key \"rdma_port\" (first set at line 13)");
+}
+
+/* Addresses of a host, for cluster_find_self_rdma(). */
+struct fake_ips {
+	const uint8_t (*addr)[16];
+	unsigned int n;
+	int err;		/* returned instead, if set */
+};
+
+static int fake_has_ip(void *opaque, const uint8_t addr[16])
+{
+	const struct fake_ips *f = opaque;
+	unsigned int i;
+
+	if (f->err)
+		return f->err;
+	for (i = 0; i < f->n; i++)
+		if (!memcmp(f->addr[i], addr, 16))
+			return 1;
+	return 0;
+}
+
+static void cluster_rdma_find_self(void)
+{
+	static const uint8_t ips[][16] = {
+		{ 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 127, 0, 0, 1 },
+		{ 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 192, 0, 2, 2 },
+		{ 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 192, 0, 2, 1 },
+	};
+	struct fake_ips host1 = { ips, 2, 0 }, both = { ips, 3, 0 };
+	struct fake_ips none = { ips, 1, 0 }, broken = { ips, 3, -EACCES };
+	struct config cfg;
+	unsigned int self;
+
+	if (!expect_ok(VM CLR R0 R1, &cfg))
+		return;
+	self = 99;
+	CHECK_EQ(cluster_find_self_rdma(&cfg, fake_has_ip, &host1, &self, err,
+					sizeof(err)), 0);
+	CHECK_EQ(self, 1);
+	self = 99;
+	CHECK_EQ(cluster_find_self_rdma(&cfg, fake_has_ip, &none, &self, err,
+					sizeof(err)), -1);
+	CHECK_EQ(self, 99);
+	CHECK_STREQ(err, "no [node.N] matches this host: node 0 wants 192.0.2.1:7471 (not here), node 1 wants 192.0.2.2:7471 (not here); fix rdma_address, or choose with --node N");
+	CHECK_EQ(cluster_find_self_rdma(&cfg, fake_has_ip, &both, &self, err,
+					sizeof(err)), -1);
+	CHECK_STREQ(err, "2 [node.N] match this host: node 0 wants 192.0.2.1:7471, node 1 wants 192.0.2.2:7471; choose one with --node N");
+	CHECK_EQ(cluster_find_self_rdma(&cfg, fake_has_ip, &broken, &self, err,
+					sizeof(err)), -1);
+	CHECK_STREQ(err, "no [node.N] matches this host: node 0 wants 192.0.2.1:7471 (Permission denied), node 1 wants 192.0.2.2:7471 (Permission denied); fix rdma_address, or choose with --node N");
+	config_free(&cfg);
+}
+
+static void cluster_rdma_fill(void)
+{
+	static const uint8_t zero[16];
+	struct bigiron_node_desc nodes[BIGIRON_MAX_NODES];
+	struct bigiron_vm_cluster c;
+	struct config cfg;
+	unsigned int i;
+
+	if (!expect_ok(VM "[cluster]\nid = 0xdeadbeef\nkey = " KEY_HEX "\n"
+		       "transport = rdma\nrdma_port = 4791\n"
+		       "[node.0]\nrdma_address = 10.1.2.3\nmemory = 384M+128M\n"
+		       "vcpus = 0-1\n"
+		       "[node.1]\nrdma_address = 2001:db8::2\nrdma_port = 5000\n"
+		       "memory = 0+256M\nvcpus = 2,3\n"
+		       "[node.2]\nrdma_address = 10.1.2.3\nrdma_port = 4792\n"
+		       "memory = 128M\n", &cfg))
+		return;
+	memset(&c, 0xa5, sizeof(c));
+	memset(nodes, 0xa5, sizeof(nodes));
+	/* An rdma cluster has no interface: the ifindex passed is ignored. */
+	cluster_fill(&cfg, 1, 7, &c, nodes);
+	CHECK_EQ(c.size, sizeof(struct bigiron_vm_cluster));
+	CHECK_EQ(c.flags, 0);
+	CHECK_EQ(c.cluster_id, 0xdeadbeef);
+	CHECK_EQ(c.self, 1);
+	CHECK_EQ(c.nr_nodes, 3);
+	CHECK_EQ(c.transport, BIGIRON_TRANSPORT_RDMA);
+	CHECK_EQ(c.ifindex, 0);
+	CHECK_EQ(c.mtu, 0);
+	CHECK_EQ(c.pad, 0);
+	CHECK(!memcmp(c.key, key_bytes, BIGIRON_KEY_SIZE));
+	CHECK_EQ(c.nodes, (uintptr_t)nodes);
+	for (i = 0; i < 4; i++)
+		CHECK_EQ(c.reserved[i], 0);
+
+	for (i = 0; i < 3; i++)
+		CHECK(!memcmp(nodes[i].mac, zero, 6));
+	CHECK(is_v4(nodes[0].addr, 10, 1, 2, 3));
+	CHECK_EQ(nodes[0].port, 4791);
+	CHECK_EQ(nodes[1].addr[0], 0x20);
+	CHECK_EQ(nodes[1].addr[1], 0x01);
+	CHECK_EQ(nodes[1].addr[2], 0x0d);
+	CHECK_EQ(nodes[1].addr[3], 0xb8);
+	CHECK(!memcmp(nodes[1].addr + 4, zero, 11));
+	CHECK_EQ(nodes[1].addr[15], 2);
+	CHECK_EQ(nodes[1].port, 5000);
+	CHECK(is_v4(nodes[2].addr, 10, 1, 2, 3));
+	CHECK_EQ(nodes[2].port, 4792);
+	CHECK_EQ(nodes[0].home_start, 384ULL << 20);
+	CHECK_EQ(nodes[0].home_size, 128ULL << 20);
+	CHECK_EQ(nodes[1].home_start, 0);
+	CHECK_EQ(nodes[1].home_size, 256ULL << 20);
+	CHECK_EQ(nodes[2].home_start, 256ULL << 20);
+	CHECK_EQ(nodes[2].home_size, 128ULL << 20);
+	/* Entries past nr_nodes are not written. */
+	CHECK_EQ(nodes[3].port, 0xa5a5);
+	config_free(&cfg);
+}
+
+static void cluster_rdma_messages(void)
+{
+	struct config cfg;
+	char buf[512];
+	char *text = NULL;
+	size_t len = 0;
+	FILE *f;
+
+	if (!expect_ok(VM CLR "join_timeout = 45\n" R0
+		       "[node.1]\nrdma_address = 2001:db8::2\nrdma_port = 5000\n"
+		       "memory = 256M\nvcpus = 2,3\n", &cfg))
+		return;
+	cluster_format_missing(&cfg, 0x1, buf, sizeof(buf));
+	CHECK_STREQ(buf, "waiting for node 1 ([2001:db8::2]:5000) timed out after 45 s");
+	cluster_format_missing(&cfg, 0x0, buf, sizeof(buf));
+	CHECK_STREQ(buf, "waiting for nodes 0 (192.0.2.1:7471), 1 ([2001:db8::2]:5000) timed out after 45 s");
+	cluster_format_node(&cfg, 0, buf, sizeof(buf));
+	CHECK_STREQ(buf, "192.0.2.1:7471");
+
+	cluster_format_rdma_error(&cfg, 0, ENODEV, buf, sizeof(buf));
+	CHECK_STREQ(buf, "node 0: no RDMA device has address 192.0.2.1: add one (e.g. rdma link add rxe0 type rxe netdev IFACE) or fix rdma_address");
+	cluster_format_rdma_error(&cfg, 1, EADDRNOTAVAIL, buf, sizeof(buf));
+	CHECK_STREQ(buf, "node 1: no RDMA device has address 2001:db8::2: add one (e.g. rdma link add rxe0 type rxe netdev IFACE) or fix rdma_address");
+	cluster_format_rdma_error(&cfg, 1, EADDRINUSE, buf, sizeof(buf));
+	CHECK_STREQ(buf, "node 1: port 5000 of 2001:db8::2 is taken (another VM or program listens there): stop it, or choose another rdma_port");
+	cluster_format_rdma_error(&cfg, 0, EOPNOTSUPP, buf, sizeof(buf));
+	CHECK_STREQ(buf, "node 0: this bigiron.ko lacks RDMA support (transport = rdma): install a module that has it, or use transport = ethernet");
+	cluster_format_rdma_error(&cfg, 0, EINVAL, buf, sizeof(buf));
+	CHECK_STREQ(buf, "BIGIRON_VM_SET_CLUSTER (node 0 of 2 at 192.0.2.1:7471): Invalid argument");
+
+	f = open_memstream(&text, &len);
+	if (!CHECK(f != NULL))
+		goto out;
+	config_print(&cfg, 0, f);
+	fclose(f);
+	CHECK(strstr(text, "transport    = rdma\njoin_timeout = 45 s\n"
+		     "rdma_port    = 7471\n") != NULL);
+	CHECK(strstr(text, "mtu") == NULL);
+	CHECK(strstr(text, "[node.0]    # this host\n"
+		     "address   = 192.0.2.1:7471\nmemory    = 0+256M") != NULL);
+	CHECK(strstr(text, "[node.1]\naddress   = [2001:db8::2]:5000\n"
+		     "memory    = 256M+256M") != NULL);
+	CHECK(strstr(text, "interface") == NULL);
+	CHECK(strstr(text, "mac ") == NULL);
 out:
 	free(text);
 	config_free(&cfg);
@@ -923,4 +1296,9 @@ void suite_cluster(void)
 	RUN(cluster_fill_struct);
 	RUN(cluster_missing_nodes);
 	RUN(cluster_print_check);
+	RUN(cluster_rdma);
+	RUN(cluster_rdma_errors);
+	RUN(cluster_rdma_find_self);
+	RUN(cluster_rdma_fill);
+	RUN(cluster_rdma_messages);
 }

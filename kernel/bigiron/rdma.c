@@ -1,0 +1,1168 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The RDMA transport: the same wire.h frames as the Ethernet transport,
+ * each one RDMA SEND on a reliable-connected queue pair, one QP per pair
+ * of nodes, set up with the kernel's RDMA connection manager.
+ *
+ * Everything above the transport is unchanged: the link (link.c) still
+ * numbers, acknowledges and authenticates every frame with the cluster
+ * key, and a frame that fails bi_wire_decode() is dropped and counted as
+ * on Ethernet; the fabric is not trusted more than a wire.  A frame
+ * carries a whole page (no fragments), and the QP delivers in order and
+ * retransmits by itself, so the link's own retransmissions only run when
+ * the transport had to drop a frame (no connection, no credit, no send
+ * slot) or the connection broke.
+ *
+ * Connections: every node listens on its address and port; of two nodes,
+ * the one with the lower id connects, with a private-data block naming
+ * the cluster and both node ids.  The listener accepts a request only
+ * from the address configured for the node it claims to be, for a lower
+ * node id than its own, for this cluster.  A new connection from a node
+ * replaces the one it had (the node started again).  The connecting side
+ * tries again every BIGIRON_RDMA_RETRY_MS until the deadline JOIN gave.
+ *
+ * Buffers: each connection posts BIGIRON_RDMA_RX receive buffers and has
+ * BIGIRON_RDMA_TX send buffers, each a header and a page, allocated and
+ * DMA-mapped once when the connection is made (never per frame) and used
+ * with the protection domain's local DMA key.  Sending copies the frame
+ * into a free send buffer: link.c calls the transport under the peer
+ * lock, so it cannot sleep or wait for a slot; with no free slot the
+ * frame is dropped, counted and left to the link's retransmission.
+ *
+ * Credits: a sender never overruns its receiver.  Every SEND carries in
+ * its immediate data the number of receive buffers its sender has posted
+ * so far for this connection (a 32-bit running count); a node may send
+ * while the peer's count exceeds its own count of SENDs.  One credit is
+ * kept back for a SEND with no frame that only returns credits, sent
+ * when the peer has used half of what it was last told.  A count that
+ * goes backwards or grants more than BIGIRON_RDMA_RX is dropped and
+ * counted (bad_credit); the receiver-not-ready retry of the QP is the
+ * backstop, so a wrong count delays frames and never loses one.
+ *
+ * Completions run in softirq (IB_POLL_SOFTIRQ), like the Ethernet receive
+ * handler: a received frame is decoded in its DMA buffer, handed to the
+ * peer (bigiron_peer_rx() copies what it keeps) and the buffer posted
+ * again.  A completion in error, a DISCONNECTED or a DEVICE_REMOVAL event
+ * ends the connection: the peer's frames are then dropped until the link
+ * declares it dead, as when an Ethernet peer stops answering.
+ *
+ * Locking, outermost first: the rdma_cm handler of an id (its
+ * handler_mutex), bigiron_rdma.lock (the connection table), then
+ * bigiron_rconn.mutex (a connection's resources), then the peer lock
+ * (pe->rconn and a connection's counters are used under it).  Nothing is
+ * torn down from an id's own handler but on DEVICE_REMOVAL, which the
+ * connection manager requires; rdma_destroy_id() runs only from the
+ * ordered workqueue and at teardown, never under these locks.
+ */
+
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/in.h>
+#include <linux/in6.h>
+#include <linux/inet.h>
+#include <linux/jiffies.h>
+#include <linux/lockdep.h>
+#include <linux/nsproxy.h>
+#include <linux/seq_file.h>
+#include <linux/slab.h>
+#include <linux/workqueue.h>
+#include <net/ipv6.h>
+#include <net/net_namespace.h>
+#include <rdma/ib_cm.h>
+#include <rdma/ib_verbs.h>
+#include <rdma/rdma_cm.h>
+
+#include "cluster.h"
+
+/* Receive buffers a connection posts, and send buffers it has. */
+#define BIGIRON_RDMA_RX		64
+#define BIGIRON_RDMA_TX		64
+/* One buffer: a header and a page. */
+#define BIGIRON_RDMA_BUF	BI_WIRE_MAX_FRAME
+/* Connecting side: wait between attempts, and each step's limit. */
+#define BIGIRON_RDMA_RETRY_MS	500
+#define BIGIRON_RDMA_RESOLVE_MS	2000
+/* Private data of a connection request. */
+#define BIGIRON_RDMA_MAGIC	0x62697264	/* "bird" */
+
+struct bigiron_rdma_req {
+	__be32 magic;
+	__be32 cluster;
+	__be16 src;
+	__be16 dst;
+	__be32 version;
+};
+
+enum bigiron_rdma_kind { BIGIRON_RDMA_LISTENER, BIGIRON_RDMA_CONN };
+
+struct bigiron_rbuf {
+	struct ib_cqe cqe;
+	struct bigiron_rconn *conn;
+	void *buf;
+	u64 dma;
+};
+
+/**
+ * struct bigiron_rconn - one queue pair to a peer
+ * @kind: BIGIRON_RDMA_CONN (the id's context)
+ * @rd: the transport
+ * @node: the peer
+ * @active: this node connected (lower id)
+ * @mutex: serializes the creation and destruction of the resources
+ * @id: the connection's id; NULL once taken for destruction
+ * @pd: protection domain, on @id's device
+ * @cq: completion queue of both directions, polled in softirq
+ * @has_qp: @id has its QP
+ * @rx: BIGIRON_RDMA_RX receive buffers
+ * @tx: BIGIRON_RDMA_TX send buffers
+ * @failed: ended; @release queued (under bigiron_rdma.lock)
+ * @fail: ends it from bigiron_rdma.wq after a completion in error
+ * @release: destroys it from bigiron_rdma.wq
+ * Under the peer lock once published (pe->rconn):
+ * @tx_head: send buffers used so far (the next is @tx_head % TX)
+ * @tx_done: send completions so far
+ * @sent: SENDs posted so far, credit messages included
+ * @posted: receive buffers posted so far
+ * @told: @posted as the peer was last told
+ * @rcvd: SENDs received so far
+ * @peer_posted: the peer's @posted, as its last SEND said
+ */
+struct bigiron_rconn {
+	enum bigiron_rdma_kind kind;
+	struct bigiron_rdma *rd;
+	u16 node;
+	bool active;
+	struct mutex mutex;	/* see above */
+	struct rdma_cm_id *id;
+	struct ib_pd *pd;
+	struct ib_cq *cq;
+	bool has_qp;
+	struct bigiron_rbuf rx[BIGIRON_RDMA_RX];
+	struct bigiron_rbuf tx[BIGIRON_RDMA_TX];
+	bool failed;
+	struct work_struct fail;
+	struct work_struct release;
+	u32 tx_head;
+	u32 tx_done;
+	u32 sent;
+	u32 posted;
+	u32 told;
+	u32 rcvd;
+	u32 peer_posted;
+};
+
+/**
+ * struct bigiron_rdma - the RDMA transport of a node instance
+ * @kind: BIGIRON_RDMA_LISTENER (the listening id's context)
+ * @cl: the node instance
+ * @net: network namespace of the ids, referenced
+ * @lock: protects @listen, @cur, @stopping and @deadline
+ * @listen: the listening id, NULL once gone
+ * @cur: the connection to each node, NULL when there is none
+ * @stopping: teardown started: nothing is connected or accepted
+ * @deadline: jiffies until which the connecting side tries again
+ * @connect: per node, the next connection attempt
+ * @wq: ordered; connection attempts and releases run on it
+ * @connects: connections this node started
+ * @accepts: connection requests it accepted
+ * @refused: connection requests it refused
+ * @failures: connections that ended with a completion in error
+ */
+struct bigiron_rdma {
+	enum bigiron_rdma_kind kind;
+	struct bigiron_cluster *cl;
+	struct net *net;
+	struct mutex lock;	/* see above */
+	struct rdma_cm_id *listen;
+	struct bigiron_rconn *cur[BIGIRON_MAX_NODES];
+	bool stopping;
+	unsigned long deadline;
+	struct bigiron_rdma_node {
+		struct bigiron_rdma *rd;
+		u16 node;
+		struct delayed_work work;
+	} connect[BIGIRON_MAX_NODES];
+	struct workqueue_struct *wq;
+	atomic64_t connects;
+	atomic64_t accepts;
+	atomic64_t refused;
+	atomic64_t failures;
+};
+
+static void bigiron_rdma_addr(const struct bigiron_node_desc *n,
+			      struct sockaddr_storage *ss)
+{
+	const struct in6_addr *a6 = (const struct in6_addr *)n->addr;
+
+	memset(ss, 0, sizeof(*ss));
+	if (ipv6_addr_v4mapped(a6)) {
+		struct sockaddr_in *sin = (struct sockaddr_in *)ss;
+
+		sin->sin_family = AF_INET;
+		sin->sin_addr.s_addr = a6->s6_addr32[3];
+		sin->sin_port = htons(n->port);
+	} else {
+		struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)ss;
+
+		sin6->sin6_family = AF_INET6;
+		sin6->sin6_addr = *a6;
+		sin6->sin6_port = htons(n->port);
+	}
+}
+
+/* Whether @sa is node @n's address (the port is the peer's own choice). */
+static bool bigiron_rdma_addr_is(const struct sockaddr *sa,
+				 const struct bigiron_node_desc *n)
+{
+	const struct in6_addr *a6 = (const struct in6_addr *)n->addr;
+
+	if (sa->sa_family == AF_INET)
+		return ipv6_addr_v4mapped(a6) &&
+		       ((const struct sockaddr_in *)sa)->sin_addr.s_addr ==
+		       a6->s6_addr32[3];
+	if (sa->sa_family == AF_INET6)
+		return ipv6_addr_equal(&((const struct sockaddr_in6 *)sa)->sin6_addr,
+				       a6);
+	return false;
+}
+
+/**
+ * bigiron_rdma_check_nodes - the RDMA fields of a node table
+ * @nodes: the table
+ * @nr: its entries
+ *
+ * Return: 0, or -EINVAL: a MAC set, a port of 0, an unspecified or
+ * multicast address, or two nodes with the same address and port.
+ */
+int bigiron_rdma_check_nodes(const struct bigiron_node_desc *nodes,
+			     unsigned int nr)
+{
+	unsigned int i, j;
+
+	for (i = 0; i < nr; i++) {
+		const struct in6_addr *a = (const void *)nodes[i].addr;
+
+		if (!is_zero_ether_addr(nodes[i].mac) || !nodes[i].port)
+			return -EINVAL;
+		if (ipv6_addr_any(a) || ipv6_addr_is_multicast(a))
+			return -EINVAL;
+		if (ipv6_addr_v4mapped(a) &&
+		    (!a->s6_addr32[3] ||
+		     ipv4_is_multicast(a->s6_addr32[3]) ||
+		     ipv4_is_lbcast(a->s6_addr32[3])))
+			return -EINVAL;
+		for (j = 0; j < i; j++)
+			if (nodes[i].port == nodes[j].port &&
+			    !memcmp(nodes[i].addr, nodes[j].addr, 16))
+				return -EINVAL;
+	}
+	return 0;
+}
+
+/* ---- the data path (softirq, or process context with BHs off) ---------- */
+
+static struct bigiron_peer *bigiron_rconn_peer(struct bigiron_rconn *c)
+{
+	return c->rd->cl->peers[c->node];
+}
+
+static void bigiron_rconn_fail(struct bigiron_rconn *c);
+static void bigiron_rconn_fail_work(struct work_struct *work);
+
+/*
+ * Post one SEND of @len bytes from the next send buffer, @len 0 for a
+ * credit message; the caller filled the buffer.  Under the peer lock.
+ */
+static int bigiron_rconn_post_send(struct bigiron_rconn *c,
+				   struct bigiron_rbuf *b, u32 len)
+{
+	struct ib_device *dev = c->id->device;
+	struct ib_sge sge = {
+		.addr = b->dma,
+		.length = len,
+		.lkey = c->pd->local_dma_lkey,
+	};
+	struct ib_send_wr wr = {
+		.wr_cqe = &b->cqe,
+		.sg_list = len ? &sge : NULL,
+		.num_sge = len ? 1 : 0,
+		.opcode = IB_WR_SEND_WITH_IMM,
+		.send_flags = IB_SEND_SIGNALED,
+		.ex.imm_data = cpu_to_be32(c->posted),
+	};
+	int err;
+
+	if (len)
+		ib_dma_sync_single_for_device(dev, b->dma, len, DMA_TO_DEVICE);
+	err = ib_post_send(c->id->qp, &wr, NULL);
+	if (err)
+		return err;
+	c->tx_head++;
+	c->sent++;
+	c->told = c->posted;
+	return 0;
+}
+
+/* Credits left toward the peer: buffers it posted that no SEND used. */
+static u32 bigiron_rconn_credits(const struct bigiron_rconn *c)
+{
+	return c->peer_posted - c->sent;
+}
+
+/* A send buffer is free: completions trail the posts by less than TX. */
+static struct bigiron_rbuf *bigiron_rconn_tx_slot(struct bigiron_rconn *c)
+{
+	if (c->tx_head - c->tx_done >= BIGIRON_RDMA_TX)
+		return NULL;
+	return &c->tx[c->tx_head % BIGIRON_RDMA_TX];
+}
+
+/*
+ * Return credits when the peer has used half of what it was last told
+ * and could run short; one credit is kept for this.  Under the peer lock.
+ */
+static void bigiron_rconn_maybe_credit(struct bigiron_rconn *c)
+{
+	struct bigiron_rbuf *b;
+
+	if (c->posted == c->told ||
+	    c->told - c->rcvd > BIGIRON_RDMA_RX / 2)
+		return;
+	if (!bigiron_rconn_credits(c))
+		return;
+	b = bigiron_rconn_tx_slot(c);
+	if (!b)
+		return;
+	if (bigiron_rconn_post_send(c, b, 0))
+		bigiron_peer_count_drop_locked(bigiron_rconn_peer(c),
+					       BIGIRON_DROP_TX_ERR);
+}
+
+/* link.c's ops->xmit for the RDMA transport: under the peer lock. */
+void bigiron_rdma_xmit(void *priv, u16 node, const u8 *hdr, const u8 *frag,
+		       u16 frag_len)
+{
+	struct bigiron_cluster *cl = priv;
+	struct bigiron_peer *pe = cl->peers[node];
+	struct bigiron_rconn *c = pe->rconn;
+	struct bigiron_rbuf *b;
+
+	lockdep_assert_held(&pe->lock);
+
+	if (cl->detached) {
+		bigiron_peer_count_drop_locked(pe, BIGIRON_DROP_STOPPED);
+		return;
+	}
+	if (!c) {
+		bigiron_peer_count_drop_locked(pe, BIGIRON_DROP_NO_CONN);
+		return;
+	}
+	/* the last credit is for returning credits */
+	if (bigiron_rconn_credits(c) < 2) {
+		bigiron_peer_count_drop_locked(pe, BIGIRON_DROP_NO_CREDIT);
+		return;
+	}
+	b = bigiron_rconn_tx_slot(c);
+	if (!b) {
+		bigiron_peer_count_drop_locked(pe, BIGIRON_DROP_TX_NOMEM);
+		return;
+	}
+	memcpy(b->buf, hdr, BI_WIRE_HDR_LEN);
+	if (frag_len)
+		memcpy(b->buf + BI_WIRE_HDR_LEN, frag, frag_len);
+	if (bigiron_rconn_post_send(c, b, BI_WIRE_HDR_LEN + frag_len))
+		bigiron_peer_count_drop_locked(pe, BIGIRON_DROP_TX_ERR);
+}
+
+static void bigiron_rconn_send_done(struct ib_cq *cq, struct ib_wc *wc)
+{
+	struct bigiron_rbuf *b = container_of(wc->wr_cqe, struct bigiron_rbuf,
+					      cqe);
+	struct bigiron_rconn *c = b->conn;
+	struct bigiron_peer *pe = bigiron_rconn_peer(c);
+
+	spin_lock(&pe->lock);
+	c->tx_done++;
+	spin_unlock(&pe->lock);
+	if (wc->status != IB_WC_SUCCESS) {
+		if (wc->status != IB_WC_WR_FLUSH_ERR)
+			pr_info_ratelimited("vm%u: node %u: RDMA send failed: %s\n",
+					    c->rd->cl->vm->id, c->node,
+					    ib_wc_status_msg(wc->status));
+		bigiron_rconn_fail(c);
+	}
+}
+
+static int bigiron_rconn_post_recv(struct bigiron_rconn *c,
+				   struct bigiron_rbuf *b)
+{
+	struct ib_sge sge = {
+		.addr = b->dma,
+		.length = BIGIRON_RDMA_BUF,
+		.lkey = c->pd->local_dma_lkey,
+	};
+	struct ib_recv_wr wr = {
+		.wr_cqe = &b->cqe,
+		.sg_list = &sge,
+		.num_sge = 1,
+	};
+
+	ib_dma_sync_single_for_device(c->id->device, b->dma, BIGIRON_RDMA_BUF,
+				      DMA_FROM_DEVICE);
+	return ib_post_recv(c->id->qp, &wr, NULL);
+}
+
+/* The peer's running count of posted buffers, checked. Peer lock held. */
+static void bigiron_rconn_credit(struct bigiron_rconn *c, u32 posted)
+{
+	s32 ahead = (s32)(posted - c->peer_posted);
+
+	if (ahead < 0 || posted - c->sent > BIGIRON_RDMA_RX) {
+		bigiron_peer_count_drop_locked(bigiron_rconn_peer(c),
+					       BIGIRON_DROP_BAD_CREDIT);
+		return;
+	}
+	c->peer_posted = posted;
+}
+
+static void bigiron_rconn_recv_done(struct ib_cq *cq, struct ib_wc *wc)
+{
+	struct bigiron_rbuf *b = container_of(wc->wr_cqe, struct bigiron_rbuf,
+					      cqe);
+	struct bigiron_rconn *c = b->conn;
+	struct bigiron_cluster *cl = c->rd->cl;
+	struct bigiron_peer *pe = bigiron_rconn_peer(c);
+	enum bi_wire_drop why;
+	struct bi_wire_hdr h;
+	const u8 *frag;
+	u32 len = wc->byte_len;
+
+	if (wc->status != IB_WC_SUCCESS) {
+		if (wc->status != IB_WC_WR_FLUSH_ERR)
+			pr_info_ratelimited("vm%u: node %u: RDMA receive failed: %s\n",
+					    cl->vm->id, c->node,
+					    ib_wc_status_msg(wc->status));
+		bigiron_rconn_fail(c);
+		return;
+	}
+	ib_dma_sync_single_for_cpu(c->id->device, b->dma, BIGIRON_RDMA_BUF,
+				   DMA_FROM_DEVICE);
+
+	spin_lock(&pe->lock);
+	c->rcvd++;
+	if (wc->opcode == IB_WC_RECV && (wc->wc_flags & IB_WC_WITH_IMM))
+		bigiron_rconn_credit(c, be32_to_cpu(wc->ex.imm_data));
+	spin_unlock(&pe->lock);
+
+	if (wc->opcode != IB_WC_RECV || !(wc->wc_flags & IB_WC_WITH_IMM)) {
+		bigiron_peer_count_drop(pe, BIGIRON_DROP_SHORT);
+	} else if (!len) {
+		/* a credit message: nothing else in it */
+	} else if (len < BI_WIRE_HDR_LEN) {
+		atomic64_inc(&cl->drops[BIGIRON_DROP_SHORT]);
+	} else if (len > BIGIRON_RDMA_BUF) {
+		atomic64_inc(&cl->drops[BIGIRON_DROP_LONG]);
+	} else {
+		why = bi_wire_decode(&cl->wire, b->buf, len, &h, &frag);
+		if (why != BI_WIRE_OK) {
+			atomic64_inc(&cl->wire_drops[why]);
+			pr_info_ratelimited("vm%u: dropped RDMA frame from node %u's connection: %s\n",
+					    cl->vm->id, c->node,
+					    bi_wire_drop_name(why));
+		} else if (h.src != c->node) {
+			/* authenticated, but on another node's connection */
+			bigiron_peer_count_drop(pe, BIGIRON_DROP_SRC_MAC);
+		} else {
+			bigiron_peer_rx(pe, &h, frag);
+		}
+	}
+
+	spin_lock(&pe->lock);
+	if (bigiron_rconn_post_recv(c, b)) {
+		spin_unlock(&pe->lock);
+		bigiron_rconn_fail(c);
+		return;
+	}
+	c->posted++;
+	if (pe->rconn == c)
+		bigiron_rconn_maybe_credit(c);
+	spin_unlock(&pe->lock);
+}
+
+/* ---- connection resources (process context) --------------------------- */
+
+static void bigiron_rconn_unmap(struct bigiron_rconn *c)
+{
+	struct ib_device *dev = c->id->device;
+	unsigned int i;
+
+	for (i = 0; i < BIGIRON_RDMA_RX; i++) {
+		if (c->rx[i].dma)
+			ib_dma_unmap_single(dev, c->rx[i].dma,
+					    BIGIRON_RDMA_BUF, DMA_FROM_DEVICE);
+		c->rx[i].dma = 0;
+		kfree(c->rx[i].buf);
+		c->rx[i].buf = NULL;
+	}
+	for (i = 0; i < BIGIRON_RDMA_TX; i++) {
+		if (c->tx[i].dma)
+			ib_dma_unmap_single(dev, c->tx[i].dma,
+					    BIGIRON_RDMA_BUF, DMA_TO_DEVICE);
+		c->tx[i].dma = 0;
+		kfree(c->tx[i].buf);
+		c->tx[i].buf = NULL;
+	}
+}
+
+/* Tear down what bigiron_rconn_setup() made.  Under c->mutex. */
+static void bigiron_rconn_teardown(struct bigiron_rconn *c)
+{
+	lockdep_assert_held(&c->mutex);
+
+	if (c->has_qp) {
+		ib_drain_qp(c->id->qp);
+		rdma_destroy_qp(c->id);
+		c->has_qp = false;
+	}
+	if (c->cq) {
+		ib_free_cq(c->cq);
+		c->cq = NULL;
+	}
+	if (c->id && c->pd)
+		bigiron_rconn_unmap(c);
+	if (c->pd) {
+		ib_dealloc_pd(c->pd);
+		c->pd = NULL;
+	}
+}
+
+static int bigiron_rconn_map(struct bigiron_rconn *c, struct bigiron_rbuf *b,
+			     enum dma_data_direction dir,
+			     void (*done)(struct ib_cq *, struct ib_wc *))
+{
+	struct ib_device *dev = c->id->device;
+
+	b->conn = c;
+	b->cqe.done = done;
+	b->buf = kmalloc(BIGIRON_RDMA_BUF, GFP_KERNEL_ACCOUNT);
+	if (!b->buf)
+		return -ENOMEM;
+	b->dma = ib_dma_map_single(dev, b->buf, BIGIRON_RDMA_BUF, dir);
+	if (ib_dma_mapping_error(dev, b->dma)) {
+		b->dma = 0;
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+/*
+ * The id has a device (its address or route resolved, or a request came
+ * in on it): protection domain, completion queue, QP, buffers, receives
+ * posted.  Under c->mutex; c->mutex's caller is the id's handler.
+ */
+static int bigiron_rconn_setup(struct bigiron_rconn *c)
+{
+	struct ib_device *dev = c->id->device;
+	struct ib_qp_init_attr attr = {};
+	unsigned int i;
+	int err;
+
+	lockdep_assert_held(&c->mutex);
+
+	c->pd = ib_alloc_pd(dev, 0);
+	if (IS_ERR(c->pd)) {
+		err = PTR_ERR(c->pd);
+		c->pd = NULL;
+		return err;
+	}
+	for (i = 0; i < BIGIRON_RDMA_RX; i++) {
+		err = bigiron_rconn_map(c, &c->rx[i], DMA_FROM_DEVICE,
+					bigiron_rconn_recv_done);
+		if (err)
+			goto err;
+	}
+	for (i = 0; i < BIGIRON_RDMA_TX; i++) {
+		err = bigiron_rconn_map(c, &c->tx[i], DMA_TO_DEVICE,
+					bigiron_rconn_send_done);
+		if (err)
+			goto err;
+	}
+	/* one more of each for ib_drain_qp() */
+	c->cq = ib_alloc_cq(dev, c, BIGIRON_RDMA_RX + BIGIRON_RDMA_TX + 2, 0,
+			    IB_POLL_SOFTIRQ);
+	if (IS_ERR(c->cq)) {
+		err = PTR_ERR(c->cq);
+		c->cq = NULL;
+		goto err;
+	}
+	attr.qp_context = c;
+	attr.send_cq = c->cq;
+	attr.recv_cq = c->cq;
+	attr.cap.max_send_wr = BIGIRON_RDMA_TX + 1;
+	attr.cap.max_recv_wr = BIGIRON_RDMA_RX + 1;
+	attr.cap.max_send_sge = 1;
+	attr.cap.max_recv_sge = 1;
+	attr.sq_sig_type = IB_SIGNAL_ALL_WR;
+	attr.qp_type = IB_QPT_RC;
+	err = rdma_create_qp(c->id, c->pd, &attr);
+	if (err)
+		goto err;
+	c->has_qp = true;
+	/* nothing is published yet: the counters need no peer lock */
+	for (i = 0; i < BIGIRON_RDMA_RX; i++) {
+		err = bigiron_rconn_post_recv(c, &c->rx[i]);
+		if (err)
+			goto err;
+		c->posted++;
+	}
+	/* the peer posts as many: until its first SEND says more */
+	c->peer_posted = BIGIRON_RDMA_RX;
+	c->told = c->posted;
+	return 0;
+err:
+	bigiron_rconn_teardown(c);
+	return err;
+}
+
+static void bigiron_rconn_release(struct work_struct *work)
+{
+	struct bigiron_rconn *c = container_of(work, struct bigiron_rconn,
+					       release);
+	struct rdma_cm_id *id;
+
+	mutex_lock(&c->mutex);
+	if (c->id)
+		bigiron_rconn_teardown(c);
+	id = c->id;
+	c->id = NULL;
+	mutex_unlock(&c->mutex);
+	/* waits for a handler of the id that still runs */
+	if (id)
+		rdma_destroy_id(id);
+	kfree(c);
+}
+
+static struct bigiron_rconn *bigiron_rconn_new(struct bigiron_rdma *rd,
+					       u16 node, bool active)
+{
+	struct bigiron_rconn *c = kzalloc(sizeof(*c), GFP_KERNEL_ACCOUNT);
+
+	if (!c)
+		return NULL;
+	c->kind = BIGIRON_RDMA_CONN;
+	c->rd = rd;
+	c->node = node;
+	c->active = active;
+	mutex_init(&c->mutex);
+	INIT_WORK(&c->fail, bigiron_rconn_fail_work);
+	INIT_WORK(&c->release, bigiron_rconn_release);
+	return c;
+}
+
+/* Retry a connection of the connecting side later.  Under rd->lock. */
+static void bigiron_rdma_retry_locked(struct bigiron_rdma *rd, u16 node)
+{
+	lockdep_assert_held(&rd->lock);
+
+	if (rd->stopping || node <= rd->cl->self ||
+	    time_after(jiffies, rd->deadline))
+		return;
+	queue_delayed_work(rd->wq, &rd->connect[node].work,
+			   msecs_to_jiffies(BIGIRON_RDMA_RETRY_MS));
+}
+
+/*
+ * End a connection: unpublished (the peer's frames are dropped from now
+ * until a new one is up or the link declares the peer dead), its
+ * resources and id released from the workqueue.  Any context but the
+ * peer lock's; once per connection.
+ */
+static void bigiron_rconn_end(struct bigiron_rconn *c, bool retry)
+{
+	struct bigiron_rdma *rd = c->rd;
+	struct bigiron_peer *pe = bigiron_rconn_peer(c);
+
+	lockdep_assert_held(&rd->lock);
+
+	if (c->failed)
+		return;
+	c->failed = true;
+	if (rd->cur[c->node] == c)
+		rd->cur[c->node] = NULL;
+	spin_lock_bh(&pe->lock);
+	if (pe->rconn == c)
+		pe->rconn = NULL;
+	spin_unlock_bh(&pe->lock);
+	queue_work(rd->wq, &c->release);
+	if (retry && c->active)
+		bigiron_rdma_retry_locked(rd, c->node);
+}
+
+/*
+ * A completion in error, in softirq: nothing is sent on the connection
+ * any more, and the work ends it.  Only while it is published: the work
+ * is then queued before any release of the connection (bigiron_rconn_end()
+ * unpublishes it under the same lock before it queues the release), so it
+ * runs first on the ordered workqueue.  The flushed completions of a
+ * connection being released find it unpublished and do nothing.
+ */
+static void bigiron_rconn_fail(struct bigiron_rconn *c)
+{
+	struct bigiron_peer *pe = bigiron_rconn_peer(c);
+
+	spin_lock(&pe->lock);
+	if (pe->rconn == c) {
+		pe->rconn = NULL;
+		atomic64_inc(&c->rd->failures);
+		queue_work(c->rd->wq, &c->fail);
+	}
+	spin_unlock(&pe->lock);
+}
+
+static void bigiron_rconn_fail_work(struct work_struct *work)
+{
+	struct bigiron_rconn *c = container_of(work, struct bigiron_rconn,
+					       fail);
+	struct bigiron_rdma *rd = c->rd;
+
+	mutex_lock(&rd->lock);
+	bigiron_rconn_end(c, true);
+	mutex_unlock(&rd->lock);
+}
+
+/* ---- connection manager events (process context) ----------------------- */
+
+static void bigiron_rdma_param(struct rdma_conn_param *p,
+			       const struct bigiron_rdma_req *req)
+{
+	memset(p, 0, sizeof(*p));
+	p->private_data = req;
+	p->private_data_len = req ? sizeof(*req) : 0;
+	/* SEND only: no RDMA READ in either direction */
+	p->responder_resources = 0;
+	p->initiator_depth = 0;
+	p->retry_count = 7;
+	/* receiver not ready: retry for ever (credits make it rare) */
+	p->rnr_retry_count = 7;
+}
+
+/* A connection of ours is up: publish it.  From its id's handler. */
+static void bigiron_rconn_established(struct bigiron_rconn *c)
+{
+	struct bigiron_rdma *rd = c->rd;
+	struct bigiron_peer *pe = bigiron_rconn_peer(c);
+	struct bigiron_rconn *old;
+
+	mutex_lock(&rd->lock);
+	if (rd->stopping || c->failed) {
+		mutex_unlock(&rd->lock);
+		return;
+	}
+	old = rd->cur[c->node];
+	rd->cur[c->node] = c;
+	if (old && old != c)
+		bigiron_rconn_end(old, false);
+	spin_lock_bh(&pe->lock);
+	pe->rconn = c;
+	spin_unlock_bh(&pe->lock);
+	mutex_unlock(&rd->lock);
+	pr_info_ratelimited("vm%u: RDMA connection to node %u up on %s\n",
+			    rd->cl->vm->id, c->node,
+			    c->id->device->name);
+}
+
+/* A connection request on the listener: from a lower node id. */
+static int bigiron_rdma_request(struct bigiron_rdma *rd,
+				struct rdma_cm_id *id,
+				const struct rdma_cm_event *ev)
+{
+	struct bigiron_cluster *cl = rd->cl;
+	const struct bigiron_rdma_req *req = ev->param.conn.private_data;
+	struct rdma_conn_param param;
+	struct bigiron_rconn *c, *old;
+	u16 src;
+	int err;
+
+	if (ev->param.conn.private_data_len < sizeof(*req) || !req ||
+	    be32_to_cpu(req->magic) != BIGIRON_RDMA_MAGIC ||
+	    be32_to_cpu(req->version) != BI_WIRE_VERSION ||
+	    be32_to_cpu(req->cluster) != cl->id ||
+	    be16_to_cpu(req->dst) != cl->self)
+		goto refuse;
+	src = be16_to_cpu(req->src);
+	if (src >= cl->self ||
+	    !bigiron_rdma_addr_is((struct sockaddr *)&id->route.addr.dst_addr,
+				  &cl->nodes[src]))
+		goto refuse;
+
+	c = bigiron_rconn_new(rd, src, false);
+	if (!c)
+		goto refuse;
+	c->id = id;
+	id->context = c;
+	mutex_lock(&c->mutex);
+	err = bigiron_rconn_setup(c);
+	mutex_unlock(&c->mutex);
+	if (err)
+		goto free;
+
+	mutex_lock(&rd->lock);
+	if (rd->stopping) {
+		mutex_unlock(&rd->lock);
+		goto teardown;
+	}
+	/* the node started again: its old connection is gone */
+	old = rd->cur[src];
+	rd->cur[src] = c;
+	if (old)
+		bigiron_rconn_end(old, false);
+	bigiron_rdma_param(&param, NULL);
+	err = rdma_accept(id, &param);
+	if (err) {
+		rd->cur[src] = NULL;
+		mutex_unlock(&rd->lock);
+		goto teardown;
+	}
+	mutex_unlock(&rd->lock);
+	atomic64_inc(&rd->accepts);
+	return 0;
+
+teardown:
+	mutex_lock(&c->mutex);
+	bigiron_rconn_teardown(c);
+	mutex_unlock(&c->mutex);
+free:
+	kfree(c);
+	/* non-zero: the connection manager destroys the new id */
+	atomic64_inc(&rd->refused);
+	return 1;
+refuse:
+	atomic64_inc(&rd->refused);
+	pr_info_ratelimited("vm%u: RDMA connection request from %pISp refused\n",
+			    cl->vm->id, &id->route.addr.dst_addr);
+	rdma_reject(id, NULL, 0, IB_CM_REJ_CONSUMER_DEFINED);
+	return 1;
+}
+
+static int bigiron_rdma_listener_event(struct bigiron_rdma *rd,
+				       struct rdma_cm_id *id,
+				       struct rdma_cm_event *ev)
+{
+	switch (ev->event) {
+	case RDMA_CM_EVENT_CONNECT_REQUEST:
+		return bigiron_rdma_request(rd, id, ev);
+	case RDMA_CM_EVENT_DEVICE_REMOVAL:
+		/* the listener's device goes: the listener with it */
+		mutex_lock(&rd->lock);
+		if (rd->listen != id) {
+			mutex_unlock(&rd->lock);
+			return 0;	/* teardown destroys it */
+		}
+		rd->listen = NULL;
+		mutex_unlock(&rd->lock);
+		pr_warn("vm%u: the RDMA device of this node went away: no more connections are accepted\n",
+			rd->cl->vm->id);
+		return 1;
+	default:
+		return 0;
+	}
+}
+
+/*
+ * The connection's device goes: everything on it must be released before
+ * this returns.  Non-zero: the connection manager destroys the id, unless
+ * a release took it already (and destroys it when this returns).
+ */
+static int bigiron_rconn_removed(struct bigiron_rconn *c)
+{
+	struct bigiron_rdma *rd = c->rd;
+	int ret = 0;
+
+	mutex_lock(&rd->lock);
+	bigiron_rconn_end(c, true);
+	mutex_unlock(&rd->lock);
+	mutex_lock(&c->mutex);
+	if (c->id) {
+		bigiron_rconn_teardown(c);
+		c->id = NULL;
+		ret = 1;
+	}
+	mutex_unlock(&c->mutex);
+	return ret;
+}
+
+static int bigiron_rconn_event(struct bigiron_rconn *c, struct rdma_cm_id *id,
+			       struct rdma_cm_event *ev)
+{
+	struct bigiron_rdma *rd = c->rd;
+	struct bigiron_cluster *cl = rd->cl;
+	struct bigiron_rdma_req req;
+	struct rdma_conn_param param;
+	int err;
+
+	switch (ev->event) {
+	case RDMA_CM_EVENT_ADDR_RESOLVED:
+		err = rdma_resolve_route(id, BIGIRON_RDMA_RESOLVE_MS);
+		if (err)
+			goto fail;
+		return 0;
+	case RDMA_CM_EVENT_ROUTE_RESOLVED:
+		mutex_lock(&c->mutex);
+		err = c->id ? bigiron_rconn_setup(c) : -ENODEV;
+		mutex_unlock(&c->mutex);
+		if (err)
+			goto fail;
+		req.magic = cpu_to_be32(BIGIRON_RDMA_MAGIC);
+		req.cluster = cpu_to_be32(cl->id);
+		req.src = cpu_to_be16(cl->self);
+		req.dst = cpu_to_be16(c->node);
+		req.version = cpu_to_be32(BI_WIRE_VERSION);
+		bigiron_rdma_param(&param, &req);
+		err = rdma_connect_locked(id, &param);
+		if (err)
+			goto fail;
+		return 0;
+	case RDMA_CM_EVENT_ESTABLISHED:
+		bigiron_rconn_established(c);
+		return 0;
+	case RDMA_CM_EVENT_DEVICE_REMOVAL:
+		pr_warn("vm%u: node %u: the RDMA device went away\n",
+			cl->vm->id, c->node);
+		return bigiron_rconn_removed(c);
+	case RDMA_CM_EVENT_ADDR_ERROR:
+	case RDMA_CM_EVENT_ROUTE_ERROR:
+	case RDMA_CM_EVENT_CONNECT_ERROR:
+	case RDMA_CM_EVENT_UNREACHABLE:
+	case RDMA_CM_EVENT_REJECTED:
+	case RDMA_CM_EVENT_DISCONNECTED:
+	case RDMA_CM_EVENT_ADDR_CHANGE:
+		err = ev->status ?: -ECONNRESET;
+		goto fail;
+	default:
+		return 0;
+	}
+fail:
+	pr_debug("vm%u: node %u: RDMA connection: %s: %d\n", cl->vm->id,
+		 c->node, rdma_event_msg(ev->event), err);
+	mutex_lock(&rd->lock);
+	bigiron_rconn_end(c, true);
+	mutex_unlock(&rd->lock);
+	return 0;
+}
+
+static int bigiron_rdma_event(struct rdma_cm_id *id, struct rdma_cm_event *ev)
+{
+	enum bigiron_rdma_kind *kind = id->context;
+
+	if (*kind == BIGIRON_RDMA_LISTENER)
+		return bigiron_rdma_listener_event(id->context, id, ev);
+	return bigiron_rconn_event(id->context, id, ev);
+}
+
+/* ---- connecting, JOIN, setup and teardown ------------------------------ */
+
+static void bigiron_rdma_connect_work(struct work_struct *work)
+{
+	struct bigiron_rdma_node *n = container_of(to_delayed_work(work),
+						   struct bigiron_rdma_node,
+						   work);
+	struct bigiron_rdma *rd = n->rd;
+	struct bigiron_cluster *cl = rd->cl;
+	struct sockaddr_storage src, dst;
+	struct bigiron_rconn *c;
+	struct rdma_cm_id *id;
+	int err;
+
+	mutex_lock(&rd->lock);
+	if (rd->stopping || rd->cur[n->node]) {
+		mutex_unlock(&rd->lock);
+		return;
+	}
+	c = bigiron_rconn_new(rd, n->node, true);
+	if (!c)
+		goto retry;
+	id = rdma_create_id(rd->net, bigiron_rdma_event, c, RDMA_PS_TCP,
+			    IB_QPT_RC);
+	if (IS_ERR(id)) {
+		kfree(c);
+		goto retry;
+	}
+	c->id = id;
+	rd->cur[n->node] = c;
+	atomic64_inc(&rd->connects);
+	bigiron_rdma_addr(&cl->nodes[cl->self], &src);
+	/* any local port: the peer checks the address only */
+	if (src.ss_family == AF_INET)
+		((struct sockaddr_in *)&src)->sin_port = 0;
+	else
+		((struct sockaddr_in6 *)&src)->sin6_port = 0;
+	bigiron_rdma_addr(&cl->nodes[n->node], &dst);
+	mutex_unlock(&rd->lock);
+
+	/* its events may run from here on: they take rd->lock themselves */
+	err = rdma_resolve_addr(id, (struct sockaddr *)&src,
+				(struct sockaddr *)&dst,
+				BIGIRON_RDMA_RESOLVE_MS);
+	if (err) {
+		mutex_lock(&rd->lock);
+		bigiron_rconn_end(c, true);
+		mutex_unlock(&rd->lock);
+	}
+	return;
+retry:
+	bigiron_rdma_retry_locked(rd, n->node);
+	mutex_unlock(&rd->lock);
+}
+
+/**
+ * bigiron_rdma_join - connect to the nodes above this one
+ * @cl: the node instance, RDMA transport
+ * @timeout_ms: go on trying for so long
+ *
+ * The nodes below connect to this one.  Attempts go on in the background
+ * until the deadline; JOIN waits for the links as on Ethernet.
+ */
+void bigiron_rdma_join(struct bigiron_cluster *cl, unsigned int timeout_ms)
+{
+	struct bigiron_rdma *rd = cl->rdma;
+	unsigned long deadline = jiffies + msecs_to_jiffies(timeout_ms);
+	unsigned int i;
+
+	mutex_lock(&rd->lock);
+	if (time_after(deadline, rd->deadline))
+		rd->deadline = deadline;
+	for (i = cl->self + 1; i < cl->nr_nodes && !rd->stopping; i++)
+		if (!rd->cur[i])
+			queue_delayed_work(rd->wq, &rd->connect[i].work, 0);
+	mutex_unlock(&rd->lock);
+}
+
+/**
+ * bigiron_rdma_attach - listen on this node's address
+ * @cl: the node instance, its peers made
+ *
+ * Return: 0; -EADDRNOTAVAIL or -ENODEV when no RDMA device has the
+ * address, -EADDRINUSE when its port is taken, -ENOMEM.
+ */
+int bigiron_rdma_attach(struct bigiron_cluster *cl)
+{
+	struct bigiron_rdma *rd;
+	struct sockaddr_storage ss;
+	struct rdma_cm_id *id;
+	unsigned int i;
+	int err;
+
+	rd = kzalloc(sizeof(*rd), GFP_KERNEL_ACCOUNT);
+	if (!rd)
+		return -ENOMEM;
+	rd->kind = BIGIRON_RDMA_LISTENER;
+	rd->cl = cl;
+	mutex_init(&rd->lock);
+	rd->deadline = jiffies;
+	for (i = 0; i < BIGIRON_MAX_NODES; i++) {
+		rd->connect[i].rd = rd;
+		rd->connect[i].node = i;
+		INIT_DELAYED_WORK(&rd->connect[i].work,
+				  bigiron_rdma_connect_work);
+	}
+	rd->wq = alloc_ordered_workqueue("bigiron-rdma-%u", WQ_MEM_RECLAIM,
+					 cl->vm->id);
+	if (!rd->wq) {
+		err = -ENOMEM;
+		goto err_free;
+	}
+	rd->net = get_net(current->nsproxy->net_ns);
+	id = rdma_create_id(rd->net, bigiron_rdma_event, rd, RDMA_PS_TCP,
+			    IB_QPT_RC);
+	if (IS_ERR(id)) {
+		err = PTR_ERR(id);
+		goto err_net;
+	}
+	bigiron_rdma_addr(&cl->nodes[cl->self], &ss);
+	err = rdma_bind_addr(id, (struct sockaddr *)&ss);
+	if (!err && !id->device)
+		err = -EADDRNOTAVAIL;	/* a wildcard never gets here */
+	if (!err)
+		err = rdma_listen(id, cl->nr_nodes);
+	if (err) {
+		rdma_destroy_id(id);
+		goto err_net;
+	}
+	rd->listen = id;
+	cl->rdma = rd;
+	pr_info("vm%u: listening for RDMA connections on %pISpc, device %s\n",
+		cl->vm->id, &ss, id->device->name);
+	return 0;
+
+err_net:
+	put_net(rd->net);
+	destroy_workqueue(rd->wq);
+err_free:
+	kfree(rd);
+	return err;
+}
+
+/**
+ * bigiron_rdma_detach - stop every connection and the listener
+ * @cl: the node instance; its peers are dead and cl->detached is set
+ *
+ * Sleeps until every connection's resources are released.
+ */
+void bigiron_rdma_detach(struct bigiron_cluster *cl)
+{
+	struct bigiron_rdma *rd = cl->rdma;
+	struct rdma_cm_id *listen;
+	unsigned int i;
+
+	if (!rd)
+		return;
+	mutex_lock(&rd->lock);
+	rd->stopping = true;
+	listen = rd->listen;
+	rd->listen = NULL;
+	mutex_unlock(&rd->lock);
+	/* waits for its handler: no request is accepted after this */
+	if (listen)
+		rdma_destroy_id(listen);
+	for (i = 0; i < BIGIRON_MAX_NODES; i++)
+		cancel_delayed_work_sync(&rd->connect[i].work);
+	mutex_lock(&rd->lock);
+	for (i = 0; i < cl->nr_nodes; i++)
+		if (rd->cur[i])
+			bigiron_rconn_end(rd->cur[i], false);
+	mutex_unlock(&rd->lock);
+	/* the releases queued, and any a handler queued meanwhile */
+	flush_workqueue(rd->wq);
+	destroy_workqueue(rd->wq);
+	put_net(rd->net);
+	cl->rdma = NULL;
+	kfree(rd);
+}
+
+void bigiron_rdma_dbg_peer(struct seq_file *m, struct bigiron_peer *pe)
+{
+	struct bigiron_rconn *c;
+
+	spin_lock_bh(&pe->lock);
+	c = pe->rconn;
+	if (c)
+		seq_printf(m, "  rdma_up 1 rdma_credits %u rdma_tx_inflight %u rdma_sent %u rdma_rcvd %u rdma_posted %u\n",
+			   bigiron_rconn_credits(c), c->tx_head - c->tx_done,
+			   c->sent, c->rcvd, c->posted);
+	else
+		seq_puts(m, "  rdma_up 0\n");
+	spin_unlock_bh(&pe->lock);
+}
+
+void bigiron_rdma_dbg(struct seq_file *m, struct bigiron_cluster *cl)
+{
+	struct bigiron_rdma *rd = cl->rdma;
+
+	if (!rd)
+		return;
+	seq_printf(m, "rdma_connects %lld\nrdma_accepts %lld\nrdma_refused %lld\nrdma_failures %lld\n",
+		   (s64)atomic64_read(&rd->connects),
+		   (s64)atomic64_read(&rd->accepts),
+		   (s64)atomic64_read(&rd->refused),
+		   (s64)atomic64_read(&rd->failures));
+}
