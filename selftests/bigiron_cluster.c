@@ -1870,6 +1870,81 @@ static int test_send_bounded(void)
 	return TAP_PASS;
 }
 
+/* ---- the RDMA transport's arguments ------------------------------------ */
+
+/* Node @i at 127.0.0.@i+1 (IPv4-mapped), port 7471: no MAC. */
+static void rdma_desc(struct bigiron_node_desc *d, unsigned int i)
+{
+	memset(d, 0, sizeof(*d));
+	d->addr[10] = d->addr[11] = 0xff;
+	d->addr[12] = 127;
+	d->addr[15] = (uint8_t)(i + 1);
+	d->port = 7471;
+	d->home_start = i * (VM_SIZE / 2);
+	d->home_size = VM_SIZE / 2;
+}
+
+/*
+ * SET_CLUSTER with BIGIRON_TRANSPORT_RDMA: every field that belongs to
+ * Ethernet (interface, MTU, MACs) is refused, as are a zero port, an
+ * unspecified or multicast address and two nodes on one address and
+ * port; each refusal leaves the VM without a cluster.  An address that
+ * no RDMA device has (this kernel has none on 127.0.0.1) fails with
+ * ENODEV or EADDRNOTAVAIL, which the launcher turns into a message
+ * naming the address.  Without the RDMA connection manager in the
+ * kernel, every call fails with EOPNOTSUPP and the case is skipped.
+ */
+static int test_rdma_set_cluster_checks(void)
+{
+	struct bigiron_node_desc d[2], saved[2];
+	struct bigiron_vm_cluster c;
+	char path[96];
+	struct node n;
+	int ret, i;
+
+	if (node_create(&n))
+		return TAP_FAIL;
+	for (i = 0; i < 2; i++)
+		rdma_desc(&saved[i], i);
+
+#define RDMA_ARG(stmt) do {								memcpy(d, saved, sizeof(d));						memset(&c, 0, sizeof(c));						c.size = sizeof(c);							c.cluster_id = CLUSTER_ID;						c.nr_nodes = 2;								c.transport = BIGIRON_TRANSPORT_RDMA;					memcpy(c.key, test_key, sizeof(c.key));					c.nodes = (uintptr_t)d;							stmt;								} while (0)
+#define RDMA_EXPECT(err, what, stmt) do {						RDMA_ARG(stmt);								ret = set_cluster(n.devfd, &c);						TAP_CHECK(ret == (err), "%s: got %s, want %s", what,				  strerror(-ret), strerror(-(err)));			} while (0)
+
+	RDMA_ARG((void)0);
+	ret = set_cluster(n.devfd, &c);
+	if (ret == -EOPNOTSUPP) {
+		node_close(&n);
+		return tap_skip("the kernel has no RDMA connection manager");
+	}
+	RDMA_EXPECT(-EINVAL, "an interface", c.ifindex = 1);
+	RDMA_EXPECT(-EINVAL, "an MTU", c.mtu = 4096);
+	RDMA_EXPECT(-EINVAL, "a MAC", d[1].mac[5] = 2);
+	RDMA_EXPECT(-EINVAL, "port 0", d[1].port = 0);
+	RDMA_EXPECT(-EINVAL, "unspecified address",
+		    memset(d[1].addr, 0, sizeof(d[1].addr)));
+	RDMA_EXPECT(-EINVAL, "IPv4 0.0.0.0", d[1].addr[15] = 0; d[1].addr[12] = 0);
+	RDMA_EXPECT(-EINVAL, "multicast", d[1].addr[12] = 224);
+	RDMA_EXPECT(-EINVAL, "IPv6 multicast",
+		    memset(d[1].addr, 0, 16); d[1].addr[0] = 0xff;
+		    d[1].addr[15] = 1);
+	RDMA_EXPECT(-EINVAL, "same address and port", d[1].addr[15] = 1);
+	/* a valid table: no RDMA device has 127.0.0.1 */
+	RDMA_ARG((void)0);
+	ret = set_cluster(n.devfd, &c);
+	TAP_CHECK(ret == -ENODEV || ret == -EADDRNOTAVAIL,
+		  "no RDMA device on the address: got %s, want ENODEV or EADDRNOTAVAIL",
+		  strerror(-ret));
+	tap_diag("an address without an RDMA device: %s", strerror(-ret));
+#undef RDMA_EXPECT
+#undef RDMA_ARG
+	/* no refusal left a cluster behind */
+	snprintf(path, sizeof(path), BI_SYSFS "/vm%u/peers", n.vm_id);
+	TAP_CHECK(access(path, F_OK) && errno == ENOENT,
+		  "%s left behind", path);
+	node_close(&n);
+	return TAP_PASS;
+}
+
 /* ---- who may do what ---------------------------------------------------- */
 
 /* Drop @cap from this process's effective set. */
@@ -2553,6 +2628,7 @@ static struct tap_case cases[] = {
 	{ "launcher_messages_after_a_failed_handshake",
 	  test_send_failed_handshake },
 	{ "ipi_lost_is_reported", test_ipi_lost },
+	{ "rdma_set_cluster_checks", test_rdma_set_cluster_checks },
 	{ "privileges", test_privileges },
 	{ "set_cluster_vs_interface_removal", test_set_cluster_race },
 };

@@ -16,6 +16,20 @@
  *      --dev ═══════════════════════════════════ --dev
  *        └────────── TCP control channel (--ctl) ──────┘
  *
+ * The frames go over Ethernet (--dev, --mac0, --mac1) or, with --rdma0
+ * and --rdma1 instead, over the RDMA transport: each node listens with
+ * rdma_cm on its IPv4 address and port (IP:PORT), node 0 connects to
+ * node 1.  The cases are the same; those that need the interface itself
+ * (bad_frames: raw packet sockets) are skipped on RDMA.
+ *
+ * Two cases run only when --cases names them, each alone:
+ *   forged_key  one of the nodes has --wrong-key: the JOIN must fail and
+ *               the node with the right key must drop the other's frames
+ *               as forged (the program does not JOIN before it);
+ *   link_lost   node 0 keeps faulting on node 1's pages while whoever
+ *               runs the test takes node 1's link away (run_dsm.sh rxe):
+ *               the faults must end in SIGBUS within the fault timeout.
+ *
  * Memory layout, in pages (P pages, H = P/2):
  *   [0, RES)             node 0's home: control pages of the cases
  *   [H, H + RES)         node 1's home: control pages of the cases
@@ -80,6 +94,11 @@ struct dsm {
 	const char *dev;
 	uint8_t mac[2][6];
 	bool have_mac[2];
+	bool rdma;		/* --rdma0, --rdma1: the RDMA transport */
+	bool have_rdma[2];
+	uint8_t rdma_addr[2][16];	/* IPv4-mapped IPv6 */
+	uint16_t rdma_port[2];
+	bool wrong_key;		/* --wrong-key: a byte of the key flipped */
 	unsigned int mem_mb;
 	char ctl_addr[64];
 	int ctl_port;
@@ -116,6 +135,7 @@ struct dsm {
 	bool peer_ended;
 	int peer_status;
 	bool case_ended;
+	char skip_why[64];	/* a skipped case's reason */
 };
 
 static uint64_t now_ns(void)
@@ -159,16 +179,41 @@ static int parse_mac(const char *s, uint8_t mac[6])
 	return 0;
 }
 
+/* "a.b.c.d:port" into an IPv4-mapped IPv6 address and a port. */
+static int parse_rdma(const char *s, uint8_t addr[16], uint16_t *port)
+{
+	char ip[INET_ADDRSTRLEN], *end;
+	const char *c = strrchr(s, ':');
+	unsigned long p;
+
+	if (!c || (size_t)(c - s) >= sizeof(ip))
+		return -EINVAL;
+	memcpy(ip, s, c - s);
+	ip[c - s] = '\0';
+	memset(addr, 0, 16);
+	addr[10] = 0xff;
+	addr[11] = 0xff;
+	if (inet_pton(AF_INET, ip, addr + 12) != 1)
+		return -EINVAL;
+	p = strtoul(c + 1, &end, 10);
+	if (!c[1] || *end || !p || p > 65535)
+		return -EINVAL;
+	*port = (uint16_t)p;
+	return 0;
+}
+
 static void dsm_usage(const char *prog, bool bench)
 {
 	fprintf(stderr,
-		"usage: %s --node 0|1 --dev IFNAME --mac0 MAC --mac1 MAC\n"
+		"usage: %s --node 0|1\n"
+		"          (--dev IFNAME --mac0 MAC --mac1 MAC |"
+		" --rdma0 IP:PORT --rdma1 IP:PORT)\n"
 		"          --ctl ADDR:PORT [--mem-mb M] [--netem]%s\n",
 		prog, bench ? "" :
 		"\n          [--cases LIST] [--fault-timeout-ms MS] [--threads T]"
 		"\n          [--iters N] [--ring-items N] [--rw-rounds R]"
 		"\n          [--seed S] [--ctl-wait S] [--hold-file PATH]"
-		"\n          [--make-it-fail 1]"
+		"\n          [--make-it-fail 1] [--wrong-key]"
 		"\n       " "bigiron_dsm --make-veth NAME0 NAME1 MTU"
 		"\n       " "bigiron_dsm --del-veth NAME");
 }
@@ -198,6 +243,10 @@ static int dsm_parse(struct dsm *d, int argc, char **argv, bool bench)
 			d->netem = true;
 			continue;
 		}
+		if (!bench && !strcmp(o, "--wrong-key")) {
+			d->wrong_key = true;
+			continue;
+		}
 		if (!v)
 			goto bad;
 		if (!strcmp(o, "--node")) {
@@ -210,6 +259,12 @@ static int dsm_parse(struct dsm *d, int argc, char **argv, bool bench)
 			if (parse_mac(v, d->mac[n]))
 				goto bad;
 			d->have_mac[n] = true;
+		} else if (!strcmp(o, "--rdma0") || !strcmp(o, "--rdma1")) {
+			int n = o[6] - '0';
+
+			if (parse_rdma(v, d->rdma_addr[n], &d->rdma_port[n]))
+				goto bad;
+			d->have_rdma[n] = true;
 		} else if (!strcmp(o, "--mem-mb")) {
 			d->mem_mb = (unsigned int)strtoul(v, NULL, 0);
 		} else if (!strcmp(o, "--ctl")) {
@@ -247,16 +302,23 @@ static int dsm_parse(struct dsm *d, int argc, char **argv, bool bench)
 			goto bad;
 		i++;
 	}
-	if ((d->node != 0 && d->node != 1) || !d->dev || !d->have_mac[0] ||
-	    !d->have_mac[1] || !d->ctl_addr[0] || d->ctl_port <= 0 ||
-	    d->mem_mb < 16 || d->mem_mb % 2 || d->threads < 2 ||
-	    d->threads > 16 || !d->iters || !d->ring_items || !d->rw_rounds)
+	/* RDMA: both addresses, and nothing of Ethernet */
+	d->rdma = d->have_rdma[0] || d->have_rdma[1];
+	if (d->rdma ? !d->have_rdma[0] || !d->have_rdma[1] || d->dev ||
+		      d->have_mac[0] || d->have_mac[1] :
+		      !d->dev || !d->have_mac[0] || !d->have_mac[1])
+		goto bad;
+	if ((d->node != 0 && d->node != 1) || !d->ctl_addr[0] ||
+	    d->ctl_port <= 0 || d->mem_mb < 16 || d->mem_mb % 2 ||
+	    d->threads < 2 || d->threads > 16 || !d->iters ||
+	    !d->ring_items || !d->rw_rounds)
 		goto bad;
 	d->mem_size = (size_t)d->mem_mb * MiB;
 	d->nr_pages = d->mem_size / PG;
 	d->half = d->nr_pages / 2;
-	snprintf(d->label, sizeof(d->label), "node%d%s", d->node,
-		 d->netem ? " netem" : "");
+	snprintf(d->label, sizeof(d->label), "node%d%s%s%s", d->node,
+		 d->rdma ? " rdma" : "", d->netem ? " netem" : "",
+		 d->wrong_key ? " wrong-key" : "");
 	return 0;
 bad:
 	dsm_usage(argv[0], bench);
@@ -728,35 +790,52 @@ static int vm_ping(const struct dsm *d, uint32_t count, uint32_t payload,
 	return ioctl(d->devfd, BIGIRON_VM_PING, &p) ? -errno : 0;
 }
 
-/* Create the VM, SET_CLUSTER, JOIN, mmap. */
-static int dsm_setup(struct dsm *d)
+/* Where this node's frames go, for the diagnostics. */
+static void dsm_where(const struct dsm *d, char *buf, size_t size)
+{
+	char ip[INET_ADDRSTRLEN] = "?";
+
+	if (!d->rdma) {
+		snprintf(buf, size, "on %s", d->dev);
+		return;
+	}
+	inet_ntop(AF_INET, d->rdma_addr[d->node] + 12, ip, sizeof(ip));
+	snprintf(buf, size, "over rdma from %s:%u", ip,
+		 d->rdma_port[d->node]);
+}
+
+/* Create the VM and describe the cluster (SET_CLUSTER); no JOIN yet. */
+static int dsm_cluster(struct dsm *d)
 {
 	struct bigiron_node_desc desc[2];
 	struct bigiron_vm_cluster c;
 	struct bigiron_vm_create arg;
-	struct bigiron_vm_join j;
 	uint8_t mac[6];
 	char path[96], buf[32];
 	int ret, fd, i;
 	ssize_t len;
 
-	d->ifindex = if_nametoindex(d->dev);
-	if (!d->ifindex) {
-		tap_diag("%s: no interface %s", d->label, d->dev);
-		return -ENODEV;
-	}
-	/* the interface must be the one named by our MAC */
-	snprintf(path, sizeof(path), "/sys/class/net/%s/address", d->dev);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	len = fd >= 0 ? read(fd, buf, sizeof(buf) - 1) : -1;
-	if (fd >= 0)
-		close(fd);
-	if (len > 0) {
-		buf[len] = '\0';
-		if (!parse_mac(buf, mac) && memcmp(mac, d->mac[d->node], 6))
-			tap_diag("%s: warning: %s has address %.17s, not the "
-				 "--mac%d given", d->label, d->dev, buf,
-				 d->node);
+	if (!d->rdma) {
+		d->ifindex = if_nametoindex(d->dev);
+		if (!d->ifindex) {
+			tap_diag("%s: no interface %s", d->label, d->dev);
+			return -ENODEV;
+		}
+		/* the interface must be the one named by our MAC */
+		snprintf(path, sizeof(path), "/sys/class/net/%s/address",
+			 d->dev);
+		fd = open(path, O_RDONLY | O_CLOEXEC);
+		len = fd >= 0 ? read(fd, buf, sizeof(buf) - 1) : -1;
+		if (fd >= 0)
+			close(fd);
+		if (len > 0) {
+			buf[len] = '\0';
+			if (!parse_mac(buf, mac) &&
+			    memcmp(mac, d->mac[d->node], 6))
+				tap_diag("%s: warning: %s has address %.17s, "
+					 "not the --mac%d given", d->label,
+					 d->dev, buf, d->node);
+		}
 	}
 
 	d->devfd = bi_open_dev();
@@ -776,7 +855,12 @@ static int dsm_setup(struct dsm *d)
 
 	memset(desc, 0, sizeof(desc));
 	for (i = 0; i < 2; i++) {
-		memcpy(desc[i].mac, d->mac[i], 6);
+		if (d->rdma) {
+			memcpy(desc[i].addr, d->rdma_addr[i], 16);
+			desc[i].port = d->rdma_port[i];
+		} else {
+			memcpy(desc[i].mac, d->mac[i], 6);
+		}
 		desc[i].home_start = (uint64_t)i * d->half * PG;
 		desc[i].home_size = (uint64_t)d->half * PG;
 	}
@@ -785,27 +869,53 @@ static int dsm_setup(struct dsm *d)
 	c.cluster_id = CLUSTER_ID;
 	c.self = (uint16_t)d->node;
 	c.nr_nodes = 2;
-	c.transport = BIGIRON_TRANSPORT_ETH;
-	c.ifindex = d->ifindex;
+	/* rdma: ifindex and mtu stay zero */
+	c.transport = d->rdma ? BIGIRON_TRANSPORT_RDMA : BIGIRON_TRANSPORT_ETH;
+	c.ifindex = d->rdma ? 0 : d->ifindex;
 	memcpy(c.key, dsm_key, sizeof(c.key));
+	if (d->wrong_key)
+		c.key[BIGIRON_KEY_SIZE / 2] ^= 0xff;
 	c.nodes = (uintptr_t)desc;
 	if (ioctl(d->devfd, BIGIRON_VM_SET_CLUSTER, &c)) {
 		ret = -errno;
 		tap_diag("%s: SET_CLUSTER: %s", d->label, strerror(-ret));
 		return ret;
 	}
+	return 0;
+}
+
+/* JOIN for up to timeout_ms: 0 or -errno; *up: the nodes that are up. */
+static int dsm_join(struct dsm *d, uint32_t timeout_ms, uint64_t *up)
+{
+	struct bigiron_vm_join j;
+	int ret;
+
 	memset(&j, 0, sizeof(j));
 	j.size = sizeof(j);
-	j.timeout_ms = JOIN_MS;
-	if (ioctl(d->devfd, BIGIRON_VM_JOIN, &j)) {
-		ret = -errno;
+	j.timeout_ms = timeout_ms;
+	ret = ioctl(d->devfd, BIGIRON_VM_JOIN, &j) ? -errno : 0;
+	*up = j.up_mask;
+	return ret;
+}
+
+/* Create the VM, SET_CLUSTER, JOIN, mmap. */
+static int dsm_setup(struct dsm *d)
+{
+	char where[64];
+	uint64_t up = 0;
+	int ret;
+
+	ret = dsm_cluster(d);
+	if (ret)
+		return ret;
+	ret = dsm_join(d, JOIN_MS, &up);
+	if (ret) {
 		tap_diag("%s: JOIN: %s (up_mask %#" PRIx64 ")", d->label,
-			 strerror(-ret), (uint64_t)j.up_mask);
+			 strerror(-ret), up);
 		return ret;
 	}
-	if (j.up_mask != 3) {
-		tap_diag("%s: JOIN: up_mask %#" PRIx64, d->label,
-			 (uint64_t)j.up_mask);
+	if (up != 3) {
+		tap_diag("%s: JOIN: up_mask %#" PRIx64, d->label, up);
 		return -EIO;
 	}
 	d->mem = mmap(NULL, d->mem_size, PROT_READ | PROT_WRITE, MAP_SHARED,
@@ -816,8 +926,9 @@ static int dsm_setup(struct dsm *d)
 		tap_diag("%s: mmap: %s", d->label, strerror(-ret));
 		return ret;
 	}
-	tap_diag("%s: vm%u, %u MiB (%zu pages), on %s, joined", d->label,
-		 d->vm_id, d->mem_mb, d->nr_pages, d->dev);
+	dsm_where(d, where, sizeof(where));
+	tap_diag("%s: vm%u, %u MiB (%zu pages), %s, joined", d->label,
+		 d->vm_id, d->mem_mb, d->nr_pages, where);
 	return 0;
 }
 
@@ -852,6 +963,13 @@ static void *pg(const struct dsm *d, size_t page)
 }
 
 #ifndef DSM_LIB_ONLY
+
+/* Skip the current case: its TAP line gives why. */
+static int dsm_skip(struct dsm *d, const char *why)
+{
+	snprintf(d->skip_why, sizeof(d->skip_why), "%s", why);
+	return TAP_SKIP;
+}
 
 /* ---- page contents ------------------------------------------------------ */
 
@@ -1169,7 +1287,7 @@ static int case_far_pages(struct dsm *d)
 	if (d->mem_size < FAR_MIN_MIB * MiB) {
 		tap_diag("%s: far_pages needs a VM of %lu MiB or more",
 			 d->label, FAR_MIN_MIB);
-		return TAP_SKIP;
+		return dsm_skip(d, "needs a VM of 64 GiB or more");
 	}
 	tap_diag("%s: VM of %zu MiB, %zu pages", d->label,
 		 d->mem_size >> 20, d->nr_pages);
@@ -2093,8 +2211,11 @@ static int bf_node0(struct dsm *d)
 
 static int case_bad_frames(struct dsm *d)
 {
+	/* raw frames on the interface: there is none on RDMA */
+	if (d->rdma)
+		return dsm_skip(d, "not on rdma");
 	if (!bi_debugfs_ready())
-		return tap_skip("no bigiron debugfs");
+		return dsm_skip(d, "no bigiron debugfs");
 	return d->node ? bf_node1(d) : bf_node0(d);
 }
 
@@ -2157,6 +2278,196 @@ static int case_peer_gone(struct dsm *d)
 	return TAP_PASS;
 }
 
+/* ---- case: forged_key (only when --cases names it) ---------------------- */
+
+/*
+ * Proves that a node with the wrong cluster key cannot join, and that
+ * its frames are dropped as forged: one of the two processes runs with
+ * --wrong-key (one byte of the key flipped), so every frame of each node
+ * fails the other's MAC check.  The program does not JOIN before this
+ * case; here both nodes JOIN for FK_JOIN_MS while a thread watches the
+ * state of the link to the peer (sysfs peers/node<N>/state).  On both,
+ * JOIN must end in ETIMEDOUT with only their own node up, and the link
+ * must never have been up; the node with the right key must count the
+ * other's frames in drop_bad_mac (debugfs vm<id>/cluster), which starts
+ * at zero in a new cluster: at least one.  Over either transport.
+ */
+#define FK_JOIN_MS	5000
+
+struct fk_watch {
+	const struct dsm *d;
+	bool stop;
+	bool seen_up;
+	unsigned int polls;
+	char last[32];
+};
+
+static void *fk_watch_thread(void *arg)
+{
+	const struct timespec tick = { .tv_nsec = 10 * 1000 * 1000 };
+	struct fk_watch *w = arg;
+	char state[32];
+
+	while (!__atomic_load_n(&w->stop, __ATOMIC_ACQUIRE)) {
+		if (!peer_str(w->d, "state", state, sizeof(state))) {
+			w->polls++;
+			memcpy(w->last, state, sizeof(w->last));
+			if (!strcmp(state, "up"))
+				w->seen_up = true;
+		}
+		nanosleep(&tick, NULL);
+	}
+	return NULL;
+}
+
+static int case_forged_key(struct dsm *d)
+{
+	struct fk_watch w = { .d = d, .last = "?" };
+	uint64_t theirs = 0, up = 0, bad_mac;
+	pthread_t th;
+	int ret;
+
+	if (!bi_debugfs_ready())
+		return dsm_skip(d, "no bigiron debugfs");
+	if (dsm_xchg(d, "wrong_key", d->wrong_key, &theirs, BARRIER_S))
+		return TAP_FAIL;
+	TAP_CHECK(d->wrong_key != !!theirs,
+		  "forged_key needs --wrong-key on exactly one of the nodes "
+		  "(here %s, at the peer %s)", d->wrong_key ? "yes" : "no",
+		  theirs ? "yes" : "no");
+	TAP_CHECK(!pthread_create(&th, NULL, fk_watch_thread, &w),
+		  "pthread_create failed");
+	ret = dsm_join(d, FK_JOIN_MS, &up);
+	__atomic_store_n(&w.stop, true, __ATOMIC_RELEASE);
+	pthread_join(th, NULL);
+	/* both JOINs are over */
+	SYNC(d, "joined", BARRIER_S);
+	bad_mac = dbg_u64(d, "cluster", "drop_bad_mac");
+	tap_diag("%s: JOIN with the %s key for %d ms: %s, up_mask %#" PRIx64
+		 "; link to the peer: %s (%u looks, up: %s); drop_bad_mac %"
+		 PRId64, d->label, d->wrong_key ? "wrong" : "right",
+		 FK_JOIN_MS, ret ? strerror(-ret) : "joined", up, w.last,
+		 w.polls, w.seen_up ? "yes" : "never",
+		 bad_mac == UINT64_MAX ? (int64_t)-1 : (int64_t)bad_mac);
+	TAP_CHECK(ret == -ETIMEDOUT, "JOIN: %s, want ETIMEDOUT",
+		  ret ? strerror(-ret) : "joined");
+	TAP_CHECK(up == 1ULL << d->node,
+		  "up_mask %#" PRIx64 ", want only this node", up);
+	TAP_CHECK(w.polls, "peers/node%d/state unreadable", !d->node);
+	TAP_CHECK(!w.seen_up, "the link to the peer was up");
+	if (!d->wrong_key)
+		TAP_CHECK(bad_mac != UINT64_MAX && bad_mac >= 1,
+			  "drop_bad_mac %" PRId64 ", want at least 1: no "
+			  "frame of the peer was dropped as forged",
+			  bad_mac == UINT64_MAX ? (int64_t)-1 :
+			  (int64_t)bad_mac);
+	return TAP_PASS;
+}
+
+/* ---- case: link_lost (only when --cases names it) ----------------------- */
+
+/*
+ * Proves that losing the link under a running cluster (node 1's
+ * interface or RDMA device taken away while both processes live on)
+ * turns node 0's faults into a bounded failure, not a hang.  Node 0
+ * reads pages of node 1's home it never touched, one after the other
+ * (each a remote read fault), spread over LL_SPAN_S; after LL_ANNOUNCE
+ * of them it prints "link_lost: faulting", the cue for the caller
+ * (run_dsm.sh rxe) to take the link away.  A read must then raise
+ * SIGBUS within fault_timeout_ms + 5 s of its start, and fault_errors
+ * must grow.  The pages must be untouched: run it alone.
+ */
+#define LL_SPAN_S	120
+#define LL_ANNOUNCE	20
+
+struct ll {
+	struct dsm *d;
+	size_t first, end;
+	uint64_t gap_ns;
+	volatile size_t served;		/* reads that returned */
+	volatile uint64_t t_read;	/* start of the read in progress */
+};
+
+static int ll_work(void *arg)
+{
+	struct ll *l = arg;
+	struct dsm *d = l->d;
+	struct timespec gap = {
+		.tv_sec = (time_t)(l->gap_ns / 1000000000ULL),
+		.tv_nsec = (long)(l->gap_ns % 1000000000ULL),
+	};
+	size_t page;
+
+	for (page = l->first; page < l->end; page++) {
+		l->t_read = now_ns();
+		(void)*(const volatile uint64_t *)pg(d, page);
+		l->served = l->served + 1;
+		if (l->served == LL_ANNOUNCE)
+			tap_diag("%s: link_lost: faulting on node 1's pages, "
+				 "%zu to go: take the link away", d->label,
+				 l->end - page - 1);
+		nanosleep(&gap, NULL);
+	}
+	return 0;
+}
+
+static int ll_node0(struct dsm *d)
+{
+	struct ll l = { .d = d, .first = d->half + RES, .end = d->nr_pages };
+	uint64_t t0, ms, err0, err1, rf0, rf1;
+	char state[32] = "?";
+	void *addr = NULL;
+	int ret;
+
+	l.gap_ns = LL_SPAN_S * 1000000000ULL / (l.end - l.first);
+	err0 = vm_u64(d, "fault_errors");
+	rf0 = vm_u64(d, "remote_read_faults");
+	SYNC(d, "ready", BARRIER_S);
+	t0 = now_ns();
+	ret = guarded(ll_work, &l, &addr);
+	ms = (now_ns() - l.t_read) / 1000000;
+	err1 = vm_u64(d, "fault_errors");
+	rf1 = vm_u64(d, "remote_read_faults");
+	peer_str(d, "state", state, sizeof(state));
+	tap_diag("%s: link_lost: %zu reads in %.1f s, then %s after %" PRIu64
+		 " ms; remote_read_faults %" PRIu64 " -> %" PRIu64
+		 ", fault_errors %" PRIu64 " -> %" PRIu64
+		 "; link to node 1: %s",
+		 d->label, (size_t)l.served, (now_ns() - t0) / 1e9,
+		 ret == -EFAULT ? "SIGBUS" : "no error", ms, rf0, rf1, err0,
+		 err1, state);
+	/* node 1 may go on */
+	SYNC(d, "done", BARRIER_S);
+	TAP_CHECK(ret == -EFAULT, "%zu pages of node 1 read without an error: "
+		  "the link was not taken away", (size_t)l.served);
+	TAP_CHECK(l.served >= LL_ANNOUNCE, "SIGBUS after %zu reads, before "
+		  "the cue to take the link away", (size_t)l.served);
+	TAP_CHECK(addr == pg(d, l.first + l.served), "SIGBUS at %p, want %p",
+		  addr, pg(d, l.first + l.served));
+	TAP_CHECK(ms <= d->fault_timeout_ms + 5000ULL,
+		  "SIGBUS after %" PRIu64 " ms, fault_timeout_ms %u + 5 s",
+		  ms, d->fault_timeout_ms);
+	TAP_CHECK(err1 != UINT64_MAX && err1 > err0,
+		  "fault_errors %" PRIu64 " -> %" PRIu64, err0, err1);
+	return TAP_PASS;
+}
+
+static int case_link_lost(struct dsm *d)
+{
+	char state[32] = "?";
+
+	if (d->node == 0)
+		return ll_node0(d);
+	SYNC(d, "ready", BARRIER_S);
+	/* node 0 reads until the link is gone: LL_SPAN_S at most, and a
+	 * fault timeout
+	 */
+	SYNC(d, "done", BARRIER_LONG_S);
+	peer_str(d, "state", state, sizeof(state));
+	tap_diag("%s: link_lost: link to node 0: %s", d->label, state);
+	return TAP_PASS;
+}
+
 /* ---- runner ------------------------------------------------------------- */
 
 /*
@@ -2180,19 +2491,26 @@ static void hold_open(const struct dsm *d)
 		 HOLD_MAX_S);
 }
 
+/*
+ * In the order they run; explicit: only when --cases names it.
+ * peer_gone ends the cluster: last.
+ */
 static const struct {
 	const char *name;
 	int (*fn)(struct dsm *d);
+	bool explicit;
 } dsm_cases[] = {
-	{ "cross_node_rw", case_cross_node_rw },
-	{ "atomic_one_page", case_atomic_one_page },
-	{ "atomic_many_pages", case_atomic_many_pages },
-	{ "ring", case_ring },
-	{ "random_rw", case_random_rw },
-	{ "bad_frames", case_bad_frames },
-	{ "rx_nomem", case_rx_nomem },
-	{ "far_pages", case_far_pages },
-	{ "peer_gone", case_peer_gone },	/* last: ends the cluster */
+	{ "forged_key", case_forged_key, true },	/* alone, no JOIN */
+	{ "cross_node_rw", case_cross_node_rw, false },
+	{ "atomic_one_page", case_atomic_one_page, false },
+	{ "atomic_many_pages", case_atomic_many_pages, false },
+	{ "ring", case_ring, false },
+	{ "random_rw", case_random_rw, false },
+	{ "bad_frames", case_bad_frames, false },
+	{ "rx_nomem", case_rx_nomem, false },
+	{ "far_pages", case_far_pages, false },
+	{ "link_lost", case_link_lost, true },		/* alone */
+	{ "peer_gone", case_peer_gone, false },
 };
 #define NR_CASES	((int)(sizeof(dsm_cases) / sizeof(dsm_cases[0])))
 
@@ -2247,7 +2565,7 @@ static int tool_main(int argc, char **argv)
 int main(int argc, char **argv)
 {
 	int sel[NR_CASES], nsel = 0, i, st, peer, fail = 0, n;
-	bool vm_open = true;
+	bool vm_open = true, alone = false, forged = false;
 	char buf[32];
 	struct dsm *d;
 	int ret;
@@ -2260,9 +2578,19 @@ int main(int argc, char **argv)
 	if (!d || dsm_parse(d, argc, argv, false))
 		return 2;
 	setvbuf(stdout, NULL, _IOLBF, 0);
-	for (i = 0; i < NR_CASES; i++)
-		if (case_selected(d->cases, dsm_cases[i].name))
-			sel[nsel++] = i;
+	for (i = 0; i < NR_CASES; i++) {
+		if (d->cases ? !case_selected(d->cases, dsm_cases[i].name) :
+		    dsm_cases[i].explicit)
+			continue;
+		alone |= dsm_cases[i].explicit;
+		forged |= dsm_cases[i].fn == case_forged_key;
+		sel[nsel++] = i;
+	}
+	if ((alone && nsel > 1) || (d->wrong_key && !forged)) {
+		fprintf(stderr, "%s: forged_key and link_lost run alone; "
+			"--wrong-key is for forged_key only\n", argv[0]);
+		return 2;
+	}
 
 	printf("TAP version 13\n1..%d\n", nsel + 1);
 	if (geteuid() || bi_ensure_module()) {
@@ -2286,11 +2614,14 @@ int main(int argc, char **argv)
 			tap_diag("%s: cannot set fault_timeout_ms", d->label);
 	}
 
-	/* test 1: control channel, VM, cluster, join, mapping */
+	/*
+	 * test 1: control channel, VM, cluster, join, mapping; for
+	 * forged_key only up to the cluster ("cluster"): it JOINs itself
+	 */
 	d->cur = 0;
 	ret = ctl_open(d);
 	if (!ret)
-		ret = dsm_setup(d);
+		ret = forged ? dsm_cluster(d) : dsm_setup(d);
 	st = ret ? TAP_FAIL : TAP_PASS;
 	if (d->ctl >= 0) {
 		peer = dsm_case_end(d, st);
@@ -2299,7 +2630,7 @@ int main(int argc, char **argv)
 		if (st == TAP_PASS && peer != TAP_PASS)
 			st = TAP_FAIL;
 	}
-	tap_line(1, st, d, "join", "");
+	tap_line(1, st, d, forged ? "cluster" : "join", "");
 	/*
 	 * --make-it-fail: the kernel's fault injection (task filter) acts
 	 * on this thread and the ones it starts from here: the cases run
@@ -2327,6 +2658,7 @@ int main(int argc, char **argv)
 		d->cur = n + 1;
 		d->peer_ended = d->case_ended = false;
 		d->peer_status = TAP_FAIL;
+		d->skip_why[0] = '\0';
 		tap_diag("%s: case %s", d->label, dsm_cases[i].name);
 		if (d->ctl_broken) {
 			st = TAP_FAIL;
@@ -2342,7 +2674,8 @@ int main(int argc, char **argv)
 				 d->label, dsm_cases[i].name);
 		if (dsm_cases[i].fn == case_peer_gone)
 			vm_open = false;
-		tap_line(n + 2, st, d, dsm_cases[i].name, "see diagnostics");
+		tap_line(n + 2, st, d, dsm_cases[i].name,
+			 d->skip_why[0] ? d->skip_why : "see diagnostics");
 		if (st == TAP_FAIL)
 			fail = 1;
 	}

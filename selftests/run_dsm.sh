@@ -20,6 +20,21 @@
 #                        10.77.0.(N+1)/24 on eth0 carries the control
 #                        channel.  Clean pass, netem pass on this host's
 #                        eth0, rmmod check.  Both hosts run it together.
+#   run_dsm.sh rxe       both nodes in this kernel over the RDMA transport:
+#                        Soft-RoCE (rxe devices rxa and rxb) on the two
+#                        ends of a veth pair ra/rb (MTU 9000), node 0 at
+#                        10.77.0.1:7471, node 1 at 10.77.0.2:7471, with
+#                        policy routing so that the packets between the
+#                        two local addresses take the pair, not lo.  A
+#                        clean pass (bad_frames is skipped: no raw frames
+#                        on RDMA); a pass with netem on ra and rb; then
+#                        forged_key: node 1 with a wrong cluster key must
+#                        not join and node 0 must drop its frames as
+#                        forged (drop_bad_mac); then link_lost: while
+#                        node 0 faults on node 1's pages, rb goes down
+#                        and rxb is deleted, and node 0's faults must end
+#                        in SIGBUS within the fault timeout; then rmmod
+#                        bigiron must succeed.
 #   run_dsm.sh bench     bigiron_bench on a veth pair (MTU 9000).
 #   run_dsm.sh failslab  the data cases on a veth pair while the kernel's
 #                        fault injection (failslab, fail_page_alloc, only
@@ -34,8 +49,9 @@
 # packets sent later than them.
 #
 # Environment: DSM_MEM_MB (default 256) guest memory of the clean pass,
-# DSM_NETEM_MEM_MB (default 256) of the netem pass, DSM_BIG_MEM_MB
-# (default 1048576) of the far_pages pass; DSM_INJECT_MEM_MB (default
+# DSM_NETEM_MEM_MB (default 256) of the netem pass (in veth, 2host and
+# rxe), DSM_BIG_MEM_MB (default 1048576) of the far_pages pass;
+# DSM_INJECT_MEM_MB (default
 # 64) guest memory, DSM_INJECT_CASES (default
 # cross_node_rw,atomic_many_pages,ring,random_rw) the cases and
 # DSM_INJECT_S (default 40) seconds of flood of the injection pass (the
@@ -51,7 +67,8 @@
 #
 # Exit status: 0 when everything passed, 1 otherwise.
 
-# $NETEM and $DSM_ARGS are lists of arguments: split on purpose
+# $NETEM, $DSM_ARGS and a node's arguments ($a0, $a1, $EXTRA1, a rule)
+# are lists of arguments: split on purpose
 # shellcheck disable=SC2086
 
 dir=$(cd "$(dirname "$0")" && pwd)
@@ -77,7 +94,7 @@ fail=0
 failed=""
 
 usage() {
-	echo "usage: $0 veth | 2host 0|1 | bench | failslab" >&2
+	echo "usage: $0 veth | 2host 0|1 | rxe | bench | failslab" >&2
 	exit 2
 }
 
@@ -103,19 +120,97 @@ mac_of() {
 	cat "/sys/class/net/$1/address" 2>/dev/null
 }
 
+# $1: one end of the pair (default bi0)
 veth_del() {
-	ip link del bi0 2>/dev/null || "$DSM" --del-veth bi0
+	ip link del "${1:-bi0}" 2>/dev/null || "$DSM" --del-veth "${1:-bi0}"
 }
 
-# bi0/bi1, MTU 9000, up; busybox ip may not know veth: then the helper
+# $1/$2 (default bi0/bi1), MTU 9000, up; busybox ip may not know veth:
+# then the helper
 veth_add() {
-	veth_del
-	if ! ip link add bi0 mtu 9000 type veth peer name bi1 mtu 9000 \
-		2>/dev/null || [ ! -e /sys/class/net/bi1 ]; then
-		veth_del
-		"$DSM" --make-veth bi0 bi1 9000 || return 1
+	v0=${1:-bi0} v1=${2:-bi1}
+	veth_del "$v0"
+	if ! ip link add "$v0" mtu 9000 type veth peer name "$v1" mtu 9000 \
+		2>/dev/null || [ ! -e "/sys/class/net/$v1" ]; then
+		veth_del "$v0"
+		"$DSM" --make-veth "$v0" "$v1" 9000 || return 1
 	fi
-	ip link set bi0 mtu 9000 up && ip link set bi1 mtu 9000 up
+	ip link set "$v0" mtu 9000 up && ip link set "$v1" mtu 9000 up
+}
+
+# Soft-RoCE in this kernel: rxe devices rxa on ra and rxb on rb, the two
+# ends of a veth pair, with node 0 on RXE_IP0 (ra) and node 1 on RXE_IP1
+# (rb).  Both addresses are local: by default the kernel would carry the
+# packets between them over lo, where rxe never sees them.  So the local
+# table moves from rule 0 to rule 100, rules 10 look up what arrives on
+# ra or rb there, and rules 20 send what leaves from each address out of
+# its own end of the pair (tables 101 and 102).
+RXE_IP0=10.77.0.1
+RXE_IP1=10.77.0.2
+RXE_PORT=7471
+RXE_RULES="pref 10 iif ra lookup local,pref 10 iif rb lookup local,\
+pref 20 from $RXE_IP0 lookup 101,pref 20 from $RXE_IP1 lookup 102"
+IPV4_CONF=/proc/sys/net/ipv4/conf
+saved_accept_local=
+saved_rp_filter=
+
+# Whatever rxe_add left, gone; the routing rules as they were.
+rxe_del() {
+	rdma link delete rxa 2>/dev/null
+	rdma link delete rxb 2>/dev/null
+	veth_del ra
+	old_ifs=$IFS
+	IFS=,
+	for r in $RXE_RULES; do
+		IFS=$old_ifs
+		while ip rule del $r 2>/dev/null; do :; done
+	done
+	IFS=$old_ifs
+	ip route flush table 101 2>/dev/null
+	ip route flush table 102 2>/dev/null
+	# the local table at the front again before its stand-in goes
+	ip rule show | grep -q '^0:' || ip rule add pref 0 lookup local
+	while ip rule del pref 100 lookup local 2>/dev/null; do :; done
+	[ -z "$saved_accept_local" ] ||
+		echo "$saved_accept_local" >$IPV4_CONF/all/accept_local
+	[ -z "$saved_rp_filter" ] ||
+		echo "$saved_rp_filter" >$IPV4_CONF/all/rp_filter
+}
+
+rxe_add() {
+	rxe_del
+	modprobe rdma_rxe 2>/dev/null
+	veth_add ra rb || return 1
+	ip addr add $RXE_IP0/24 dev ra && ip addr add $RXE_IP1/24 dev rb ||
+		return 1
+	saved_accept_local=$(cat $IPV4_CONF/all/accept_local)
+	saved_rp_filter=$(cat $IPV4_CONF/all/rp_filter)
+	for c in all ra rb; do
+		echo 1 >$IPV4_CONF/$c/accept_local &&
+			echo 0 >$IPV4_CONF/$c/rp_filter || return 1
+	done
+	ip rule add pref 100 lookup local && ip rule del pref 0 &&
+		ip rule add pref 10 iif ra lookup local &&
+		ip rule add pref 10 iif rb lookup local &&
+		ip route add $RXE_IP1 dev ra src $RXE_IP0 table 101 &&
+		ip route add $RXE_IP0 dev rb src $RXE_IP1 table 102 &&
+		ip rule add pref 20 from $RXE_IP0 lookup 101 &&
+		ip rule add pref 20 from $RXE_IP1 lookup 102 || return 1
+	rdma link add rxa type rxe netdev ra &&
+		rdma link add rxb type rxe netdev rb || return 1
+	# both ports active, within 10 s
+	i=0
+	while [ $i -lt 10 ]; do
+		if rdma link show rxa/1 | grep -q 'state ACTIVE' &&
+			rdma link show rxb/1 | grep -q 'state ACTIVE'; then
+			rdma link show | sed 's/^/# run_dsm: /'
+			return 0
+		fi
+		sleep 1
+		i=$((i + 1))
+	done
+	echo "# run_dsm: rxe ports not active: $(rdma link show | tr '\n' ' ')"
+	return 1
 }
 
 netem_on() {
@@ -146,21 +241,38 @@ verdict() {
 	esac
 }
 
-# Both nodes of PROG on bi0/bi1 at once: $1 name, $2 port, $3 program,
+# The link of the two nodes in this kernel: bi0/bi1 (veth), or the rxe
+# devices on ra/rb (rxe).
+LINK=veth
+# Arguments for node 1 only (forged_key's --wrong-key).
+EXTRA1=
+
+# Each node's arguments for LINK, in $a0 and $a1.
+pair_args() {
+	if [ "$LINK" = rxe ]; then
+		a0="--rdma0 $RXE_IP0:$RXE_PORT --rdma1 $RXE_IP1:$RXE_PORT"
+		a1=$a0
+	else
+		m0=$(mac_of bi0)
+		m1=$(mac_of bi1)
+		a0="--dev bi0 --mac0 $m0 --mac1 $m1"
+		a1="--dev bi1 --mac0 $m0 --mac1 $m1"
+	fi
+}
+
+# Both nodes of PROG on LINK at once: $1 name, $2 port, $3 program,
 # then its extra arguments.  Node 0's output is shown as it comes, node
 # 1's (kept in a file meanwhile) after it, so that they do not mix.
 run_pair() {
 	name=$1 port=$2 prog=$3
 	shift 3
-	m0=$(mac_of bi0)
-	m1=$(mac_of bi1)
-	timeout -s KILL "$T" "$prog" --node 0 --dev bi0 --mac0 "$m0" \
-		--mac1 "$m1" --ctl 127.0.0.1:"$port" --ctl-wait "$CTL_WAIT" \
-		"$@" 2>&1 &
+	pair_args
+	timeout -s KILL "$T" "$prog" --node 0 $a0 \
+		--ctl 127.0.0.1:"$port" --ctl-wait "$CTL_WAIT" "$@" 2>&1 &
 	pid0=$!
-	timeout -s KILL "$T" "$prog" --node 1 --dev bi1 --mac0 "$m0" \
-		--mac1 "$m1" --ctl 127.0.0.1:"$port" --ctl-wait "$CTL_WAIT" \
-		"$@" >"$LOGS/dsm-$name-1.log" 2>&1 &
+	timeout -s KILL "$T" "$prog" --node 1 $a1 \
+		--ctl 127.0.0.1:"$port" --ctl-wait "$CTL_WAIT" "$@" $EXTRA1 \
+		>"$LOGS/dsm-$name-1.log" 2>&1 &
 	pid1=$!
 	wait "$pid0"
 	rc0=$?
@@ -319,6 +431,91 @@ run_failing() {
 	fi
 }
 
+# rxe: the link goes away under a running cluster: $1 name, $2 port.
+# Node 0 faults on node 1's pages (bigiron_dsm --cases link_lost); once it
+# says so, node 1's rxe device rxb is deleted, both programs still
+# running, then rb goes down.  The deletion must end within 10 s: node
+# 1's module lets go of the device when it is told of its removal, and
+# does not wait for the VM to close.  Node 0's faults must end in SIGBUS
+# within the fault timeout (the program checks that), and both programs
+# must end.
+rxe_link_lost() {
+	name=$1 port=$2
+	pair_args
+	for n in 0 1; do
+		rm -f "$LOGS/dsm-$name-$n.rc" "$LOGS/dsm-$name-$n.log"
+	done
+	rm -f "$LOGS/dsm-$name-del.rc"
+	(
+		timeout -s KILL "$T" "$DSM" --node 0 $a0 \
+			--ctl 127.0.0.1:"$port" --ctl-wait "$CTL_WAIT" \
+			--mem-mb 64 --cases link_lost \
+			>"$LOGS/dsm-$name-0.log" 2>&1
+		echo $? >"$LOGS/dsm-$name-0.rc"
+	) &
+	pid0=$!
+	(
+		timeout -s KILL "$T" "$DSM" --node 1 $a1 \
+			--ctl 127.0.0.1:"$port" --ctl-wait "$CTL_WAIT" \
+			--mem-mb 64 --cases link_lost \
+			>"$LOGS/dsm-$name-1.log" 2>&1
+		echo $? >"$LOGS/dsm-$name-1.rc"
+	) &
+	pid1=$!
+	# the cue: node 0 has faulted on node 1's pages for a while
+	cue='link_lost: faulting'
+	i=0
+	while ! grep -q "$cue" "$LOGS/dsm-$name-0.log" 2>/dev/null &&
+		[ ! -e "$LOGS/dsm-$name-0.rc" ] && [ $i -lt "$T" ]; do
+		sleep 1
+		i=$((i + 1))
+	done
+	cut=
+	if grep -q "$cue" "$LOGS/dsm-$name-0.log" 2>/dev/null; then
+		echo "# run_dsm: $name: rxb deleted, then rb down"
+		t0=$(date +%s)
+		(
+			rdma link delete rxb >"$LOGS/dsm-$name-del.log" 2>&1
+			echo $? >"$LOGS/dsm-$name-del.rc"
+		) &
+		i=0
+		while [ ! -e "$LOGS/dsm-$name-del.rc" ] && [ $i -lt 10 ]; do
+			sleep 1
+			i=$((i + 1))
+		done
+		del_s=$(($(date +%s) - t0))
+		ip link set rb down
+		cut=1
+	fi
+	wait "$pid0"
+	t1=$(date +%s)
+	wait "$pid1"
+	restore_param
+	rc0=$(cat "$LOGS/dsm-$name-0.rc" 2>/dev/null || echo 2)
+	rc1=$(cat "$LOGS/dsm-$name-1.rc" 2>/dev/null || echo 2)
+	verdict "$name node0" "$rc0" "$LOGS/dsm-$name-0.log"
+	verdict "$name node1" "$rc1" "$LOGS/dsm-$name-1.log"
+	if [ -z "$cut" ]; then
+		notok "$name: link taken away # node 0 did not fault first"
+		return
+	fi
+	echo "# run_dsm: $name: node 0 ended $((t1 - t0)) s after the cut"
+	# what the deletion did within its 10 s, the VMs still open
+	drc=$(cat "$LOGS/dsm-$name-del.rc" 2>/dev/null)
+	what="$name: rdma link delete rxb under a running VM"
+	case $drc in
+	0)	ok "$what # done within $del_s s" ;;
+	"")	notok "$what # still blocked after 10 s" ;;
+	*)	notok "$what # exit $drc: $(cat "$LOGS/dsm-$name-del.log")" ;;
+	esac
+	# a deletion still blocked must not outlive the run
+	i=0
+	while [ ! -e "$LOGS/dsm-$name-del.rc" ] && [ $i -lt 60 ]; do
+		sleep 1
+		i=$((i + 1))
+	done
+}
+
 # The module must go away once every VM is closed.
 rmmod_check() {
 	if [ ! -d /sys/module/bigiron ]; then
@@ -410,6 +607,35 @@ failslab)
 		failslab_off
 	fi
 	rmmod_check
+	summary
+	;;
+rxe)
+	LINK=rxe
+	if rxe_add; then
+		ok "rxe: Soft-RoCE rxa on ra ($RXE_IP0), rxb on rb ($RXE_IP1)"
+		run_pair rxe 7796 "$DSM" --mem-mb "$MEM_MB" $DSM_ARGS
+		if netem_on ra rb; then
+			T=$T_NETEM
+			run_pair rxe-netem 7797 "$DSM" --netem \
+				--mem-mb "$NETEM_MB" $DSM_ARGS
+		else
+			notok "rxe-netem # cannot set up netem"
+		fi
+		netem_off ra rb
+		# a short JOIN each; node 1's key is wrong
+		T=$((CTL_WAIT + 120))
+		EXTRA1=--wrong-key
+		run_pair rxe-forged 7798 "$DSM" --mem-mb 64 --cases forged_key
+		EXTRA1=
+		# node 0's faults go on for 120 s at most, unless the link dies
+		T=$((CTL_WAIT + 300))
+		rxe_link_lost rxe-link-lost 7799
+		T=$T_CLEAN
+	else
+		notok "rxe # cannot set up Soft-RoCE on the veth pair ra/rb"
+	fi
+	rmmod_check
+	rxe_del
 	summary
 	;;
 bench)

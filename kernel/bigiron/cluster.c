@@ -522,6 +522,11 @@ static void bigiron_cluster_stop(struct bigiron_cluster *cl)
  */
 static void bigiron_cluster_detach_rdma(struct bigiron_cluster *cl)
 {
+	/* their readers look into the transport, freed below */
+	debugfs_remove(cl->dbg_cluster);
+	cl->dbg_cluster = NULL;
+	debugfs_remove(cl->dbg_peers);
+	cl->dbg_peers = NULL;
 	bigiron_cluster_stop_peers(cl, true);
 	bigiron_rdma_detach(cl);
 }

@@ -15,11 +15,19 @@
  *
  * Connections: every node listens on its address and port; of two nodes,
  * the one with the lower id connects, with a private-data block naming
- * the cluster and both node ids.  The listener accepts a request only
- * from the address configured for the node it claims to be, for a lower
- * node id than its own, for this cluster.  A new connection from a node
- * replaces the one it had (the node started again).  The connecting side
- * tries again every BIGIRON_RDMA_RETRY_MS until the deadline JOIN gave.
+ * the cluster and both node ids.  The listener takes a request only for
+ * this cluster, from a lower node id than its own, carrying that node's
+ * configured address (which the fabric does not authenticate: a hint
+ * against mistakes, not a defence).  Nothing in a request is trusted: a
+ * connection is "proven" once a frame on it passed bi_wire_decode() as
+ * the node's, and a request for a node whose connection is proven and
+ * alive is refused, so a forged request can never displace a working
+ * connection; it can only take the place of an unproven one, where its
+ * frames fail the MAC.  A node that started again gets its connection
+ * once the old one has failed (its heartbeats find the QP dead within a
+ * second).  The connecting side tries again every BIGIRON_RDMA_RETRY_MS
+ * until the deadline JOIN gave, and after it for as long as the link to
+ * the node lives.
  *
  * Buffers: each connection posts BIGIRON_RDMA_RX receive buffers and has
  * BIGIRON_RDMA_TX send buffers, each a header and a page, allocated and
@@ -32,9 +40,11 @@
  * Credits: a sender never overruns its receiver.  Every SEND carries in
  * its immediate data the number of receive buffers its sender has posted
  * so far for this connection (a 32-bit running count); a node may send
- * while the peer's count exceeds its own count of SENDs.  One credit is
- * kept back for a SEND with no frame that only returns credits, sent
- * when the peer has used half of what it was last told.  A count that
+ * while the peer's count exceeds its own count of SENDs.  One credit and
+ * one send buffer are kept back for a SEND with no frame that only
+ * returns credits, sent when at most half of what the peer was last told
+ * is left unused, checked at every receive and send completion and when
+ * the connection comes up.  A count that
  * goes backwards or grants more than BIGIRON_RDMA_RX is dropped and
  * counted (bad_credit); the receiver-not-ready retry of the QP is the
  * backstop, so a wrong count delays frames and never loses one.
@@ -47,12 +57,17 @@
  * declares it dead, as when an Ethernet peer stops answering.
  *
  * Locking, outermost first: the rdma_cm handler of an id (its
- * handler_mutex), bigiron_rdma.lock (the connection table), then
- * bigiron_rconn.mutex (a connection's resources), then the peer lock
- * (pe->rconn and a connection's counters are used under it).  Nothing is
- * torn down from an id's own handler but on DEVICE_REMOVAL, which the
- * connection manager requires; rdma_destroy_id() runs only from the
- * ordered workqueue and at teardown, never under these locks.
+ * handler_mutex), then bigiron_rdma.lock (the connection table) or
+ * bigiron_rconn.mutex (a connection's resources, never taken under
+ * bigiron_rdma.lock), then the peer lock (pe->rconn and a connection's
+ * counters are used under it).  rdma_destroy_id() runs only from the
+ * ordered workqueue and at teardown, never under these locks; a failed
+ * setup, and DEVICE_REMOVAL as the connection manager requires, release
+ * a connection's resources from its id's handler.
+ *
+ * Memory: buffers, queues and connection state are charged to the memory
+ * cgroup of the task that made the node instance (SET_CLUSTER), whatever
+ * context allocates them.
  */
 
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
@@ -61,8 +76,11 @@
 #include <linux/in6.h>
 #include <linux/inet.h>
 #include <linux/jiffies.h>
+#include <linux/kref.h>
 #include <linux/lockdep.h>
+#include <linux/memcontrol.h>
 #include <linux/nsproxy.h>
+#include <linux/sched/mm.h>
 #include <linux/seq_file.h>
 #include <linux/slab.h>
 #include <linux/workqueue.h>
@@ -82,6 +100,14 @@
 /* Connecting side: wait between attempts, and each step's limit. */
 #define BIGIRON_RDMA_RETRY_MS	500
 #define BIGIRON_RDMA_RESOLVE_MS	2000
+/*
+ * ACK timeout of the QPs, 4.096 us << 14 = 67 ms: a lost packet costs
+ * that much before the QP sends it again.  The connection manager's
+ * default follows the path's packet lifetime (about a second on RoCE),
+ * longer than the link's retransmission timeouts together tolerate on a
+ * lossy link.
+ */
+#define BIGIRON_RDMA_ACK_TIMEOUT	14
 /* Private data of a connection request. */
 #define BIGIRON_RDMA_MAGIC	0x62697264	/* "bird" */
 
@@ -115,6 +141,9 @@ struct bigiron_rbuf {
  * @has_qp: @id has its QP
  * @rx: BIGIRON_RDMA_RX receive buffers
  * @tx: BIGIRON_RDMA_TX send buffers
+ * @ref: the release's reference, and a DEVICE_REMOVAL handler's
+ * @proven: a frame on it passed bi_wire_decode() as @node's (WRITE_ONCE)
+ * @dead: ended: receives are not posted again (under the peer lock)
  * @failed: ended; @release queued (under bigiron_rdma.lock)
  * @fail: ends it from bigiron_rdma.wq after a completion in error
  * @release: destroys it from bigiron_rdma.wq
@@ -139,6 +168,9 @@ struct bigiron_rconn {
 	bool has_qp;
 	struct bigiron_rbuf rx[BIGIRON_RDMA_RX];
 	struct bigiron_rbuf tx[BIGIRON_RDMA_TX];
+	struct kref ref;
+	bool proven;
+	bool dead;
 	bool failed;
 	struct work_struct fail;
 	struct work_struct release;
@@ -156,24 +188,34 @@ struct bigiron_rconn {
  * @kind: BIGIRON_RDMA_LISTENER (the listening id's context)
  * @cl: the node instance
  * @net: network namespace of the ids, referenced
- * @lock: protects @listen, @cur, @stopping and @deadline
+ * @memcg: memory cgroup everything is charged to, referenced (or NULL)
+ * @lock: protects @listen, @listen_gone, @cur, @stopping and @deadline
  * @listen: the listening id, NULL once gone
+ * @listen_gone: its device went away before it was published
+ * @port: its port on that device
  * @cur: the connection to each node, NULL when there is none
  * @stopping: teardown started: nothing is connected or accepted
  * @deadline: jiffies until which the connecting side tries again
  * @connect: per node, the next connection attempt
  * @wq: ordered; connection attempts and releases run on it
+ * @eh: port events of the listener's device, registered while @eh_on
+ * @eh_on: @eh is registered (under @lock)
+ * @port_work: a port of the device went down: every connection ends
  * @connects: connections this node started
  * @accepts: connection requests it accepted
  * @refused: connection requests it refused
  * @failures: connections that ended with a completion in error
+ * @port_errors: port or device errors the device reported
  */
 struct bigiron_rdma {
 	enum bigiron_rdma_kind kind;
 	struct bigiron_cluster *cl;
 	struct net *net;
+	struct mem_cgroup *memcg;
 	struct mutex lock;	/* see above */
 	struct rdma_cm_id *listen;
+	bool listen_gone;
+	u32 port;
 	struct bigiron_rconn *cur[BIGIRON_MAX_NODES];
 	bool stopping;
 	unsigned long deadline;
@@ -183,10 +225,14 @@ struct bigiron_rdma {
 		struct delayed_work work;
 	} connect[BIGIRON_MAX_NODES];
 	struct workqueue_struct *wq;
+	struct ib_event_handler eh;
+	bool eh_on;
+	struct work_struct port_work;
 	atomic64_t connects;
 	atomic64_t accepts;
 	atomic64_t refused;
 	atomic64_t failures;
+	atomic64_t port_errors;
 };
 
 static void bigiron_rdma_addr(const struct bigiron_node_desc *n,
@@ -244,7 +290,9 @@ int bigiron_rdma_check_nodes(const struct bigiron_node_desc *nodes,
 
 		if (!is_zero_ether_addr(nodes[i].mac) || !nodes[i].port)
 			return -EINVAL;
-		if (ipv6_addr_any(a) || ipv6_addr_is_multicast(a))
+		/* no scope: a link-local address cannot be reached */
+		if (ipv6_addr_any(a) || ipv6_addr_is_multicast(a) ||
+		    (ipv6_addr_type(a) & IPV6_ADDR_LINKLOCAL))
 			return -EINVAL;
 		if (ipv6_addr_v4mapped(a) &&
 		    (!a->s6_addr32[3] ||
@@ -309,10 +357,14 @@ static u32 bigiron_rconn_credits(const struct bigiron_rconn *c)
 	return c->peer_posted - c->sent;
 }
 
-/* A send buffer is free: completions trail the posts by less than TX. */
-static struct bigiron_rbuf *bigiron_rconn_tx_slot(struct bigiron_rconn *c)
+/*
+ * A free send buffer, keeping @keep of them for credit messages:
+ * completions trail the posts by less than BIGIRON_RDMA_TX.
+ */
+static struct bigiron_rbuf *bigiron_rconn_tx_slot(struct bigiron_rconn *c,
+						  u32 keep)
 {
-	if (c->tx_head - c->tx_done >= BIGIRON_RDMA_TX)
+	if (c->tx_head - c->tx_done >= BIGIRON_RDMA_TX - keep)
 		return NULL;
 	return &c->tx[c->tx_head % BIGIRON_RDMA_TX];
 }
@@ -328,9 +380,11 @@ static void bigiron_rconn_maybe_credit(struct bigiron_rconn *c)
 	if (c->posted == c->told ||
 	    c->told - c->rcvd > BIGIRON_RDMA_RX / 2)
 		return;
+	lockdep_assert_held(&bigiron_rconn_peer(c)->lock);
+
 	if (!bigiron_rconn_credits(c))
 		return;
-	b = bigiron_rconn_tx_slot(c);
+	b = bigiron_rconn_tx_slot(c, 0);
 	if (!b)
 		return;
 	if (bigiron_rconn_post_send(c, b, 0))
@@ -362,7 +416,7 @@ void bigiron_rdma_xmit(void *priv, u16 node, const u8 *hdr, const u8 *frag,
 		bigiron_peer_count_drop_locked(pe, BIGIRON_DROP_NO_CREDIT);
 		return;
 	}
-	b = bigiron_rconn_tx_slot(c);
+	b = bigiron_rconn_tx_slot(c, 1);
 	if (!b) {
 		bigiron_peer_count_drop_locked(pe, BIGIRON_DROP_TX_NOMEM);
 		return;
@@ -383,6 +437,9 @@ static void bigiron_rconn_send_done(struct ib_cq *cq, struct ib_wc *wc)
 
 	spin_lock(&pe->lock);
 	c->tx_done++;
+	/* a credit message that found no free buffer may go now */
+	if (pe->rconn == c)
+		bigiron_rconn_maybe_credit(c);
 	spin_unlock(&pe->lock);
 	if (wc->status != IB_WC_SUCCESS) {
 		if (wc->status != IB_WC_WR_FLUSH_ERR)
@@ -473,11 +530,18 @@ static void bigiron_rconn_recv_done(struct ib_cq *cq, struct ib_wc *wc)
 			/* authenticated, but on another node's connection */
 			bigiron_peer_count_drop(pe, BIGIRON_DROP_SRC_MAC);
 		} else {
+			if (!READ_ONCE(c->proven))
+				WRITE_ONCE(c->proven, true);
 			bigiron_peer_rx(pe, &h, frag);
 		}
 	}
 
 	spin_lock(&pe->lock);
+	/* an ended connection is drained: nothing may be posted on it */
+	if (c->dead) {
+		spin_unlock(&pe->lock);
+		return;
+	}
 	if (bigiron_rconn_post_recv(c, b)) {
 		spin_unlock(&pe->lock);
 		bigiron_rconn_fail(c);
@@ -560,14 +624,29 @@ static int bigiron_rconn_map(struct bigiron_rconn *c, struct bigiron_rbuf *b,
  * in on it): protection domain, completion queue, QP, buffers, receives
  * posted.  Under c->mutex; c->mutex's caller is the id's handler.
  */
+static int bigiron_rconn_setup_charged(struct bigiron_rconn *c,
+				       struct ib_device *dev);
+
 static int bigiron_rconn_setup(struct bigiron_rconn *c)
 {
 	struct ib_device *dev = c->id->device;
-	struct ib_qp_init_attr attr = {};
-	unsigned int i;
+	struct mem_cgroup *old;
 	int err;
 
 	lockdep_assert_held(&c->mutex);
+
+	old = set_active_memcg(c->rd->memcg);
+	err = bigiron_rconn_setup_charged(c, dev);
+	set_active_memcg(old);
+	return err;
+}
+
+static int bigiron_rconn_setup_charged(struct bigiron_rconn *c,
+				       struct ib_device *dev)
+{
+	struct ib_qp_init_attr attr = {};
+	unsigned int i;
+	int err;
 
 	c->pd = ib_alloc_pd(dev, 0);
 	if (IS_ERR(c->pd)) {
@@ -624,6 +703,11 @@ err:
 	return err;
 }
 
+static void bigiron_rconn_free(struct kref *ref)
+{
+	kfree(container_of(ref, struct bigiron_rconn, ref));
+}
+
 static void bigiron_rconn_release(struct work_struct *work)
 {
 	struct bigiron_rconn *c = container_of(work, struct bigiron_rconn,
@@ -639,16 +723,19 @@ static void bigiron_rconn_release(struct work_struct *work)
 	/* waits for a handler of the id that still runs */
 	if (id)
 		rdma_destroy_id(id);
-	kfree(c);
+	kref_put(&c->ref, bigiron_rconn_free);
 }
 
 static struct bigiron_rconn *bigiron_rconn_new(struct bigiron_rdma *rd,
 					       u16 node, bool active)
 {
+	struct mem_cgroup *old = set_active_memcg(rd->memcg);
 	struct bigiron_rconn *c = kzalloc(sizeof(*c), GFP_KERNEL_ACCOUNT);
 
+	set_active_memcg(old);
 	if (!c)
 		return NULL;
+	kref_init(&c->ref);
 	c->kind = BIGIRON_RDMA_CONN;
 	c->rd = rd;
 	c->node = node;
@@ -664,8 +751,15 @@ static void bigiron_rdma_retry_locked(struct bigiron_rdma *rd, u16 node)
 {
 	lockdep_assert_held(&rd->lock);
 
+	/*
+	 * Until JOIN's deadline, then for as long as the link lives: a
+	 * connection that broke under a live link (a port that went down
+	 * and up again) is made again; a dead link stops the attempts
+	 * until the next JOIN.
+	 */
 	if (rd->stopping || node <= rd->cl->self ||
-	    time_after(jiffies, rd->deadline))
+	    (time_after(jiffies, rd->deadline) &&
+	     READ_ONCE(rd->cl->peers[node]->state) == BI_LINK_DEAD))
 		return;
 	queue_delayed_work(rd->wq, &rd->connect[node].work,
 			   msecs_to_jiffies(BIGIRON_RDMA_RETRY_MS));
@@ -674,8 +768,8 @@ static void bigiron_rdma_retry_locked(struct bigiron_rdma *rd, u16 node)
 /*
  * End a connection: unpublished (the peer's frames are dropped from now
  * until a new one is up or the link declares the peer dead), its
- * resources and id released from the workqueue.  Any context but the
- * peer lock's; once per connection.
+ * resources and id released from the workqueue.  Under rd->lock (process
+ * context); once per connection.
  */
 static void bigiron_rconn_end(struct bigiron_rconn *c, bool retry)
 {
@@ -692,6 +786,7 @@ static void bigiron_rconn_end(struct bigiron_rconn *c, bool retry)
 	spin_lock_bh(&pe->lock);
 	if (pe->rconn == c)
 		pe->rconn = NULL;
+	c->dead = true;
 	spin_unlock_bh(&pe->lock);
 	queue_work(rd->wq, &c->release);
 	if (retry && c->active)
@@ -713,6 +808,7 @@ static void bigiron_rconn_fail(struct bigiron_rconn *c)
 	spin_lock(&pe->lock);
 	if (pe->rconn == c) {
 		pe->rconn = NULL;
+		c->dead = true;
 		atomic64_inc(&c->rd->failures);
 		queue_work(c->rd->wq, &c->fail);
 	}
@@ -727,6 +823,53 @@ static void bigiron_rconn_fail_work(struct work_struct *work)
 
 	mutex_lock(&rd->lock);
 	bigiron_rconn_end(c, true);
+	mutex_unlock(&rd->lock);
+}
+
+/* ---- device events ---------------------------------------------------- */
+
+static void bigiron_rdma_eh_off_locked(struct bigiron_rdma *rd)
+{
+	lockdep_assert_held(&rd->lock);
+
+	if (!rd->eh_on)
+		return;
+	/* waits for a running handler; the handler takes no lock */
+	ib_unregister_event_handler(&rd->eh);
+	rd->eh_on = false;
+}
+
+static void bigiron_rdma_ib_event(struct ib_event_handler *eh,
+				  struct ib_event *ev)
+{
+	struct bigiron_rdma *rd = container_of(eh, struct bigiron_rdma, eh);
+
+	if (ev->event != IB_EVENT_DEVICE_FATAL &&
+	    (ev->event != IB_EVENT_PORT_ERR ||
+	     ev->element.port_num != rd->port))
+		return;
+	atomic64_inc(&rd->port_errors);
+	queue_work(rd->wq, &rd->port_work);
+}
+
+/*
+ * The port went down: the connections' QPs would only find out when
+ * their retries ran out.  They end now; the connecting side makes them
+ * again while the links live, and frames wait for them in the links'
+ * send windows meanwhile.
+ */
+static void bigiron_rdma_port_work(struct work_struct *work)
+{
+	struct bigiron_rdma *rd = container_of(work, struct bigiron_rdma,
+					       port_work);
+	unsigned int i;
+
+	mutex_lock(&rd->lock);
+	pr_warn_ratelimited("vm%u: RDMA port error: connections end\n",
+			    rd->cl->vm->id);
+	for (i = 0; i < rd->cl->nr_nodes; i++)
+		if (rd->cur[i])
+			bigiron_rconn_end(rd->cur[i], true);
 	mutex_unlock(&rd->lock);
 }
 
@@ -746,8 +889,9 @@ static void bigiron_rdma_param(struct rdma_conn_param *p,
 	p->rnr_retry_count = 7;
 }
 
-/* A connection of ours is up: publish it.  From its id's handler. */
-static void bigiron_rconn_established(struct bigiron_rconn *c)
+/* A connection of ours is up: publish it.  From @id's handler. */
+static void bigiron_rconn_established(struct bigiron_rconn *c,
+				      struct rdma_cm_id *id)
 {
 	struct bigiron_rdma *rd = c->rd;
 	struct bigiron_peer *pe = bigiron_rconn_peer(c);
@@ -764,14 +908,20 @@ static void bigiron_rconn_established(struct bigiron_rconn *c)
 		bigiron_rconn_end(old, false);
 	spin_lock_bh(&pe->lock);
 	pe->rconn = c;
+	/* credits the peer used before this one knew it was up */
+	bigiron_rconn_maybe_credit(c);
 	spin_unlock_bh(&pe->lock);
 	mutex_unlock(&rd->lock);
+	/* @id, not c->id: a release may have taken that already */
 	pr_info_ratelimited("vm%u: RDMA connection to node %u up on %s\n",
-			    rd->cl->vm->id, c->node,
-			    c->id->device->name);
+			    rd->cl->vm->id, c->node, id->device->name);
 }
 
-/* A connection request on the listener: from a lower node id. */
+/*
+ * A connection request on the listener.  Return: 0, the request is
+ * accepted, or refused and its id left to a release; non-zero, the
+ * connection manager refuses it and destroys the id.
+ */
 static int bigiron_rdma_request(struct bigiron_rdma *rd,
 				struct rdma_cm_id *id,
 				const struct rdma_cm_event *ev)
@@ -780,6 +930,7 @@ static int bigiron_rdma_request(struct bigiron_rdma *rd,
 	const struct bigiron_rdma_req *req = ev->param.conn.private_data;
 	struct rdma_conn_param param;
 	struct bigiron_rconn *c, *old;
+	const char *why = "not for this node";
 	u16 src;
 	int err;
 
@@ -794,52 +945,56 @@ static int bigiron_rdma_request(struct bigiron_rdma *rd,
 	    !bigiron_rdma_addr_is((struct sockaddr *)&id->route.addr.dst_addr,
 				  &cl->nodes[src]))
 		goto refuse;
-
+	why = "out of memory";
 	c = bigiron_rconn_new(rd, src, false);
 	if (!c)
 		goto refuse;
+	if (rdma_set_ack_timeout(id, BIGIRON_RDMA_ACK_TIMEOUT))
+		goto refuse_free;
 	c->id = id;
 	id->context = c;
+
+	mutex_lock(&rd->lock);
+	old = rd->cur[src];
+	why = "stopping";
+	if (rd->stopping)
+		goto refuse_unlock;
+	/* never a forged request in place of a working connection */
+	why = "the node's connection works";
+	if (old && READ_ONCE(old->proven))
+		goto refuse_unlock;
+	if (old)
+		bigiron_rconn_end(old, false);
+	rd->cur[src] = c;
+	mutex_unlock(&rd->lock);
+
+	/* from here a release owns the id: this returns 0 */
 	mutex_lock(&c->mutex);
 	err = bigiron_rconn_setup(c);
 	mutex_unlock(&c->mutex);
-	if (err)
-		goto free;
 
 	mutex_lock(&rd->lock);
-	if (rd->stopping) {
-		mutex_unlock(&rd->lock);
-		goto teardown;
+	if (!err && !c->failed) {
+		bigiron_rdma_param(&param, NULL);
+		err = rdma_accept(id, &param);
 	}
-	/* the node started again: its old connection is gone */
-	old = rd->cur[src];
-	rd->cur[src] = c;
-	if (old)
-		bigiron_rconn_end(old, false);
-	bigiron_rdma_param(&param, NULL);
-	err = rdma_accept(id, &param);
-	if (err) {
-		rd->cur[src] = NULL;
-		mutex_unlock(&rd->lock);
-		goto teardown;
+	if (err || c->failed) {
+		bigiron_rconn_end(c, false);
+		atomic64_inc(&rd->refused);
+	} else {
+		atomic64_inc(&rd->accepts);
 	}
 	mutex_unlock(&rd->lock);
-	atomic64_inc(&rd->accepts);
 	return 0;
 
-teardown:
-	mutex_lock(&c->mutex);
-	bigiron_rconn_teardown(c);
-	mutex_unlock(&c->mutex);
-free:
+refuse_unlock:
+	mutex_unlock(&rd->lock);
+refuse_free:
 	kfree(c);
-	/* non-zero: the connection manager destroys the new id */
-	atomic64_inc(&rd->refused);
-	return 1;
 refuse:
 	atomic64_inc(&rd->refused);
-	pr_info_ratelimited("vm%u: RDMA connection request from %pISp refused\n",
-			    cl->vm->id, &id->route.addr.dst_addr);
+	pr_info_ratelimited("vm%u: RDMA connection request from %pISp refused: %s\n",
+			    cl->vm->id, &id->route.addr.dst_addr, why);
 	rdma_reject(id, NULL, 0, IB_CM_REJ_CONSUMER_DEFINED);
 	return 1;
 }
@@ -855,10 +1010,13 @@ static int bigiron_rdma_listener_event(struct bigiron_rdma *rd,
 		/* the listener's device goes: the listener with it */
 		mutex_lock(&rd->lock);
 		if (rd->listen != id) {
+			/* attach or teardown has it, and destroys it */
+			rd->listen_gone = true;
 			mutex_unlock(&rd->lock);
-			return 0;	/* teardown destroys it */
+			return 0;
 		}
 		rd->listen = NULL;
+		bigiron_rdma_eh_off_locked(rd);
 		mutex_unlock(&rd->lock);
 		pr_warn("vm%u: the RDMA device of this node went away: no more connections are accepted\n",
 			rd->cl->vm->id);
@@ -878,6 +1036,11 @@ static int bigiron_rconn_removed(struct bigiron_rconn *c)
 	struct bigiron_rdma *rd = c->rd;
 	int ret = 0;
 
+	/*
+	 * A release that finds the id taken does not wait for this handler:
+	 * this reference keeps @c until the handler is done with it.
+	 */
+	kref_get(&c->ref);
 	mutex_lock(&rd->lock);
 	bigiron_rconn_end(c, true);
 	mutex_unlock(&rd->lock);
@@ -888,6 +1051,7 @@ static int bigiron_rconn_removed(struct bigiron_rconn *c)
 		ret = 1;
 	}
 	mutex_unlock(&c->mutex);
+	kref_put(&c->ref, bigiron_rconn_free);
 	return ret;
 }
 
@@ -923,7 +1087,7 @@ static int bigiron_rconn_event(struct bigiron_rconn *c, struct rdma_cm_id *id,
 			goto fail;
 		return 0;
 	case RDMA_CM_EVENT_ESTABLISHED:
-		bigiron_rconn_established(c);
+		bigiron_rconn_established(c, id);
 		return 0;
 	case RDMA_CM_EVENT_DEVICE_REMOVAL:
 		pr_warn("vm%u: node %u: the RDMA device went away\n",
@@ -987,6 +1151,8 @@ static void bigiron_rdma_connect_work(struct work_struct *work)
 		kfree(c);
 		goto retry;
 	}
+	/* cannot fail before the QP exists */
+	rdma_set_ack_timeout(id, BIGIRON_RDMA_ACK_TIMEOUT);
 	c->id = id;
 	rd->cur[n->node] = c;
 	atomic64_inc(&rd->connects);
@@ -1033,7 +1199,7 @@ void bigiron_rdma_join(struct bigiron_cluster *cl, unsigned int timeout_ms)
 		rd->deadline = deadline;
 	for (i = cl->self + 1; i < cl->nr_nodes && !rd->stopping; i++)
 		if (!rd->cur[i])
-			queue_delayed_work(rd->wq, &rd->connect[i].work, 0);
+			mod_delayed_work(rd->wq, &rd->connect[i].work, 0);
 	mutex_unlock(&rd->lock);
 }
 
@@ -1049,6 +1215,7 @@ int bigiron_rdma_attach(struct bigiron_cluster *cl)
 	struct bigiron_rdma *rd;
 	struct sockaddr_storage ss;
 	struct rdma_cm_id *id;
+	bool listening;
 	unsigned int i;
 	int err;
 
@@ -1059,6 +1226,7 @@ int bigiron_rdma_attach(struct bigiron_cluster *cl)
 	rd->cl = cl;
 	mutex_init(&rd->lock);
 	rd->deadline = jiffies;
+	INIT_WORK(&rd->port_work, bigiron_rdma_port_work);
 	for (i = 0; i < BIGIRON_MAX_NODES; i++) {
 		rd->connect[i].rd = rd;
 		rd->connect[i].node = i;
@@ -1072,6 +1240,7 @@ int bigiron_rdma_attach(struct bigiron_cluster *cl)
 		goto err_free;
 	}
 	rd->net = get_net(current->nsproxy->net_ns);
+	rd->memcg = get_mem_cgroup_from_mm(current->mm);
 	id = rdma_create_id(rd->net, bigiron_rdma_event, rd, RDMA_PS_TCP,
 			    IB_QPT_RC);
 	if (IS_ERR(id)) {
@@ -1088,13 +1257,34 @@ int bigiron_rdma_attach(struct bigiron_cluster *cl)
 		rdma_destroy_id(id);
 		goto err_net;
 	}
-	rd->listen = id;
+	/*
+	 * Requests may have come in already; if the device went away
+	 * meanwhile, its removal waits for this id: destroy it, and the
+	 * connections with it.
+	 */
 	cl->rdma = rd;
+	mutex_lock(&rd->lock);
+	listening = !rd->listen_gone;
+	if (listening) {
+		rd->listen = id;
+		rd->port = id->port_num;
+		INIT_IB_EVENT_HANDLER(&rd->eh, id->device,
+				      bigiron_rdma_ib_event);
+		ib_register_event_handler(&rd->eh);
+		rd->eh_on = true;
+	}
+	mutex_unlock(&rd->lock);
+	if (!listening) {
+		rdma_destroy_id(id);
+		bigiron_rdma_detach(cl);
+		return -ENODEV;
+	}
 	pr_info("vm%u: listening for RDMA connections on %pISpc, device %s\n",
 		cl->vm->id, &ss, id->device->name);
 	return 0;
 
 err_net:
+	mem_cgroup_put(rd->memcg);
 	put_net(rd->net);
 	destroy_workqueue(rd->wq);
 err_free:
@@ -1120,6 +1310,7 @@ void bigiron_rdma_detach(struct bigiron_cluster *cl)
 	rd->stopping = true;
 	listen = rd->listen;
 	rd->listen = NULL;
+	bigiron_rdma_eh_off_locked(rd);
 	mutex_unlock(&rd->lock);
 	/* waits for its handler: no request is accepted after this */
 	if (listen)
@@ -1134,6 +1325,7 @@ void bigiron_rdma_detach(struct bigiron_cluster *cl)
 	/* the releases queued, and any a handler queued meanwhile */
 	flush_workqueue(rd->wq);
 	destroy_workqueue(rd->wq);
+	mem_cgroup_put(rd->memcg);
 	put_net(rd->net);
 	cl->rdma = NULL;
 	kfree(rd);
@@ -1160,9 +1352,10 @@ void bigiron_rdma_dbg(struct seq_file *m, struct bigiron_cluster *cl)
 
 	if (!rd)
 		return;
-	seq_printf(m, "rdma_connects %lld\nrdma_accepts %lld\nrdma_refused %lld\nrdma_failures %lld\n",
+	seq_printf(m, "rdma_connects %lld\nrdma_accepts %lld\nrdma_refused %lld\nrdma_failures %lld\nrdma_port_errors %lld\n",
 		   (s64)atomic64_read(&rd->connects),
 		   (s64)atomic64_read(&rd->accepts),
 		   (s64)atomic64_read(&rd->refused),
-		   (s64)atomic64_read(&rd->failures));
+		   (s64)atomic64_read(&rd->failures),
+		   (s64)atomic64_read(&rd->port_errors));
 }

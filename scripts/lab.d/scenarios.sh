@@ -38,6 +38,18 @@ scenario_dsm_veth() {
 	report dsm-veth
 }
 
+# Two bigiron nodes in one L1 over the RDMA transport: Soft-RoCE on the
+# two ends of a veth pair (netem on it), then a node with a wrong key and
+# a link that goes away under a running cluster.
+scenario_dsm_rxe() {
+	CMD="cd /bigiron/selftests && ${LAB_DSM_ENV:+env $LAB_DSM_ENV }./run_dsm.sh rxe"
+	boot_l1
+	check_l1
+	tap_results tests run_dsm.sh
+	l1_times dsm-rxe
+	report dsm-rxe
+}
+
 # dsm-veth's data cases with the kernel's fault injection failing some
 # of the test programs' allocations (a kernel with CONFIG_FAILSLAB and
 # CONFIG_FAIL_PAGE_ALLOC: the debug tier's, scripts/check --debug).
