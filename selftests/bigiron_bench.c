@@ -18,10 +18,11 @@
  *                      1's copy before it may go on.
  *
  * Each access is timed in user space with CLOCK_MONOTONIC.  Output, one
- * decimal, ratios against the ping figures:
- *   bench: ping_4k median_us=X p99_us=Y samples=N
- *   bench: read_fault median_us=X p99_us=Y samples=N ratio_median=R ratio_p99=R
- *   bench: write_fault_1sharer median_us=X p99_us=Y samples=N ratio_median=R ratio_p99=R
+ * decimal, ratios against the ping figures, T the transport (ethernet or
+ * rdma):
+ *   bench: T ping_4k median_us=X p99_us=Y samples=N
+ *   bench: T read_fault median_us=X p99_us=Y samples=N ratio_median=R ratio_p99=R
+ *   bench: T write_fault_1sharer median_us=X p99_us=Y samples=N ratio_median=R ratio_p99=R
  * and the per-VM counters before and after as "# " lines.  Exit 0 when
  * everything ran, 1 otherwise.
  */
@@ -107,6 +108,7 @@ int main(int argc, char **argv)
 	uint64_t before[NR_VM_COUNTERS], after[NR_VM_COUNTERS];
 	static uint64_t ping[PINGS], rd[FAULTS], wr[FAULTS];
 	double pm = 0, pp = 0, m, p;
+	const char *tr;
 	struct dsm *d;
 	int ret, ok = 0;
 
@@ -114,6 +116,7 @@ int main(int argc, char **argv)
 	if (!d || dsm_parse(d, argc, argv, true))
 		return 2;
 	setvbuf(stdout, NULL, _IOLBF, 0);
+	tr = d->rdma ? "rdma" : "ethernet";
 	if (d->half < WRITE_AT + FAULTS) {
 		fprintf(stderr, "bigiron_bench: --mem-mb too small\n");
 		return 2;
@@ -146,8 +149,8 @@ int main(int argc, char **argv)
 		}
 		pm = median_us(ping, PINGS);
 		pp = p99_us(ping, PINGS);
-		printf("bench: ping_4k median_us=%.1f p99_us=%.1f samples=%d\n",
-		       pm, pp, PINGS);
+		printf("bench: %s ping_4k median_us=%.1f p99_us=%.1f samples=%d\n",
+		       tr, pm, pp, PINGS);
 	}
 	if (!sync_ok(d, "pinged"))
 		goto end;
@@ -158,8 +161,8 @@ int main(int argc, char **argv)
 			goto end;
 		m = median_us(rd, FAULTS);
 		p = p99_us(rd, FAULTS);
-		printf("bench: read_fault median_us=%.1f p99_us=%.1f samples=%d "
-		       "ratio_median=%.1f ratio_p99=%.1f\n", m, p, FAULTS,
+		printf("bench: %s read_fault median_us=%.1f p99_us=%.1f samples=%d "
+		       "ratio_median=%.1f ratio_p99=%.1f\n", tr, m, p, FAULTS,
 		       m / pm, p / pp);
 	}
 	if (!sync_ok(d, "read"))
@@ -175,9 +178,9 @@ int main(int argc, char **argv)
 			goto end;
 		m = median_us(wr, FAULTS);
 		p = p99_us(wr, FAULTS);
-		printf("bench: write_fault_1sharer median_us=%.1f p99_us=%.1f "
-		       "samples=%d ratio_median=%.1f ratio_p99=%.1f\n", m, p,
-		       FAULTS, m / pm, p / pp);
+		printf("bench: %s write_fault_1sharer median_us=%.1f "
+		       "p99_us=%.1f samples=%d ratio_median=%.1f "
+		       "ratio_p99=%.1f\n", tr, m, p, FAULTS, m / pm, p / pp);
 	}
 	if (!sync_ok(d, "written"))
 		goto end;

@@ -35,7 +35,9 @@
 #                        and rxb is deleted, and node 0's faults must end
 #                        in SIGBUS within the fault timeout; then rmmod
 #                        bigiron must succeed.
-#   run_dsm.sh bench     bigiron_bench on a veth pair (MTU 9000).
+#   run_dsm.sh bench     bigiron_bench on a veth pair (MTU 9000), then
+#                        perftest's ib_read_lat and ib_send_lat (4 KiB)
+#                        and bigiron_bench over RDMA on rxe as in rxe.
 #   run_dsm.sh failslab  the data cases on a veth pair while the kernel's
 #                        fault injection (failslab, fail_page_alloc, only
 #                        for the two test programs: task-filter) fails
@@ -516,6 +518,32 @@ rxe_link_lost() {
 	done
 }
 
+# perftest's $1 (ib_read_lat or ib_send_lat) with 4 KiB messages between
+# rxa and rxb, connected by rdma_cm like bigiron: its median ("typical")
+# and 99th percentile as a bench: line.  ib_read_lat times a whole RDMA
+# READ (a round trip with the page); ib_send_lat half a SEND ping-pong.
+raw_lat() {
+	"$1" -d rxb -R -s 4096 -n 1000 -F -p 18515 >"$LOGS/$1-server.log" 2>&1 &
+	srv=$!
+	sleep 2
+	"$1" -d rxa -R -s 4096 -n 1000 -F -p 18515 --source_ip "$RXE_IP0" \
+		"$RXE_IP1" >"$LOGS/$1.log" 2>&1
+	rc=$?
+	sleep 1
+	kill "$srv" 2>/dev/null
+	wait "$srv" 2>/dev/null
+	line=$(awk '$1 == 4096 && NF >= 9 { print $5, $8; exit }' \
+		"$LOGS/$1.log")
+	if [ "$rc" != 0 ] || [ -z "$line" ]; then
+		sed 's/^/# /' "$LOGS/$1.log" | tail -n 20
+		notok "bench rdma $1 # exit $rc"
+		return
+	fi
+	set -- "$1" $line
+	echo "bench: rdma ${1}_4k median_us=$2 p99_us=$3 samples=1000"
+	ok "bench rdma $1"
+}
+
 # The module must go away once every VM is closed.
 rmmod_check() {
 	if [ ! -d /sys/module/bigiron ]; then
@@ -645,6 +673,17 @@ bench)
 	else
 		notok "bench # cannot create the veth pair bi0/bi1"
 	fi
+	LINK=rxe
+	if rxe_add; then
+		raw_lat ib_read_lat
+		raw_lat ib_send_lat
+		run_pair bench-rdma 7793 "$BENCH" --mem-mb "$MEM_MB"
+		rxe_del
+	else
+		rxe_del
+		notok "bench rdma # cannot set up rxe"
+	fi
+	LINK=veth
 	summary
 	;;
 *)

@@ -82,12 +82,40 @@ scenario_dsm_2host() {
 	report dsm-2host "$RUN/node0" "$RUN/node1"
 }
 
+# The RDMA faults against the raw 4 KiB RDMA READ of the same link, from
+# the bench: lines in $1 (all measured in the same run).
+bench_ratios() {
+	awk '
+	function val(line, key,   i, n, f) {
+		n = split(line, f, " ")
+		for (i = 1; i <= n; i++)
+			if (index(f[i], key "=") == 1)
+				return substr(f[i], length(key) + 2)
+		return ""
+	}
+	$2 == "rdma" && $3 == "ib_read_lat_4k" {
+		rm = val($0, "median_us"); rp = val($0, "p99_us")
+	}
+	$2 == "rdma" && ($3 == "read_fault" || $3 == "write_fault_1sharer" ||
+			 $3 == "ping_4k") {
+		m[$3] = val($0, "median_us"); p[$3] = val($0, "p99_us")
+	}
+	END {
+		if (rm == "" || rm + 0 == 0)
+			exit
+		for (k in m)
+			printf "bench: rdma %s vs ib_read_lat_4k ratio_median=%.2f ratio_p99=%.2f\n",
+				k, m[k] / rm, p[k] / rp
+	}' "$1"
+}
+
 # Not in make check: benchmarks, whose results are the "bench:" lines.
 scenario_bench() {
 	CMD='cd /bigiron/selftests && ./run_dsm.sh bench'
 	boot_l1
 	check_l1
 	tr -d '\r' <"$RUN/console.log" | grep '^bench:' >"$RUN/bench.log"
+	bench_ratios "$RUN/bench.log" >>"$RUN/bench.log"
 	[ "$WEDGED" = 1 ] || cat "$RUN/bench.log"
 	[ -s "$RUN/bench.log" ] || fail "no bench: lines"
 	case "$(ctl LAB-EXIT)" in
