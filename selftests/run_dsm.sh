@@ -35,6 +35,9 @@
 #                        and rxb is deleted, and node 0's faults must end
 #                        in SIGBUS within the fault timeout; then rmmod
 #                        bigiron must succeed.
+#   run_dsm.sh rxe2host N  as 2host, over the RDMA transport: Soft-RoCE
+#                        rxe0 on eth0, node N at 10.77.0.(N+1):7471.
+#                        Clean pass, netem pass, rmmod check.
 #   run_dsm.sh bench     bigiron_bench on a veth pair (MTU 9000), then
 #                        perftest's ib_read_lat and ib_send_lat (4 KiB)
 #                        and bigiron_bench over RDMA on rxe as in rxe.
@@ -96,7 +99,7 @@ fail=0
 failed=""
 
 usage() {
-	echo "usage: $0 veth | 2host 0|1 | rxe | bench | failslab" >&2
+	echo "usage: $0 veth | 2host 0|1 | rxe | rxe2host 0|1 | bench | failslab" >&2
 	exit 2
 }
 
@@ -289,8 +292,12 @@ run_pair() {
 run_one() {
 	name=$1 n=$2 port=$3
 	shift 3
-	timeout -s KILL "$T" "$DSM" --node "$n" --dev eth0 \
-		--mac0 52:54:00:b1:00:01 --mac1 52:54:00:b1:00:02 \
+	if [ "$LINK" = rxe ]; then
+		link="--rdma0 10.77.0.1:$RXE_PORT --rdma1 10.77.0.2:$RXE_PORT"
+	else
+		link="--dev eth0 --mac0 52:54:00:b1:00:01 --mac1 52:54:00:b1:00:02"
+	fi
+	timeout -s KILL "$T" "$DSM" --node "$n" $link \
 		--ctl 10.77.0.1:"$port" --ctl-wait "$CTL_WAIT" "$@" 2>&1
 	rc=$?
 	restore_param
@@ -617,6 +624,32 @@ veth)
 		notok "2host-netem # cannot set up netem"
 	fi
 	netem_off eth0
+	rmmod_check
+	summary
+	;;
+rxe2host)
+	n=$2
+	[ "$n" = 0 ] || [ "$n" = 1 ] || usage
+	LINK=rxe
+	ip link set eth0 mtu 1500
+	ip link set eth0 up
+	ip addr add 10.77.0.$((n + 1))/24 dev eth0 2>/dev/null
+	rdma link delete rxe0 2>/dev/null
+	if rdma link add rxe0 type rxe netdev eth0; then
+		ok "rxe2host: Soft-RoCE rxe0 on eth0 (10.77.0.$((n + 1)))"
+		run_one rxe2host "$n" 7790 --mem-mb "$MEM_MB" $DSM_ARGS
+		if netem_on eth0; then
+			T=$T_NETEM
+			run_one rxe2host-netem "$n" 7791 --netem \
+				--mem-mb "$NETEM_MB" $DSM_ARGS
+		else
+			notok "rxe2host-netem # cannot set up netem"
+		fi
+		netem_off eth0
+		rdma link delete rxe0
+	else
+		notok "rxe2host # cannot add rxe0 on eth0"
+	fi
 	rmmod_check
 	summary
 	;;

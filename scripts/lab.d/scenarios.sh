@@ -109,6 +109,23 @@ bench_ratios() {
 	}' "$1"
 }
 
+# The same over RDMA: Soft-RoCE on each L1's NIC.
+scenario_dsm_rxe_2host() {
+	local i
+	boot_2host 'cd /bigiron/selftests && ./run_dsm.sh rxe2host 0' \
+		'cd /bigiron/selftests && ./run_dsm.sh rxe2host 1'
+	for i in 0 1; do
+		in_node "$i" check_node "$i"
+	done
+	for i in 0 1; do
+		in_node "$i" tap_results tests run_dsm.sh
+	done
+	for i in 0 1; do
+		in_node "$i" l1_times "dsm-rxe-2host: node$i" "${NODE_WALL[i]}"
+	done
+	report dsm-rxe-2host "$RUN/node0" "$RUN/node1"
+}
+
 # Not in make check: benchmarks, whose results are the "bench:" lines.
 scenario_bench() {
 	CMD='cd /bigiron/selftests && ./run_dsm.sh bench'
