@@ -5,6 +5,7 @@
  * per node, --ctl control channel), no cases: node 0 measures, node 1
  * serves, sequenced over the control channel.
  *
+ *   ping_0             200 VM_PING round trips without a payload;
  *   ping_4k            200 VM_PING round trips carrying 4096 bytes each
  *                      way, timed by the kernel: the floor for moving a
  *                      page over this link;
@@ -20,6 +21,7 @@
  * Each access is timed in user space with CLOCK_MONOTONIC.  Output, one
  * decimal, ratios against the ping figures, T the transport (ethernet or
  * rdma):
+ *   bench: T ping_0 median_us=X p99_us=Y samples=N
  *   bench: T ping_4k median_us=X p99_us=Y samples=N
  *   bench: T read_fault median_us=X p99_us=Y samples=N ratio_median=R ratio_p99=R
  *   bench: T write_fault_1sharer median_us=X p99_us=Y samples=N ratio_median=R ratio_p99=R
@@ -140,8 +142,15 @@ int main(int argc, char **argv)
 	vm_snap(d, before);
 	vm_print(d, "before", before);
 
-	/* (a) ping */
+	/* (a) ping, without and with a page */
 	if (d->node == 0) {
+		ret = vm_ping(d, PINGS, 0, ping);
+		if (ret) {
+			tap_diag("%s: PING: %s", d->label, strerror(-ret));
+			goto end;
+		}
+		printf("bench: %s ping_0 median_us=%.1f p99_us=%.1f samples=%d\n",
+		       tr, median_us(ping, PINGS), p99_us(ping, PINGS), PINGS);
 		ret = vm_ping(d, PINGS, 4096, ping);
 		if (ret) {
 			tap_diag("%s: PING: %s", d->label, strerror(-ret));
