@@ -20,7 +20,9 @@
  * and --rdma1 instead, over the RDMA transport: each node listens with
  * rdma_cm on its IPv4 address and port (IP:PORT), node 0 connects to
  * node 1.  The cases are the same; those that need the interface itself
- * (bad_frames: raw packet sockets) are skipped on RDMA.
+ * (bad_frames: raw packet sockets) are skipped on RDMA, and one is only
+ * for RDMA (stray_connect: a connection request that is not bigiron's is
+ * refused and the working connection stays).
  *
  * Two cases run only when --cases names them, each alone:
  *   forged_key  one of the nodes has --wrong-key: the JOIN must fail and
@@ -2364,6 +2366,69 @@ static int case_forged_key(struct dsm *d)
 	return TAP_PASS;
 }
 
+/* ---- case: stray_connect (rdma) ----------------------------------------- */
+
+/*
+ * A connection request that is not bigiron's (rping's, with no private
+ * data) reaches node 1's listener while the cluster runs: node 1 refuses
+ * it (debugfs rdma_refused grows), and the working connection stays: the
+ * link stays up and a page still travels both ways (PINGs with a page
+ * from node 0, then node 1 reads what node 0 wrote in node 1's home).
+ * Node 0 runs rping, the lab's RDMA tool; without it the case is skipped.
+ */
+static int case_stray_connect(struct dsm *d)
+{
+	uint64_t refused0 = 0, refused1 = 0, theirs = 0, rtt[4];
+	char cmd[160], ip[INET_ADDRSTRLEN], state[32] = "unreadable";
+	volatile uint64_t *w = pg(d, d->half + 7);
+	int ret, have = 0;
+
+	if (!d->rdma)
+		return dsm_skip(d, "not on ethernet");
+	if (!bi_debugfs_ready())
+		return dsm_skip(d, "no bigiron debugfs");
+	if (d->node == 0)
+		have = !system("command -v rping >/dev/null 2>&1");
+	if (dsm_xchg(d, "rping", (uint64_t)have, &theirs, BARRIER_S))
+		return TAP_FAIL;
+	if (!(d->node == 0 ? (uint64_t)have : theirs))
+		return dsm_skip(d, "no rping on node 0");
+	if (d->node == 1)
+		refused0 = dbg_u64(d, "cluster", "rdma_refused");
+	SYNC(d, "counted", BARRIER_S);
+	if (d->node == 0) {
+		inet_ntop(AF_INET, d->rdma_addr[1] + 12, ip, sizeof(ip));
+		snprintf(cmd, sizeof(cmd),
+			 "timeout 20 rping -c -a %s -p %u -C 1 >/dev/null 2>&1",
+			 ip, d->rdma_port[1]);
+		ret = system(cmd);
+		tap_diag("%s: stray_connect: rping to %s:%u exited %d",
+			 d->label, ip, d->rdma_port[1],
+			 WIFEXITED(ret) ? WEXITSTATUS(ret) : -1);
+		TAP_CHECK(!WIFEXITED(ret) || WEXITSTATUS(ret),
+			  "rping's connection was accepted");
+		*w = 0x5354524159ULL;	/* "STRAY" */
+	}
+	SYNC(d, "rpinged", BARRIER_S);
+	if (d->node == 1) {
+		refused1 = dbg_u64(d, "cluster", "rdma_refused");
+		tap_diag("%s: stray_connect: rdma_refused %" PRIu64 " -> %"
+			 PRIu64, d->label, refused0, refused1);
+		TAP_CHECK(refused1 != UINT64_MAX && refused1 > refused0,
+			  "the stray request was not refused");
+		TAP_CHECK(*w == 0x5354524159ULL,
+			  "node 0's write not seen: %#" PRIx64, (uint64_t)*w);
+	} else {
+		ret = vm_ping(d, 4, 4096, rtt);
+		TAP_CHECK(!ret, "PING after the stray request: %s",
+			  strerror(-ret));
+	}
+	TAP_CHECK(!peer_str(d, "state", state, sizeof(state)) &&
+		  !strcmp(state, "up"), "link to the peer: %s", state);
+	SYNC(d, "checked", BARRIER_S);
+	return TAP_PASS;
+}
+
 /* ---- case: link_lost (only when --cases names it) ----------------------- */
 
 /*
@@ -2508,6 +2573,7 @@ static const struct {
 	{ "random_rw", case_random_rw, false },
 	{ "bad_frames", case_bad_frames, false },
 	{ "rx_nomem", case_rx_nomem, false },
+	{ "stray_connect", case_stray_connect, false },
 	{ "far_pages", case_far_pages, false },
 	{ "link_lost", case_link_lost, true },		/* alone */
 	{ "peer_gone", case_peer_gone, false },

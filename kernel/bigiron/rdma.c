@@ -30,9 +30,11 @@
  * the node lives.
  *
  * Buffers: each connection posts BIGIRON_RDMA_RX receive buffers and has
- * BIGIRON_RDMA_TX send buffers, each a header and a page, allocated and
- * DMA-mapped once when the connection is made (never per frame) and used
- * with the protection domain's local DMA key.  Sending copies the frame
+ * BIGIRON_RDMA_TX send buffers, each a 64-byte header slot and a page (two
+ * scatter/gather entries: a frame lands with its header in the slot and
+ * its payload in the page), allocated and DMA-mapped once when the
+ * connection is made (never per frame) and used with the protection
+ * domain's local DMA key.  Sending copies the frame
  * into a free send buffer: link.c calls the transport under the peer
  * lock, so it cannot sleep or wait for a slot; with no free slot the
  * frame is dropped, counted and left to the link's retransmission.
@@ -95,8 +97,11 @@
 /* Receive buffers a connection posts, and send buffers it has. */
 #define BIGIRON_RDMA_RX		64
 #define BIGIRON_RDMA_TX		64
-/* One buffer: a header and a page. */
-#define BIGIRON_RDMA_BUF	BI_WIRE_MAX_FRAME
+/* A payload fits one page of a buffer. */
+static_assert(BI_PAGE_SIZE <= PAGE_SIZE);
+/* The header slots of a connection: receive slots, then send slots. */
+#define BIGIRON_RDMA_HDRS	((BIGIRON_RDMA_RX + BIGIRON_RDMA_TX) * \
+				 BI_WIRE_HDR_LEN)
 /* Connecting side: wait between attempts, and each step's limit. */
 #define BIGIRON_RDMA_RETRY_MS	500
 #define BIGIRON_RDMA_RESOLVE_MS	2000
@@ -121,11 +126,18 @@ struct bigiron_rdma_req {
 
 enum bigiron_rdma_kind { BIGIRON_RDMA_LISTENER, BIGIRON_RDMA_CONN };
 
+/*
+ * One buffer: a header slot in the connection's header area (@hdr, at
+ * @hdr_dma) and a page (@page, mapped at @dma while @mapped).
+ */
 struct bigiron_rbuf {
 	struct ib_cqe cqe;
 	struct bigiron_rconn *conn;
-	void *buf;
+	u8 *hdr;
+	u64 hdr_dma;
+	struct page *page;
 	u64 dma;
+	bool mapped;
 };
 
 /**
@@ -141,6 +153,9 @@ struct bigiron_rbuf {
  * @has_qp: @id has its QP
  * @rx: BIGIRON_RDMA_RX receive buffers
  * @tx: BIGIRON_RDMA_TX send buffers
+ * @hdrs: their header slots, BIGIRON_RDMA_HDRS bytes
+ * @hdrs_dma: where @hdrs is mapped (both directions)
+ * @hdrs_mapped: @hdrs is mapped
  * @ref: the release's reference, and a DEVICE_REMOVAL handler's
  * @proven: a frame on it passed bi_wire_decode() as @node's (WRITE_ONCE)
  * @dead: ended: receives are not posted again (under the peer lock)
@@ -168,6 +183,9 @@ struct bigiron_rconn {
 	bool has_qp;
 	struct bigiron_rbuf rx[BIGIRON_RDMA_RX];
 	struct bigiron_rbuf tx[BIGIRON_RDMA_TX];
+	u8 *hdrs;
+	u64 hdrs_dma;
+	bool hdrs_mapped;
 	struct kref ref;
 	bool proven;
 	bool dead;
@@ -318,22 +336,30 @@ static void bigiron_rconn_fail(struct bigiron_rconn *c);
 static void bigiron_rconn_fail_work(struct work_struct *work);
 
 /*
- * Post one SEND of @len bytes from the next send buffer, @len 0 for a
- * credit message; the caller filled the buffer.  Under the peer lock.
+ * Post one SEND of @len bytes (@len 0 for a credit message, else a header
+ * and @len - BI_WIRE_HDR_LEN payload bytes) from the next send buffer,
+ * which the caller filled.  Under the peer lock.
  */
 static int bigiron_rconn_post_send(struct bigiron_rconn *c,
 				   struct bigiron_rbuf *b, u32 len)
 {
 	struct ib_device *dev = c->id->device;
-	struct ib_sge sge = {
-		.addr = b->dma,
-		.length = len,
-		.lkey = c->pd->local_dma_lkey,
+	struct ib_sge sge[2] = {
+		{
+			.addr = b->hdr_dma,
+			.length = BI_WIRE_HDR_LEN,
+			.lkey = c->pd->local_dma_lkey,
+		}, {
+			.addr = b->dma,
+			.length = len > BI_WIRE_HDR_LEN ?
+				  len - BI_WIRE_HDR_LEN : 0,
+			.lkey = c->pd->local_dma_lkey,
+		},
 	};
 	struct ib_send_wr wr = {
 		.wr_cqe = &b->cqe,
-		.sg_list = len ? &sge : NULL,
-		.num_sge = len ? 1 : 0,
+		.sg_list = len ? sge : NULL,
+		.num_sge = !len ? 0 : len > BI_WIRE_HDR_LEN ? 2 : 1,
 		.opcode = IB_WR_SEND_WITH_IMM,
 		.send_flags = IB_SEND_SIGNALED,
 		.ex.imm_data = cpu_to_be32(c->posted),
@@ -341,7 +367,12 @@ static int bigiron_rconn_post_send(struct bigiron_rconn *c,
 	int err;
 
 	if (len)
-		ib_dma_sync_single_for_device(dev, b->dma, len, DMA_TO_DEVICE);
+		ib_dma_sync_single_for_device(dev, b->hdr_dma, BI_WIRE_HDR_LEN,
+					      DMA_BIDIRECTIONAL);
+	if (len > BI_WIRE_HDR_LEN)
+		ib_dma_sync_single_for_device(dev, b->dma,
+					      len - BI_WIRE_HDR_LEN,
+					      DMA_TO_DEVICE);
 	err = ib_post_send(c->id->qp, &wr, NULL);
 	if (err)
 		return err;
@@ -421,9 +452,9 @@ void bigiron_rdma_xmit(void *priv, u16 node, const u8 *hdr, const u8 *frag,
 		bigiron_peer_count_drop_locked(pe, BIGIRON_DROP_TX_NOMEM);
 		return;
 	}
-	memcpy(b->buf, hdr, BI_WIRE_HDR_LEN);
+	memcpy(b->hdr, hdr, BI_WIRE_HDR_LEN);
 	if (frag_len)
-		memcpy(b->buf + BI_WIRE_HDR_LEN, frag, frag_len);
+		memcpy(page_address(b->page), frag, frag_len);
 	if (bigiron_rconn_post_send(c, b, BI_WIRE_HDR_LEN + frag_len))
 		bigiron_peer_count_drop_locked(pe, BIGIRON_DROP_TX_ERR);
 }
@@ -453,18 +484,26 @@ static void bigiron_rconn_send_done(struct ib_cq *cq, struct ib_wc *wc)
 static int bigiron_rconn_post_recv(struct bigiron_rconn *c,
 				   struct bigiron_rbuf *b)
 {
-	struct ib_sge sge = {
-		.addr = b->dma,
-		.length = BIGIRON_RDMA_BUF,
-		.lkey = c->pd->local_dma_lkey,
+	struct ib_sge sge[2] = {
+		{
+			.addr = b->hdr_dma,
+			.length = BI_WIRE_HDR_LEN,
+			.lkey = c->pd->local_dma_lkey,
+		}, {
+			.addr = b->dma,
+			.length = PAGE_SIZE,
+			.lkey = c->pd->local_dma_lkey,
+		},
 	};
 	struct ib_recv_wr wr = {
 		.wr_cqe = &b->cqe,
-		.sg_list = &sge,
-		.num_sge = 1,
+		.sg_list = sge,
+		.num_sge = 2,
 	};
 
-	ib_dma_sync_single_for_device(c->id->device, b->dma, BIGIRON_RDMA_BUF,
+	ib_dma_sync_single_for_device(c->id->device, b->hdr_dma,
+				      BI_WIRE_HDR_LEN, DMA_BIDIRECTIONAL);
+	ib_dma_sync_single_for_device(c->id->device, b->dma, PAGE_SIZE,
 				      DMA_FROM_DEVICE);
 	return ib_post_recv(c->id->qp, &wr, NULL);
 }
@@ -502,8 +541,12 @@ static void bigiron_rconn_recv_done(struct ib_cq *cq, struct ib_wc *wc)
 		bigiron_rconn_fail(c);
 		return;
 	}
-	ib_dma_sync_single_for_cpu(c->id->device, b->dma, BIGIRON_RDMA_BUF,
-				   DMA_FROM_DEVICE);
+	ib_dma_sync_single_for_cpu(c->id->device, b->hdr_dma, BI_WIRE_HDR_LEN,
+				   DMA_BIDIRECTIONAL);
+	if (len > BI_WIRE_HDR_LEN)
+		ib_dma_sync_single_for_cpu(c->id->device, b->dma,
+					   len - BI_WIRE_HDR_LEN,
+					   DMA_FROM_DEVICE);
 
 	spin_lock(&pe->lock);
 	c->rcvd++;
@@ -517,10 +560,13 @@ static void bigiron_rconn_recv_done(struct ib_cq *cq, struct ib_wc *wc)
 		/* a credit message: nothing else in it */
 	} else if (len < BI_WIRE_HDR_LEN) {
 		atomic64_inc(&cl->drops[BIGIRON_DROP_SHORT]);
-	} else if (len > BIGIRON_RDMA_BUF) {
+	} else if (len > BI_WIRE_MAX_FRAME) {
+		/* the QP refuses a SEND longer than the buffer: not here */
 		atomic64_inc(&cl->drops[BIGIRON_DROP_LONG]);
 	} else {
-		why = bi_wire_decode(&cl->wire, b->buf, len, &h, &frag);
+		frag = page_address(b->page);
+		why = bi_wire_decode_split(&cl->wire, b->hdr, frag,
+					   len - BI_WIRE_HDR_LEN, &h);
 		if (why != BI_WIRE_OK) {
 			atomic64_inc(&cl->wire_drops[why]);
 			pr_info_ratelimited("vm%u: dropped RDMA frame from node %u's connection: %s\n",
@@ -555,27 +601,32 @@ static void bigiron_rconn_recv_done(struct ib_cq *cq, struct ib_wc *wc)
 
 /* ---- connection resources (process context) --------------------------- */
 
+static void bigiron_rconn_unmap_buf(struct bigiron_rconn *c,
+				    struct bigiron_rbuf *b,
+				    enum dma_data_direction dir)
+{
+	if (b->mapped)
+		ib_dma_unmap_page(c->id->device, b->dma, PAGE_SIZE, dir);
+	b->mapped = false;
+	if (b->page)
+		__free_page(b->page);
+	b->page = NULL;
+}
+
 static void bigiron_rconn_unmap(struct bigiron_rconn *c)
 {
-	struct ib_device *dev = c->id->device;
 	unsigned int i;
 
-	for (i = 0; i < BIGIRON_RDMA_RX; i++) {
-		if (c->rx[i].dma)
-			ib_dma_unmap_single(dev, c->rx[i].dma,
-					    BIGIRON_RDMA_BUF, DMA_FROM_DEVICE);
-		c->rx[i].dma = 0;
-		kfree(c->rx[i].buf);
-		c->rx[i].buf = NULL;
-	}
-	for (i = 0; i < BIGIRON_RDMA_TX; i++) {
-		if (c->tx[i].dma)
-			ib_dma_unmap_single(dev, c->tx[i].dma,
-					    BIGIRON_RDMA_BUF, DMA_TO_DEVICE);
-		c->tx[i].dma = 0;
-		kfree(c->tx[i].buf);
-		c->tx[i].buf = NULL;
-	}
+	for (i = 0; i < BIGIRON_RDMA_RX; i++)
+		bigiron_rconn_unmap_buf(c, &c->rx[i], DMA_FROM_DEVICE);
+	for (i = 0; i < BIGIRON_RDMA_TX; i++)
+		bigiron_rconn_unmap_buf(c, &c->tx[i], DMA_TO_DEVICE);
+	if (c->hdrs_mapped)
+		ib_dma_unmap_single(c->id->device, c->hdrs_dma,
+				    BIGIRON_RDMA_HDRS, DMA_BIDIRECTIONAL);
+	c->hdrs_mapped = false;
+	kfree(c->hdrs);
+	c->hdrs = NULL;
 }
 
 /* Tear down what bigiron_rconn_setup() made.  Under c->mutex. */
@@ -600,22 +651,24 @@ static void bigiron_rconn_teardown(struct bigiron_rconn *c)
 	}
 }
 
+/* Buffer @i of the header area: its slot and a page, mapped for @dir. */
 static int bigiron_rconn_map(struct bigiron_rconn *c, struct bigiron_rbuf *b,
-			     enum dma_data_direction dir,
+			     unsigned int i, enum dma_data_direction dir,
 			     void (*done)(struct ib_cq *, struct ib_wc *))
 {
 	struct ib_device *dev = c->id->device;
 
 	b->conn = c;
 	b->cqe.done = done;
-	b->buf = kmalloc(BIGIRON_RDMA_BUF, GFP_KERNEL_ACCOUNT);
-	if (!b->buf)
+	b->hdr = c->hdrs + i * BI_WIRE_HDR_LEN;
+	b->hdr_dma = c->hdrs_dma + i * BI_WIRE_HDR_LEN;
+	b->page = alloc_page(GFP_KERNEL_ACCOUNT);
+	if (!b->page)
 		return -ENOMEM;
-	b->dma = ib_dma_map_single(dev, b->buf, BIGIRON_RDMA_BUF, dir);
-	if (ib_dma_mapping_error(dev, b->dma)) {
-		b->dma = 0;
+	b->dma = ib_dma_map_page(dev, b->page, 0, PAGE_SIZE, dir);
+	if (ib_dma_mapping_error(dev, b->dma))
 		return -ENOMEM;
-	}
+	b->mapped = true;
 	return 0;
 }
 
@@ -654,14 +707,24 @@ static int bigiron_rconn_setup_charged(struct bigiron_rconn *c,
 		c->pd = NULL;
 		return err;
 	}
+	err = -ENOMEM;
+	c->hdrs = kzalloc(BIGIRON_RDMA_HDRS, GFP_KERNEL_ACCOUNT);
+	if (!c->hdrs)
+		goto err;
+	c->hdrs_dma = ib_dma_map_single(dev, c->hdrs, BIGIRON_RDMA_HDRS,
+					DMA_BIDIRECTIONAL);
+	if (ib_dma_mapping_error(dev, c->hdrs_dma))
+		goto err;
+	c->hdrs_mapped = true;
 	for (i = 0; i < BIGIRON_RDMA_RX; i++) {
-		err = bigiron_rconn_map(c, &c->rx[i], DMA_FROM_DEVICE,
+		err = bigiron_rconn_map(c, &c->rx[i], i, DMA_FROM_DEVICE,
 					bigiron_rconn_recv_done);
 		if (err)
 			goto err;
 	}
 	for (i = 0; i < BIGIRON_RDMA_TX; i++) {
-		err = bigiron_rconn_map(c, &c->tx[i], DMA_TO_DEVICE,
+		err = bigiron_rconn_map(c, &c->tx[i], BIGIRON_RDMA_RX + i,
+					DMA_TO_DEVICE,
 					bigiron_rconn_send_done);
 		if (err)
 			goto err;
@@ -679,8 +742,8 @@ static int bigiron_rconn_setup_charged(struct bigiron_rconn *c,
 	attr.recv_cq = c->cq;
 	attr.cap.max_send_wr = BIGIRON_RDMA_TX + 1;
 	attr.cap.max_recv_wr = BIGIRON_RDMA_RX + 1;
-	attr.cap.max_send_sge = 1;
-	attr.cap.max_recv_sge = 1;
+	attr.cap.max_send_sge = 2;
+	attr.cap.max_recv_sge = 2;
 	attr.sq_sig_type = IB_SIGNAL_ALL_WR;
 	attr.qp_type = IB_QPT_RC;
 	err = rdma_create_qp(c->id, c->pd, &attr);

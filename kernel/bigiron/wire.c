@@ -258,41 +258,40 @@ int bi_wire_encode(const struct bi_wire_ctx *ctx, const struct bi_wire_hdr *h,
 	return 0;
 }
 
-enum bi_wire_drop bi_wire_decode(const struct bi_wire_ctx *ctx,
-				 const u8 *frame, size_t len,
-				 struct bi_wire_hdr *h, const u8 **frag)
+enum bi_wire_drop bi_wire_decode_split(const struct bi_wire_ctx *ctx,
+				       const u8 *hdr, const u8 *payload,
+				       size_t payload_len,
+				       struct bi_wire_hdr *h)
 {
 	u8 mac[BI_WIRE_MAC_LEN];
 	enum bi_wire_drop why;
 	unsigned int i, diff;
 	u64 rcv_nxt, snd_nxt;
 
-	if (len < BI_WIRE_HDR_LEN)
-		return BI_WIRE_DROP_SHORT;
-	if (frame[0] != BI_WIRE_MAGIC)
+	if (hdr[0] != BI_WIRE_MAGIC)
 		return BI_WIRE_DROP_MAGIC;
-	if (frame[1] != BI_WIRE_VERSION)
+	if (hdr[1] != BI_WIRE_VERSION)
 		return BI_WIRE_DROP_VERSION;
-	h->type = frame[2];
-	h->flags = frame[3];
-	h->cluster = bi_get_le32(frame + 4);
-	h->src = bi_get_le16(frame + 8);
-	h->dst = bi_get_le16(frame + 10);
-	h->src_boot = bi_get_le32(frame + 12);
-	h->dst_boot = bi_get_le32(frame + 16);
-	h->seq = bi_get_le32(frame + 20);
-	h->ack = bi_get_le32(frame + 24);
-	h->txid = bi_get_le32(frame + 28);
-	h->page = bi_get_le64(frame + 32);
-	h->payload_len = bi_get_le16(frame + 40);
-	h->frag_off = bi_get_le16(frame + 42);
-	h->frag_len = bi_get_le16(frame + 44);
-	if (bi_get_le16(frame + 46))
+	h->type = hdr[2];
+	h->flags = hdr[3];
+	h->cluster = bi_get_le32(hdr + 4);
+	h->src = bi_get_le16(hdr + 8);
+	h->dst = bi_get_le16(hdr + 10);
+	h->src_boot = bi_get_le32(hdr + 12);
+	h->dst_boot = bi_get_le32(hdr + 16);
+	h->seq = bi_get_le32(hdr + 20);
+	h->ack = bi_get_le32(hdr + 24);
+	h->txid = bi_get_le32(hdr + 28);
+	h->page = bi_get_le64(hdr + 32);
+	h->payload_len = bi_get_le16(hdr + 40);
+	h->frag_off = bi_get_le16(hdr + 42);
+	h->frag_len = bi_get_le16(hdr + 44);
+	if (bi_get_le16(hdr + 46))
 		return BI_WIRE_DROP_RESERVED;
 	why = bi_wire_check(ctx, h, true);
 	if (why != BI_WIRE_OK)
 		return why;
-	if (len != (size_t)BI_WIRE_HDR_LEN + h->frag_len)
+	if (payload_len != h->frag_len)
 		return BI_WIRE_DROP_FRAME_LEN;
 	/* the high halves the sender should have used, for the MAC */
 	ctx->seq_ref(ctx->seq_priv, h->src, &rcv_nxt, &snd_nxt);
@@ -300,14 +299,28 @@ enum bi_wire_drop bi_wire_decode(const struct bi_wire_ctx *ctx,
 		h->seq = bi_seq_extend(rcv_nxt, (u32)h->seq);
 	if (bi_wire_type_acks(h->type))
 		h->ack = bi_seq_extend(snd_nxt, (u32)h->ack);
-	bi_wire_mac(ctx, frame, h, frame + BI_WIRE_HDR_LEN, mac);
+	bi_wire_mac(ctx, hdr, h, payload, mac);
 	/* constant time: no early exit on the first differing byte */
 	for (i = 0, diff = 0; i < BI_WIRE_MAC_LEN; i++)
-		diff |= mac[i] ^ frame[BI_WIRE_MAC_OFF + i];
+		diff |= mac[i] ^ hdr[BI_WIRE_MAC_OFF + i];
 	if (diff)
 		return BI_WIRE_DROP_MAC;
-	*frag = frame + BI_WIRE_HDR_LEN;
 	return BI_WIRE_OK;
+}
+
+enum bi_wire_drop bi_wire_decode(const struct bi_wire_ctx *ctx,
+				 const u8 *frame, size_t len,
+				 struct bi_wire_hdr *h, const u8 **frag)
+{
+	enum bi_wire_drop why;
+
+	if (len < BI_WIRE_HDR_LEN)
+		return BI_WIRE_DROP_SHORT;
+	why = bi_wire_decode_split(ctx, frame, frame + BI_WIRE_HDR_LEN,
+				   len - BI_WIRE_HDR_LEN, h);
+	if (why == BI_WIRE_OK)
+		*frag = frame + BI_WIRE_HDR_LEN;
+	return why;
 }
 
 /* ---- reassembly -------------------------------------------------------- */

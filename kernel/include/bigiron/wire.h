@@ -275,6 +275,15 @@ enum bi_wire_drop bi_wire_decode(const struct bi_wire_ctx *ctx,
 				 struct bi_wire_hdr *h, const u8 **frag);
 
 /*
+ * The same for a frame received in two pieces: its BI_WIRE_HDR_LEN header
+ * bytes at hdr, its payload_len payload bytes at payload.
+ */
+enum bi_wire_drop bi_wire_decode_split(const struct bi_wire_ctx *ctx,
+				       const u8 *hdr, const u8 *payload,
+				       size_t payload_len,
+				       struct bi_wire_hdr *h);
+
+/*
  * Reassembly of fragmented payloads. The caller provides the slots and
  * serializes calls on one struct bi_reasm (the kernel: the peer's lock).
  * A slot is keyed by (src, seq, type); a complete payload stays in its
