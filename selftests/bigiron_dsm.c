@@ -27,7 +27,9 @@
  * Two cases run only when --cases names them, each alone:
  *   forged_key  one of the nodes has --wrong-key: the JOIN must fail and
  *               the node with the right key must drop the other's frames
- *               as forged (the program does not JOIN before it);
+ *               as forged, or over RDMA refuse its connection requests
+ *               (give node 0, which connects, the wrong key); the
+ *               program does not JOIN before it;
  *   link_lost   node 0 keeps faulting on node 1's pages while whoever
  *               runs the test takes node 1's link away (run_dsm.sh rxe):
  *               the faults must end in SIGBUS within the fault timeout.
@@ -2357,12 +2359,28 @@ static int case_forged_key(struct dsm *d)
 		  "up_mask %#" PRIx64 ", want only this node", up);
 	TAP_CHECK(w.polls, "peers/node%d/state unreadable", !d->node);
 	TAP_CHECK(!w.seen_up, "the link to the peer was up");
-	if (!d->wrong_key)
+	/*
+	 * Over RDMA the forger's connection requests carry a MAC too: the
+	 * node with the right key refuses them before any frame flows
+	 * (when the forger is the one that connects, node 0).
+	 */
+	if (!d->wrong_key && d->rdma) {
+		uint64_t refused = dbg_u64(d, "cluster", "rdma_refused");
+
+		tap_diag("%s: rdma_refused %" PRId64, d->label,
+			 refused == UINT64_MAX ? (int64_t)-1 : (int64_t)refused);
+		TAP_CHECK(refused != UINT64_MAX && refused >= 1,
+			  "rdma_refused %" PRId64 ", want at least 1: no "
+			  "connection request of the peer was refused",
+			  refused == UINT64_MAX ? (int64_t)-1 :
+			  (int64_t)refused);
+	} else if (!d->wrong_key) {
 		TAP_CHECK(bad_mac != UINT64_MAX && bad_mac >= 1,
 			  "drop_bad_mac %" PRId64 ", want at least 1: no "
 			  "frame of the peer was dropped as forged",
 			  bad_mac == UINT64_MAX ? (int64_t)-1 :
 			  (int64_t)bad_mac);
+	}
 	return TAP_PASS;
 }
 

@@ -28,9 +28,10 @@
 #                        two local addresses take the pair, not lo.  A
 #                        clean pass (bad_frames is skipped: no raw frames
 #                        on RDMA); a pass with netem on ra and rb; then
-#                        forged_key: node 1 with a wrong cluster key must
-#                        not join and node 0 must drop its frames as
-#                        forged (drop_bad_mac); then link_lost: while
+#                        forged_key: node 0 with a wrong cluster key must
+#                        not join and node 1 must refuse its connection
+#                        requests as forged (rdma_refused); then
+#                        link_lost: while
 #                        node 0 faults on node 1's pages, rb goes down
 #                        and rxb is deleted, and node 0's faults must end
 #                        in SIGBUS within the fault timeout; then rmmod
@@ -249,7 +250,9 @@ verdict() {
 # The link of the two nodes in this kernel: bi0/bi1 (veth), or the rxe
 # devices on ra/rb (rxe).
 LINK=veth
-# Arguments for node 1 only (forged_key's --wrong-key).
+# Arguments for node 0 only, and for node 1 only (forged_key's
+# --wrong-key).
+EXTRA0=
 EXTRA1=
 
 # Each node's arguments for LINK, in $a0 and $a1.
@@ -273,7 +276,7 @@ run_pair() {
 	shift 3
 	pair_args
 	timeout -s KILL "$T" "$prog" --node 0 $a0 \
-		--ctl 127.0.0.1:"$port" --ctl-wait "$CTL_WAIT" "$@" 2>&1 &
+		--ctl 127.0.0.1:"$port" --ctl-wait "$CTL_WAIT" "$@" $EXTRA0 2>&1 &
 	pid0=$!
 	timeout -s KILL "$T" "$prog" --node 1 $a1 \
 		--ctl 127.0.0.1:"$port" --ctl-wait "$CTL_WAIT" "$@" $EXTRA1 \
@@ -683,11 +686,12 @@ rxe)
 			notok "rxe-netem # cannot set up netem"
 		fi
 		netem_off ra rb
-		# a short JOIN each; node 1's key is wrong
+		# a short JOIN each; node 0's key is wrong: its connection
+		# requests (node 0 connects) must fail node 1's check
 		T=$((CTL_WAIT + 120))
-		EXTRA1=--wrong-key
+		EXTRA0=--wrong-key
 		run_pair rxe-forged 7798 "$DSM" --mem-mb 64 --cases forged_key
-		EXTRA1=
+		EXTRA0=
 		# node 0's faults go on for 120 s at most, unless the link dies
 		T=$((CTL_WAIT + 300))
 		rxe_link_lost rxe-link-lost 7799

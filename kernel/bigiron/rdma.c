@@ -15,15 +15,17 @@
  *
  * Connections: every node listens on its address and port; of two nodes,
  * the one with the lower id connects, with a private-data block naming
- * the cluster and both node ids.  The listener takes a request only for
- * this cluster, from a lower node id than its own, carrying that node's
- * configured address (which the fabric does not authenticate: a hint
- * against mistakes, not a defence).  Nothing in a request is trusted: a
- * connection is "proven" once a frame on it passed bi_wire_decode() as
- * the node's, and a request for a node whose connection is proven and
- * alive is refused, so a forged request can never displace a working
- * connection; it can only take the place of an unproven one, where its
- * frames fail the MAC.  A node that started again gets its connection
+ * the cluster and both node ids under the cluster key's MAC.  The
+ * listener takes a request only with a valid MAC, for this cluster, from
+ * a lower node id than its own, carrying that node's configured address
+ * (which the fabric does not authenticate: a hint against mistakes).  A
+ * recorded request can be sent again, so a request still proves less
+ * than a frame: a connection is "proven" once a frame on it passed
+ * bi_wire_decode() as the node's, and a request for a node whose
+ * connection is proven and alive is refused, so a replayed request can
+ * never displace a working connection; it can only take the place of an
+ * unproven one, where its frames fail the MAC.  A node that started
+ * again gets its connection
  * once the old one has failed (its heartbeats find the QP dead within a
  * second).  The connecting side tries again every BIGIRON_RDMA_RETRY_MS
  * until the deadline JOIN gave, and after it for as long as the link to
@@ -74,6 +76,7 @@
 
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
+#include <crypto/algapi.h>
 #include <linux/in.h>
 #include <linux/in6.h>
 #include <linux/inet.h>
@@ -82,6 +85,7 @@
 #include <linux/lockdep.h>
 #include <linux/memcontrol.h>
 #include <linux/nsproxy.h>
+#include <linux/random.h>
 #include <linux/sched/mm.h>
 #include <linux/seq_file.h>
 #include <linux/slab.h>
@@ -116,13 +120,32 @@ static_assert(BI_PAGE_SIZE <= PAGE_SIZE);
 /* Private data of a connection request. */
 #define BIGIRON_RDMA_MAGIC	0x62697264	/* "bird" */
 
+/*
+ * Private data of a connection request (40 of the 56 bytes rdma_cm
+ * carries): @mac is the cluster key's MAC of everything before it, so
+ * only a node with the key can ask for a connection; @nonce makes each
+ * request's MAC different (a recorded request can be sent again: it then
+ * competes only for a node without a proven connection).
+ */
 struct bigiron_rdma_req {
 	__be32 magic;
 	__be32 cluster;
 	__be16 src;
 	__be16 dst;
 	__be32 version;
+	__be64 nonce;
+	u8 mac[BI_WIRE_MAC_LEN];
 };
+
+#define BIGIRON_RDMA_REQ_MACD	offsetof(struct bigiron_rdma_req, mac)
+
+static void bigiron_rdma_req_mac(const struct bigiron_cluster *cl,
+				 const struct bigiron_rdma_req *req,
+				 u8 out[BI_WIRE_MAC_LEN])
+{
+	bigiron_eth_mac(&cl->mac_key, (const u8 *)req, BIGIRON_RDMA_REQ_MACD,
+			NULL, 0, out);
+}
 
 enum bigiron_rdma_kind { BIGIRON_RDMA_LISTENER, BIGIRON_RDMA_CONN };
 
@@ -994,6 +1017,7 @@ static int bigiron_rdma_request(struct bigiron_rdma *rd,
 	struct rdma_conn_param param;
 	struct bigiron_rconn *c, *old;
 	const char *why = "not for this node";
+	u8 mac[BI_WIRE_MAC_LEN];
 	u16 src;
 	int err;
 
@@ -1003,6 +1027,11 @@ static int bigiron_rdma_request(struct bigiron_rdma *rd,
 	    be32_to_cpu(req->cluster) != cl->id ||
 	    be16_to_cpu(req->dst) != cl->self)
 		goto refuse;
+	why = "bad MAC";
+	bigiron_rdma_req_mac(cl, req, mac);
+	if (crypto_memneq(mac, req->mac, sizeof(mac)))
+		goto refuse;
+	why = "not for this node";
 	src = be16_to_cpu(req->src);
 	if (src >= cl->self ||
 	    !bigiron_rdma_addr_is((struct sockaddr *)&id->route.addr.dst_addr,
@@ -1144,6 +1173,8 @@ static int bigiron_rconn_event(struct bigiron_rconn *c, struct rdma_cm_id *id,
 		req.src = cpu_to_be16(cl->self);
 		req.dst = cpu_to_be16(c->node);
 		req.version = cpu_to_be32(BI_WIRE_VERSION);
+		req.nonce = cpu_to_be64(get_random_u64());
+		bigiron_rdma_req_mac(cl, &req, req.mac);
 		bigiron_rdma_param(&param, &req);
 		err = rdma_connect_locked(id, &param);
 		if (err)
