@@ -103,9 +103,15 @@
 #define BIGIRON_RDMA_TX		64
 /* A payload fits one page of a buffer. */
 static_assert(BI_PAGE_SIZE <= PAGE_SIZE);
-/* The header slots of a connection: receive slots, then send slots. */
+/*
+ * The header slots of a connection, receive slots then send slots, one
+ * per DMA cache line at least: the device writes the receive slots while
+ * the CPU writes the send slots, and on a CPU without coherent DMA two
+ * slots in one line would overwrite each other's bytes when synced.
+ */
+#define BIGIRON_RDMA_SLOT	ALIGN(BI_WIRE_HDR_LEN, ARCH_DMA_MINALIGN)
 #define BIGIRON_RDMA_HDRS	((BIGIRON_RDMA_RX + BIGIRON_RDMA_TX) * \
-				 BI_WIRE_HDR_LEN)
+				 BIGIRON_RDMA_SLOT)
 /* Connecting side: wait between attempts, and each step's limit. */
 #define BIGIRON_RDMA_RETRY_MS	500
 #define BIGIRON_RDMA_RESOLVE_MS	2000
@@ -514,7 +520,7 @@ static int bigiron_rconn_post_recv(struct bigiron_rconn *c,
 			.lkey = c->pd->local_dma_lkey,
 		}, {
 			.addr = b->dma,
-			.length = PAGE_SIZE,
+			.length = BI_PAGE_SIZE,
 			.lkey = c->pd->local_dma_lkey,
 		},
 	};
@@ -526,7 +532,7 @@ static int bigiron_rconn_post_recv(struct bigiron_rconn *c,
 
 	ib_dma_sync_single_for_device(c->id->device, b->hdr_dma,
 				      BI_WIRE_HDR_LEN, DMA_BIDIRECTIONAL);
-	ib_dma_sync_single_for_device(c->id->device, b->dma, PAGE_SIZE,
+	ib_dma_sync_single_for_device(c->id->device, b->dma, BI_PAGE_SIZE,
 				      DMA_FROM_DEVICE);
 	return ib_post_recv(c->id->qp, &wr, NULL);
 }
@@ -584,7 +590,7 @@ static void bigiron_rconn_recv_done(struct ib_cq *cq, struct ib_wc *wc)
 	} else if (len < BI_WIRE_HDR_LEN) {
 		atomic64_inc(&cl->drops[BIGIRON_DROP_SHORT]);
 	} else if (len > BI_WIRE_MAX_FRAME) {
-		/* the QP refuses a SEND longer than the buffer: not here */
+		/* the QP refuses a SEND longer than what was posted */
 		atomic64_inc(&cl->drops[BIGIRON_DROP_LONG]);
 	} else {
 		frag = page_address(b->page);
@@ -683,8 +689,8 @@ static int bigiron_rconn_map(struct bigiron_rconn *c, struct bigiron_rbuf *b,
 
 	b->conn = c;
 	b->cqe.done = done;
-	b->hdr = c->hdrs + i * BI_WIRE_HDR_LEN;
-	b->hdr_dma = c->hdrs_dma + i * BI_WIRE_HDR_LEN;
+	b->hdr = c->hdrs + i * BIGIRON_RDMA_SLOT;
+	b->hdr_dma = c->hdrs_dma + i * BIGIRON_RDMA_SLOT;
 	b->page = alloc_page(GFP_KERNEL_ACCOUNT);
 	if (!b->page)
 		return -ENOMEM;
