@@ -19,6 +19,10 @@
 # The VMs a scenario boots, in order (LAB_SSI_RUNS overrides): full2 is
 # 2 vCPUs, one per node, with every check, the disk and the NIC; mem4 is
 # 4 vCPUs, two per node, without devices; nodev2 is full2 without devices.
+# boot2 (not in make check) is full2 without the memory test: the boot,
+# the devices and the quick cross-host checks, for repeated boots
+# (README, "Soundness runs"). A run name may end in .N to boot the same
+# VM several times in one scenario: LAB_SSI_RUNS="boot2.1 boot2.2".
 # With a payload only the first VM boots, and runs the payload. ssi-veth
 # leaves mem4 out: there its 4 vCPUs share the one L1's 2, and each memory
 # check moves most of the guest's pages between the nodes several times.
@@ -35,10 +39,11 @@ ssi_runs() {
 }
 
 # Sets VCPUS, DEVICES (yes/no) and TESTS (the guest's bigiron.ssi_tests)
-# of run $1.
+# of run $1 (a trailing .N is a repeat of the same run).
 ssi_run_spec() {
-	case $1 in
+	case ${1%.[0-9]*} in
 	full2) VCPUS=2 DEVICES=yes TESTS=cpus,numa,memory,counter,pingpong,time,disk,net ;;
+	boot2) VCPUS=2 DEVICES=yes TESTS=cpus,numa,counter,pingpong,time,disk,net ;;
 	nodev2) VCPUS=2 DEVICES=no TESTS=cpus,numa,memory,counter,pingpong,time ;;
 	mem4) VCPUS=4 DEVICES=no TESTS=cpus,numa,memory,counter,pingpong,time ;;
 	*) die "no ssi run '$1'" ;;
