@@ -19,8 +19,9 @@
  *                      1's copy before it may go on.
  *
  * Each access is timed in user space with CLOCK_MONOTONIC.  Output, one
- * decimal, ratios against the ping figures, T the transport (ethernet or
- * rdma):
+ * decimal, ratios against the ping figures, T the transport (ethernet,
+ * rdma, or rdma-copy: RDMA with the module's rdma_page_read off, page
+ * payloads copied into the SENDs instead of read by the receiver):
  *   bench: T ping_0 median_us=X p99_us=Y samples=N
  *   bench: T ping_4k median_us=X p99_us=Y samples=N
  *   bench: T read_fault median_us=X p99_us=Y samples=N ratio_median=R ratio_p99=R
@@ -118,7 +119,7 @@ int main(int argc, char **argv)
 	if (!d || dsm_parse(d, argc, argv, true))
 		return 2;
 	setvbuf(stdout, NULL, _IOLBF, 0);
-	tr = d->rdma ? "rdma" : "ethernet";
+	tr = !d->rdma ? "ethernet" : page_read_off() ? "rdma-copy" : "rdma";
 	if (d->half < WRITE_AT + FAULTS) {
 		fprintf(stderr, "bigiron_bench: --mem-mb too small\n");
 		return 2;

@@ -20,9 +20,10 @@
  * and --rdma1 instead, over the RDMA transport: each node listens with
  * rdma_cm on its IPv4 address and port (IP:PORT), node 0 connects to
  * node 1.  The cases are the same; those that need the interface itself
- * (bad_frames: raw packet sockets) are skipped on RDMA, and one is only
+ * (bad_frames: raw packet sockets) are skipped on RDMA, and two are only
  * for RDMA (stray_connect: a connection request that is not bigiron's is
- * refused and the working connection stays).
+ * refused and the working connection stays; page_read: pages are moved
+ * by RDMA READ and handed on without a copy).
  *
  * Two cases run only when --cases names them, each alone:
  *   forged_key  one of the nodes has --wrong-key: the JOIN must fail and
@@ -696,6 +697,20 @@ static DSM_UNUSED uint64_t peer_u64(const struct dsm *d, const char *name)
 	if (peer_str(d, name, buf, sizeof(buf)))
 		return UINT64_MAX;
 	return strtoull(buf, NULL, 10);
+}
+
+/*
+ * The module's rdma_page_read is off: page payloads go in the RDMA SENDs
+ * instead of being read by the receiver.
+ */
+static DSM_UNUSED bool page_read_off(void)
+{
+	FILE *f = fopen("/sys/module/bigiron/parameters/rdma_page_read", "re");
+	int c = f ? fgetc(f) : EOF;
+
+	if (f)
+		fclose(f);
+	return c == 'N';
 }
 
 /*
@@ -2447,6 +2462,72 @@ static int case_stray_connect(struct dsm *d)
 	return TAP_PASS;
 }
 
+/* ---- case: page_read (rdma) -------------------------------------------- */
+
+/*
+ * Proves that page payloads cross an RDMA connection by RDMA READ into
+ * the receiver's buffer, handed on without a copy (rdma_page_read, the
+ * default): node 1 writes PR_PAGES pages of its home, node 0 reads them,
+ * each a remote read fault answered with the page.  Node 0's connection
+ * must have posted a READ and handed the page on for each (peers:
+ * rdma_reads, rdma_rx_handed; prefetched pages add to both), and every
+ * page must read back as node 1 wrote it.
+ */
+#define PR_PAGES	64
+
+static int case_page_read(struct dsm *d)
+{
+	uint64_t reads0 = 0, reads1, handed0 = 0, handed1, off = 0, theirs = 0;
+	size_t first = d->half + RES, i;
+	char why[256];
+	int bad = 0;
+
+	if (!d->rdma)
+		return dsm_skip(d, "not on ethernet");
+	if (!bi_debugfs_ready())
+		return dsm_skip(d, "no bigiron debugfs");
+	off = page_read_off();
+	if (dsm_xchg(d, "page_read", off, &theirs, BARRIER_S))
+		return TAP_FAIL;
+	if (off || theirs)
+		return dsm_skip(d, "rdma_page_read is off");
+	if (first + PR_PAGES > d->nr_pages)
+		return dsm_skip(d, "VM too small");
+	if (d->node == 1)
+		for (i = 0; i < PR_PAGES; i++)
+			fill_page(pg(d, first + i), page_base(first + i, 0x5052, 1));
+	SYNC(d, "written", BARRIER_S);
+	if (d->node == 0) {
+		reads0 = dbg_u64(d, "peers", "rdma_reads");
+		handed0 = dbg_u64(d, "peers", "rdma_rx_handed");
+		for (i = 0; i < PR_PAGES; i++) {
+			if (!check_page(pg(d, first + i),
+					page_base(first + i, 0x5052, 1), why,
+					sizeof(why)))
+				continue;
+			if (!bad++)
+				tap_diag("%s: page_read: page %zu: %s",
+					 d->label, first + i, why);
+		}
+		reads1 = dbg_u64(d, "peers", "rdma_reads");
+		handed1 = dbg_u64(d, "peers", "rdma_rx_handed");
+		tap_diag("%s: page_read: rdma_reads %" PRIu64 " -> %" PRIu64
+			 ", rdma_rx_handed %" PRIu64 " -> %" PRIu64, d->label,
+			 reads0, reads1, handed0, handed1);
+		TAP_CHECK(!bad, "%d of %d pages read back wrong", bad,
+			  PR_PAGES);
+		/* per connection: a new one mid-case starts from 0 */
+		TAP_CHECK(reads0 != UINT64_MAX && reads1 != UINT64_MAX &&
+			  reads1 >= reads0 && reads1 - reads0 >= PR_PAGES,
+			  "fewer RDMA READs than pages moved");
+		TAP_CHECK(handed0 != UINT64_MAX && handed1 != UINT64_MAX &&
+			  handed1 >= handed0 && handed1 - handed0 >= PR_PAGES,
+			  "fewer pages handed on than pages moved");
+	}
+	SYNC(d, "checked", BARRIER_S);
+	return TAP_PASS;
+}
+
 /* ---- case: link_lost (only when --cases names it) ----------------------- */
 
 /*
@@ -2592,6 +2673,7 @@ static const struct {
 	{ "bad_frames", case_bad_frames, false },
 	{ "rx_nomem", case_rx_nomem, false },
 	{ "stray_connect", case_stray_connect, false },
+	{ "page_read", case_page_read, false },
 	{ "far_pages", case_far_pages, false },
 	{ "link_lost", case_link_lost, true },		/* alone */
 	{ "peer_gone", case_peer_gone, false },

@@ -41,7 +41,10 @@
 #                        Clean pass, netem pass, rmmod check.
 #   run_dsm.sh bench     bigiron_bench on a veth pair (MTU 9000), then
 #                        perftest's ib_read_lat and ib_send_lat (4 KiB)
-#                        and bigiron_bench over RDMA on rxe as in rxe.
+#                        and bigiron_bench over RDMA on rxe as in rxe,
+#                        twice: page payloads read by the receiver (the
+#                        default), then copied into the SENDs
+#                        (rdma_page_read=N, labelled rdma-copy).
 #   run_dsm.sh failslab  the data cases on a veth pair while the kernel's
 #                        fault injection (failslab, fail_page_alloc, only
 #                        for the two test programs: task-filter) fails
@@ -715,6 +718,14 @@ bench)
 		raw_lat ib_read_lat
 		raw_lat ib_send_lat
 		run_pair bench-rdma 7793 "$BENCH" --mem-mb "$MEM_MB"
+		# the same with page payloads copied into the SENDs
+		prm=/sys/module/bigiron/parameters/rdma_page_read
+		if echo N >$prm; then
+			run_pair bench-rdma-copy 7794 "$BENCH" --mem-mb "$MEM_MB"
+			echo Y >$prm
+		else
+			notok "bench rdma-copy # cannot set rdma_page_read"
+		fi
 		rxe_del
 	else
 		rxe_del

@@ -75,6 +75,7 @@ static const char * const bigiron_drop_names[BIGIRON_DROP_NR] = {
 	[BIGIRON_DROP_TX_ERR]		= "tx_error",
 	[BIGIRON_DROP_NO_CONN]		= "no_connection",
 	[BIGIRON_DROP_NO_CREDIT]	= "no_credit",
+	[BIGIRON_DROP_DUP_UNREAD]	= "dup_unread",
 };
 
 const char *bigiron_drop_name(enum bigiron_drop why)

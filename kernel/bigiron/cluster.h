@@ -94,6 +94,7 @@ enum bigiron_drop {
 	BIGIRON_DROP_BAD_CREDIT, /* CREDIT for messages never sent */
 	BIGIRON_DROP_NO_CONN,	/* rdma: no connection to the peer yet */
 	BIGIRON_DROP_NO_CREDIT,	/* rdma: the peer has no receive posted */
+	BIGIRON_DROP_DUP_UNREAD, /* rdma: a duplicate, its payload not read */
 	BIGIRON_DROP_NR
 };
 
@@ -106,8 +107,19 @@ const char *bigiron_drop_name(enum bigiron_drop why);
 struct bigiron_rx_msg {
 	struct list_head list;
 	struct bi_wire_hdr hdr;
-	u8 data[];			/* hdr.payload_len bytes */
+	struct page *page;		/* delivered page payload, or NULL */
+	u8 data[];			/* else hdr.payload_len bytes */
 };
+
+/* A message's payload, NULL if none. */
+static inline const u8 *bigiron_rx_msg_data(const struct bigiron_rx_msg *m)
+{
+	if (!m->hdr.payload_len)
+		return NULL;
+	return m->page ? page_address(m->page) : m->data;
+}
+
+void bigiron_rx_msg_free(struct bigiron_rx_msg *m);
 
 /* Pages per coherence lock; a power of two. */
 #define BIGIRON_DSM_BUCKETS	256
@@ -297,6 +309,8 @@ struct bigiron_ssi {
  *	everything below but @state, @kobj and @rx_work
  * @lp: link state (link.h)
  * @win: send window, BIGIRON_PEER_WINDOW slots
+ * @win_pages: the slots' data, a page each (the RDMA transport registers
+ *	them for the peer to read); fixed from creation to release
  * @rs: one reassembly slot (go-back-N needs no more)
  * @timer: drives bi_link_tick(); armed at @timer_at (0: not armed)
  * @ever_up: the link was up once; a peer that never answered a JOIN may
@@ -339,6 +353,7 @@ struct bigiron_peer {
 	spinlock_t lock;	/* see the comment above */
 	struct bi_link_peer lp;
 	struct bi_link_slot *win;
+	struct page *win_pages[BIGIRON_PEER_WINDOW];
 	struct bi_reasm_slot *rs;
 	struct hrtimer timer;
 	u64 timer_at;
@@ -448,7 +463,8 @@ void bigiron_peer_put(struct bigiron_peer *pe);
 void bigiron_peer_join(struct bigiron_peer *pe);
 void bigiron_peer_kill_locked(struct bigiron_peer *pe);
 void bigiron_peer_rx(struct bigiron_peer *pe, struct bi_wire_hdr *h,
-		     const u8 *frag);
+		     const u8 *frag, struct page **page);
+void bigiron_peer_rx_dup(struct bigiron_peer *pe);
 void bigiron_peer_count_drop(struct bigiron_peer *pe, enum bigiron_drop why);
 void bigiron_peer_count_drop_locked(struct bigiron_peer *pe,
 				    enum bigiron_drop why);

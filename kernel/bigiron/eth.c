@@ -189,7 +189,7 @@ static int bigiron_eth_rcv(struct sk_buff *skb, struct net_device *dev,
 		goto drop;
 	}
 
-	bigiron_peer_rx(pe, &h, frag);
+	bigiron_peer_rx(pe, &h, frag, NULL);
 	consume_skb(skb);
 	return NET_RX_SUCCESS;
 

@@ -115,9 +115,14 @@ int bi_link_peer_init(const struct bi_link *lk, struct bi_link_peer *pe,
 		      u16 node, struct bi_link_slot *win, u32 win_size,
 		      struct bi_reasm_slot *rs, u32 nr_rs)
 {
+	u32 i;
+
 	if (!win_size || (win_size & (win_size - 1)) || !nr_rs ||
 	    node >= lk->wire->nr_nodes || node == lk->wire->self)
 		return -EINVAL;
+	for (i = 0; i < win_size; i++)
+		if (!win[i].data)
+			return -EINVAL;
 	/*
 	 * Everything but the sequence numbers, which bi_link_seq_ref() reads
 	 * without the caller's lock: a JOIN may init a peer again while
@@ -425,6 +430,14 @@ static void bi_link_owe_ack(const struct bi_link *lk, struct bi_link_peer *pe,
 		pe->ack_owed = 1;
 		pe->ack_deadline = now + lk->params.ack_delay_ns;
 	}
+}
+
+void bi_link_rx_dup(const struct bi_link *lk, struct bi_link_peer *pe,
+		    u64 now)
+{
+	pe->stats.drops[BI_LINK_DROP_OLD_SEQ]++;
+	if (pe->state == BI_LINK_UP)
+		bi_link_owe_ack(lk, pe, now);
 }
 
 int bi_link_rx(const struct bi_link *lk, struct bi_link_peer *pe,

@@ -122,10 +122,15 @@ struct bi_link_stats {
 	u64 rtt_samples;	/* RTT samples taken (Karn: first sends only) */
 };
 
-/* One message of the send window. */
+/*
+ * One message of the send window.  @data is the caller's: BI_PAGE_SIZE
+ * bytes set before bi_link_peer_init(), the message's payload from
+ * bi_link_send() until the peer acknowledges it (a transport may let the
+ * peer read it from there, RDMA READ, while it is unacknowledged).
+ */
 struct bi_link_slot {
 	struct bi_wire_hdr hdr;	/* hdr.seq: its 64-bit sequence number */
-	u8 data[BI_PAGE_SIZE];
+	u8 *data;
 	/* the link's own, for RTT samples */
 	u64 sent_ns;		/* first transmission */
 	u64 resent_ns;		/* last transmission, once sent again */
@@ -197,7 +202,10 @@ const char *bi_link_drop_name(enum bi_link_drop why);
 int bi_link_init(struct bi_link *lk, const struct bi_wire_ctx *wire,
 		 const struct bi_link_params *p, const struct bi_link_ops *ops,
 		 void *priv, u32 boot);
-/* win_size: power of two; reasm slots: 1 is enough (go-back-N). */
+/*
+ * win_size: power of two, each slot's data set; reasm slots: 1 is enough
+ * (go-back-N).
+ */
 int bi_link_peer_init(const struct bi_link *lk, struct bi_link_peer *pe,
 		      u16 node, struct bi_link_slot *win, u32 win_size,
 		      struct bi_reasm_slot *rs, u32 nr_rs);
@@ -240,6 +248,15 @@ void bi_link_seq_ref(const struct bi_link_peer *pe, u64 *rcv_nxt,
 int bi_link_rx(const struct bi_link *lk, struct bi_link_peer *pe,
 	       struct bi_wire_hdr *h, const u8 *frag, u64 now,
 	       struct bi_link_msg *out);
+
+/*
+ * A transport dropped a frame unread because its unchecked seq is below
+ * rcv_nxt: counted as a duplicate, and an ack is owed as bi_link_rx()
+ * does for one (the peer sends again what it thinks lost).  Nothing of
+ * the frame is trusted; a false claim costs an early ack at most.
+ */
+void bi_link_rx_dup(const struct bi_link *lk, struct bi_link_peer *pe,
+		    u64 now);
 
 /*
  * The message bi_link_rx() just delivered could not be taken (no memory,

@@ -214,6 +214,7 @@ struct bigiron_rx_msg *bigiron_peer_msg_new(const struct bi_wire_hdr *h,
 	m = kmalloc(struct_size(m, data, len), gfp);
 	if (!m)
 		return NULL;
+	m->page = NULL;
 	m->hdr = *h;
 	m->hdr.payload_len = len;
 	if (len)
@@ -374,12 +375,62 @@ static void bigiron_peer_rx_work(struct work_struct *work)
 			bigiron_ssi_recv(pe->cl, pe->node, m);
 		} else {
 			bigiron_dsm_recv(pe->cl, pe->node, &m->hdr,
-					 m->hdr.payload_len ? m->data : NULL);
-			kfree(m);
+					 bigiron_rx_msg_data(m));
+			bigiron_rx_msg_free(m);
 		}
 		/* a long backlog must not hold the CPU (soft lockup) */
 		cond_resched();
 	}
+}
+
+/**
+ * bigiron_peer_rx_dup - the transport dropped a duplicate unread
+ * @pe: the peer whose connection it came on
+ *
+ * Its unchecked sequence number was already delivered: counted as
+ * old_seq, and an ack is owed, as for a duplicate the link decoded.
+ *
+ * Context: softirq (the receive handler).
+ */
+void bigiron_peer_rx_dup(struct bigiron_peer *pe)
+{
+	spin_lock(&pe->lock);
+	if (!pe->cl->detached) {
+		bi_link_rx_dup(&pe->cl->link, &pe->lp, ktime_get_ns());
+		bigiron_peer_sync_locked(pe);
+	}
+	spin_unlock(&pe->lock);
+}
+
+void bigiron_rx_msg_free(struct bigiron_rx_msg *m)
+{
+	if (m->page)
+		put_page(m->page);
+	kfree(m);
+}
+
+/*
+ * The message for a delivered one: a coherence message whose page payload
+ * is @page's (the transport's receive page, offered through *@page) takes
+ * the page, which spares a copy, and clears *@page; any other gets a copy.
+ */
+static struct bigiron_rx_msg *
+bigiron_peer_msg_rx(const struct bi_link_msg *msg, struct page **page)
+{
+	struct bigiron_rx_msg *m;
+
+	if (!page || !*page || !msg->data ||
+	    msg->hdr.payload_len != BI_PAGE_SIZE ||
+	    !bi_wire_type_coh(msg->hdr.type) ||
+	    msg->data != page_address(*page))
+		return bigiron_peer_msg_new(&msg->hdr, msg->data, GFP_ATOMIC);
+	m = kmalloc(sizeof(*m), GFP_ATOMIC);
+	if (!m)
+		return NULL;
+	m->hdr = msg->hdr;
+	m->page = *page;
+	*page = NULL;
+	return m;
 }
 
 /*
@@ -389,7 +440,8 @@ static void bigiron_peer_rx_work(struct work_struct *work)
  * A message the link acknowledged is never dropped here.
  */
 static bool bigiron_peer_queue_coh_locked(struct bigiron_peer *pe,
-					  const struct bi_link_msg *msg)
+					  const struct bi_link_msg *msg,
+					  struct page **page)
 {
 	struct bigiron_cluster *cl = pe->cl;
 	u16 len = msg->data ? msg->hdr.payload_len : 0;
@@ -409,8 +461,7 @@ static bool bigiron_peer_queue_coh_locked(struct bigiron_peer *pe,
 	} else {
 		if (atomic_read(&cl->fail_rx) <= 0 ||
 		    atomic_dec_if_positive(&cl->fail_rx) < 0)
-			m = bigiron_peer_msg_new(&msg->hdr, msg->data,
-						 GFP_ATOMIC);
+			m = bigiron_peer_msg_rx(msg, page);
 		if (!m && user)
 			bigiron_ssi_unhold_msg(pe);
 	}
@@ -473,11 +524,14 @@ static void bigiron_peer_got_pong_locked(struct bigiron_peer *pe,
  * @pe: the peer named by the frame's authenticated source
  * @h: decoded header
  * @frag: h->frag_len payload bytes
+ * @page: NULL, or the page @frag is at the start of, which the transport
+ *	gives up: a message that keeps it takes the reference and sets
+ *	*@page to NULL
  *
  * Context: softirq (the receive handler).
  */
 void bigiron_peer_rx(struct bigiron_peer *pe, struct bi_wire_hdr *h,
-		     const u8 *frag)
+		     const u8 *frag, struct page **page)
 {
 	struct bigiron_cluster *cl = pe->cl;
 	struct bi_link_msg msg;
@@ -507,7 +561,7 @@ void bigiron_peer_rx(struct bigiron_peer *pe, struct bi_wire_hdr *h,
 			bigiron_ssi_credit_locked(pe, msg.hdr.txid);
 			break;
 		default:
-			if (!bigiron_peer_queue_coh_locked(pe, &msg))
+			if (!bigiron_peer_queue_coh_locked(pe, &msg, page))
 				bi_link_refuse(&pe->lp, &msg);
 			break;
 		}
@@ -771,7 +825,11 @@ ATTRIBUTE_GROUPS(bigiron_peer);
 static void bigiron_peer_release(struct kobject *kobj)
 {
 	struct bigiron_peer *pe = kobj_to_peer(kobj);
+	unsigned int i;
 
+	for (i = 0; i < BIGIRON_PEER_WINDOW; i++)
+		if (pe->win_pages[i])
+			__free_page(pe->win_pages[i]);
 	kvfree(pe->rs);
 	kvfree(pe->win);
 	kfree(pe);
@@ -793,6 +851,7 @@ static const struct kobj_type bigiron_peer_ktype = {
 struct bigiron_peer *bigiron_peer_create(struct bigiron_cluster *cl, u16 node)
 {
 	struct bigiron_peer *pe;
+	unsigned int i;
 	int err;
 
 	pe = kzalloc(sizeof(*pe), GFP_KERNEL);
@@ -808,12 +867,17 @@ struct bigiron_peer *bigiron_peer_create(struct bigiron_cluster *cl, u16 node)
 	hrtimer_init(&pe->timer, CLOCK_MONOTONIC, HRTIMER_MODE_ABS_SOFT);
 	pe->timer.function = bigiron_peer_timer;
 
+	err = -ENOMEM;
 	pe->win = kvmalloc_array(BIGIRON_PEER_WINDOW, sizeof(*pe->win),
-				 GFP_KERNEL);
-	pe->rs = kvmalloc(sizeof(*pe->rs), GFP_KERNEL);
-	if (!pe->win || !pe->rs) {
-		err = -ENOMEM;
+				 GFP_KERNEL_ACCOUNT);
+	pe->rs = kvmalloc(sizeof(*pe->rs), GFP_KERNEL_ACCOUNT);
+	if (!pe->win || !pe->rs)
 		goto err_put;
+	for (i = 0; i < BIGIRON_PEER_WINDOW; i++) {
+		pe->win_pages[i] = alloc_page(GFP_KERNEL_ACCOUNT);
+		if (!pe->win_pages[i])
+			goto err_put;
+		pe->win[i].data = page_address(pe->win_pages[i]);
 	}
 	err = bi_link_peer_init(&cl->link, &pe->lp, node, pe->win,
 				BIGIRON_PEER_WINDOW, pe->rs, 1);
@@ -846,7 +910,7 @@ void bigiron_peer_stop(struct bigiron_peer *pe)
 	cancel_work_sync(&pe->rx_work);
 	list_for_each_entry_safe(m, tmp, &pe->rxq, list) {
 		list_del(&m->list);
-		kfree(m);
+		bigiron_rx_msg_free(m);
 	}
 	pe->rxq_len = 0;
 	list_for_each_entry_safe(m, tmp, &pe->txq, list) {

@@ -32,18 +32,43 @@
  * the node lives.
  *
  * Buffers: each connection posts BIGIRON_RDMA_RX receive buffers and has
- * BIGIRON_RDMA_TX send buffers, each a 64-byte header slot and a page (two
+ * BIGIRON_RDMA_TX send buffers, each a header slot and a page (two
  * scatter/gather entries: a frame lands with its header in the slot and
- * its payload in the page), allocated and DMA-mapped once when the
- * connection is made (never per frame) and used with the protection
- * domain's local DMA key.  Sending copies the frame
- * into a free send buffer: link.c calls the transport under the peer
- * lock, so it cannot sleep or wait for a slot; with no free slot the
- * frame is dropped, counted and left to the link's retransmission.
+ * its payload in the page), allocated and DMA-mapped when the connection
+ * is made and used with the protection domain's local DMA key; a receive
+ * buffer whose page goes on with a message gets a new page, mapped then
+ * (below).  Sending copies the frame's header into a free
+ * send buffer: link.c calls the transport under the peer lock, so it
+ * cannot sleep or wait for a slot; with no free slot the frame is
+ * dropped, counted and left to the link's retransmission.
+ *
+ * Page data: a payload of BIGIRON_RDMA_READ_MIN bytes or more is not
+ * copied into the SEND.  It lies in a slot of the link's send window
+ * (bigiron_peer.win_pages), which stays unchanged until the peer
+ * acknowledges the message; each connection registers the window's pages
+ * once (fast registration, remote read only, on the connection's own
+ * protection domain, so only that peer's QP can use the key, and only
+ * once a frame proved the connection) and the SEND carries the header
+ * and where the payload is (struct bigiron_rdma_desc).  The receiver
+ * reads the payload with RDMA READ straight into the receive buffer's
+ * page, then checks the frame as any other: the MAC covers the payload
+ * read, so bytes from a reused slot fail like a forged frame (an address
+ * outside the registration fails the READ, and the connection ends).  The
+ * link acknowledges a message only once it is delivered, after its READ,
+ * so the slot cannot be reused under a READ of a frame that is not a
+ * duplicate; a descriptor whose sequence number is already delivered
+ * (counted old_seq, and an ack is owed) or is being read (dup_unread) is
+ * dropped unread.  Frames are delivered in the order they arrived: a
+ * frame that comes in while an earlier one is being read waits for it.
+ * The registration ends with the connection.  The rdma_page_read
+ * parameter turns this off (payloads are then copied into the SEND), for
+ * devices without fast registration and for comparison; so do READ
+ * depths of 0, and iWARP.
  *
  * Credits: a sender never overruns its receiver.  Every SEND carries in
  * its immediate data the number of receive buffers its sender has posted
- * so far for this connection (a 32-bit running count); a node may send
+ * so far for this connection (a running count, its low 31 bits; the top
+ * bit marks a descriptor); a node may send
  * while the peer's count exceeds its own count of SENDs.  One credit and
  * one send buffer are kept back for a SEND with no frame that only
  * returns credits, sent when at most half of what the peer was last told
@@ -55,10 +80,15 @@
  *
  * Completions run in softirq (IB_POLL_SOFTIRQ), like the Ethernet receive
  * handler: a received frame is decoded in its DMA buffer, handed to the
- * peer (bigiron_peer_rx() copies what it keeps) and the buffer posted
- * again.  A completion in error, a DISCONNECTED or a DEVICE_REMOVAL event
- * ends the connection: the peer's frames are then dropped until the link
- * declares it dead, as when an Ethernet peer stops answering.
+ * peer and the buffer posted again.  bigiron_peer_rx() copies what it
+ * keeps, but a coherence message's page payload: the message takes the
+ * buffer's page, which gets a new one, so a page is copied once on its
+ * way into guest memory (bigiron_dsm_copy_in(), after the MAC and the
+ * protocol have accepted it; a READ straight into the guest's folio would
+ * write bytes nothing has checked yet).  A completion in error, a
+ * DISCONNECTED or a DEVICE_REMOVAL event ends the connection: the peer's
+ * frames are then dropped until the link declares it dead, as when an
+ * Ethernet peer stops answering.
  *
  * Locking, outermost first: the rdma_cm handler of an id (its
  * handler_mutex), then bigiron_rdma.lock (the connection table) or
@@ -98,18 +128,45 @@
 
 #include "cluster.h"
 
+static bool rdma_page_read = true;
+module_param(rdma_page_read, bool, 0644);
+MODULE_PARM_DESC(rdma_page_read,
+		 "RDMA transport: the receiver reads page payloads from the sender's send window with RDMA READ instead of receiving a copy in the SEND; read when a connection is made (default Y)");
+
 /* Receive buffers a connection posts, and send buffers it has. */
 #define BIGIRON_RDMA_RX		64
 #define BIGIRON_RDMA_TX		64
 /* A payload fits one page of a buffer. */
 static_assert(BI_PAGE_SIZE <= PAGE_SIZE);
+
+/* Where a payload the receiver reads is: a SEND's bytes after the header. */
+struct bigiron_rdma_desc {
+	__be64 addr;
+	__be32 rkey;
+	__be32 len;
+};
+
+/* Payloads of this many bytes or more are read by the peer. */
+#define BIGIRON_RDMA_READ_MIN	512
+/* RDMA READs a QP has outstanding toward its peer, at most. */
+#define BIGIRON_RDMA_READS	16
+/*
+ * Immediate data: the running count of posted receive buffers (31 bits,
+ * compared modulo 2^31), and whether the SEND is a header and a
+ * descriptor whose payload the receiver reads.
+ */
+#define BIGIRON_RDMA_IMM_READ	BIT(31)
+#define BIGIRON_RDMA_IMM_COUNT	(BIT(31) - 1)
 /*
  * The header slots of a connection, receive slots then send slots, one
  * per DMA cache line at least: the device writes the receive slots while
  * the CPU writes the send slots, and on a CPU without coherent DMA two
- * slots in one line would overwrite each other's bytes when synced.
+ * slots in one line would overwrite each other's bytes when synced.  A
+ * send slot holds a header and a descriptor.
  */
-#define BIGIRON_RDMA_SLOT	ALIGN(BI_WIRE_HDR_LEN, ARCH_DMA_MINALIGN)
+#define BIGIRON_RDMA_SLOT	ALIGN(BI_WIRE_HDR_LEN + \
+				      sizeof(struct bigiron_rdma_desc), \
+				      ARCH_DMA_MINALIGN)
 #define BIGIRON_RDMA_HDRS	((BIGIRON_RDMA_RX + BIGIRON_RDMA_TX) * \
 				 BIGIRON_RDMA_SLOT)
 /* Connecting side: wait between attempts, and each step's limit. */
@@ -125,6 +182,11 @@ static_assert(BI_PAGE_SIZE <= PAGE_SIZE);
 #define BIGIRON_RDMA_ACK_TIMEOUT	14
 /* Private data of a connection request. */
 #define BIGIRON_RDMA_MAGIC	0x62697264	/* "bird" */
+/*
+ * What a request's version names: the wire version, and this transport's
+ * own framing (1: descriptors and READs, credits in 31 bits).
+ */
+#define BIGIRON_RDMA_VERSION	(BI_WIRE_VERSION | 1 << 16)
 
 /*
  * Private data of a connection request (40 of the 56 bytes rdma_cm
@@ -155,18 +217,32 @@ static void bigiron_rdma_req_mac(const struct bigiron_cluster *cl,
 
 enum bigiron_rdma_kind { BIGIRON_RDMA_LISTENER, BIGIRON_RDMA_CONN };
 
+/* What a received buffer holds, once its completion came. */
+enum bigiron_rbuf_act {
+	BIGIRON_RBUF_SKIP,	/* nothing to deliver (dropped, or credits) */
+	BIGIRON_RBUF_FRAME,	/* a frame of @len bytes */
+	BIGIRON_RBUF_READING,	/* its payload is being read */
+};
+
 /*
  * One buffer: a header slot in the connection's header area (@hdr, at
- * @hdr_dma) and a page (@page, mapped at @dma while @mapped).
+ * @hdr_dma) and a page (@page, mapped at @dma while @mapped).  A receive
+ * buffer's @act, @len and @seq (the frame's, while it is being read) are
+ * set by its completion (and its READ's, @read_cqe), in the completion
+ * queue's context.
  */
 struct bigiron_rbuf {
 	struct ib_cqe cqe;
+	struct ib_cqe read_cqe;
 	struct bigiron_rconn *conn;
 	u8 *hdr;
 	u64 hdr_dma;
 	struct page *page;
 	u64 dma;
 	bool mapped;
+	u8 act;
+	u32 len;
+	u32 seq;
 };
 
 /**
@@ -185,6 +261,19 @@ struct bigiron_rbuf {
  * @hdrs: their header slots, BIGIRON_RDMA_HDRS bytes
  * @hdrs_dma: where @hdrs is mapped (both directions)
  * @hdrs_mapped: @hdrs is mapped
+ * @mr: registration of the peer's send window pages (NULL: payloads are
+ *	copied into the SENDs); usable from @reg_posted on
+ * @win_sg: those pages
+ * @win_mapped: how many of @win_sg are mapped, from the first
+ * @reg_cqe: completion of the registration
+ * @reg_posted: the registration is posted ahead of every SEND
+ * @reads_ok: both ends may have READs outstanding, as the connection was
+ *	made (from its id's handler, before the registration is posted)
+ * @order: received buffers in arrival order (completion queue context)
+ * @order_head: the oldest not delivered
+ * @order_tail: where the next one goes
+ * @reads: READs posted (atomic: read for debugfs)
+ * @rx_handed: page payloads handed on with their page
  * @ref: the release's reference, and a DEVICE_REMOVAL handler's
  * @proven: a frame on it passed bi_wire_decode() as @node's (WRITE_ONCE)
  * @dead: ended: receives are not posted again (under the peer lock)
@@ -215,6 +304,17 @@ struct bigiron_rconn {
 	u8 *hdrs;
 	u64 hdrs_dma;
 	bool hdrs_mapped;
+	struct ib_mr *mr;
+	struct scatterlist win_sg[BIGIRON_PEER_WINDOW];
+	unsigned int win_mapped;
+	struct ib_cqe reg_cqe;
+	bool reg_posted;
+	bool reads_ok;
+	struct bigiron_rbuf *order[BIGIRON_RDMA_RX];
+	u32 order_head;
+	u32 order_tail;
+	atomic64_t reads;
+	atomic64_t rx_handed;
 	struct kref ref;
 	bool proven;
 	bool dead;
@@ -365,42 +465,45 @@ static void bigiron_rconn_fail(struct bigiron_rconn *c);
 static void bigiron_rconn_fail_work(struct work_struct *work);
 
 /*
- * Post one SEND of @len bytes (@len 0 for a credit message, else a header
- * and @len - BI_WIRE_HDR_LEN payload bytes) from the next send buffer,
- * which the caller filled.  Under the peer lock.
+ * Post one SEND from the next send buffer, which the caller filled: @plen
+ * 0 and no @desc for a credit message; else a header in the slot and
+ * @plen payload bytes in the buffer's page, or with @desc a header and a
+ * descriptor, both in the slot.  Under the peer lock.
  */
 static int bigiron_rconn_post_send(struct bigiron_rconn *c,
-				   struct bigiron_rbuf *b, u32 len)
+				   struct bigiron_rbuf *b, bool frame,
+				   u32 plen, bool desc)
 {
 	struct ib_device *dev = c->id->device;
+	u32 hlen = BI_WIRE_HDR_LEN +
+		   (desc ? sizeof(struct bigiron_rdma_desc) : 0);
 	struct ib_sge sge[2] = {
 		{
 			.addr = b->hdr_dma,
-			.length = BI_WIRE_HDR_LEN,
+			.length = hlen,
 			.lkey = c->pd->local_dma_lkey,
 		}, {
 			.addr = b->dma,
-			.length = len > BI_WIRE_HDR_LEN ?
-				  len - BI_WIRE_HDR_LEN : 0,
+			.length = plen,
 			.lkey = c->pd->local_dma_lkey,
 		},
 	};
 	struct ib_send_wr wr = {
 		.wr_cqe = &b->cqe,
-		.sg_list = len ? sge : NULL,
-		.num_sge = !len ? 0 : len > BI_WIRE_HDR_LEN ? 2 : 1,
+		.sg_list = frame ? sge : NULL,
+		.num_sge = !frame ? 0 : plen ? 2 : 1,
 		.opcode = IB_WR_SEND_WITH_IMM,
 		.send_flags = IB_SEND_SIGNALED,
-		.ex.imm_data = cpu_to_be32(c->posted),
+		.ex.imm_data = cpu_to_be32((c->posted & BIGIRON_RDMA_IMM_COUNT) |
+					   (desc ? BIGIRON_RDMA_IMM_READ : 0)),
 	};
 	int err;
 
-	if (len)
-		ib_dma_sync_single_for_device(dev, b->hdr_dma, BI_WIRE_HDR_LEN,
+	if (frame)
+		ib_dma_sync_single_for_device(dev, b->hdr_dma, hlen,
 					      DMA_BIDIRECTIONAL);
-	if (len > BI_WIRE_HDR_LEN)
-		ib_dma_sync_single_for_device(dev, b->dma,
-					      len - BI_WIRE_HDR_LEN,
+	if (plen)
+		ib_dma_sync_single_for_device(dev, b->dma, plen,
 					      DMA_TO_DEVICE);
 	err = ib_post_send(c->id->qp, &wr, NULL);
 	if (err)
@@ -447,9 +550,21 @@ static void bigiron_rconn_maybe_credit(struct bigiron_rconn *c)
 	b = bigiron_rconn_tx_slot(c, 0);
 	if (!b)
 		return;
-	if (bigiron_rconn_post_send(c, b, 0))
+	if (bigiron_rconn_post_send(c, b, false, 0, false))
 		bigiron_peer_count_drop_locked(bigiron_rconn_peer(c),
 					       BIGIRON_DROP_TX_ERR);
+}
+
+/*
+ * Which slot of @pe's send window @frag is the payload of (the slot of
+ * the frame's seq, link.c's), or -1.
+ */
+static int bigiron_rconn_win_slot(struct bigiron_peer *pe, const u8 *hdr,
+				  const u8 *frag)
+{
+	int i = bi_wire_peek_seq(hdr) & (BIGIRON_PEER_WINDOW - 1);
+
+	return pe->win[i].data == frag ? i : -1;
 }
 
 /* link.c's ops->xmit for the RDMA transport: under the peer lock. */
@@ -460,6 +575,7 @@ void bigiron_rdma_xmit(void *priv, u16 node, const u8 *hdr, const u8 *frag,
 	struct bigiron_peer *pe = cl->peers[node];
 	struct bigiron_rconn *c = pe->rconn;
 	struct bigiron_rbuf *b;
+	int i, err;
 
 	lockdep_assert_held(&pe->lock);
 
@@ -482,9 +598,25 @@ void bigiron_rdma_xmit(void *priv, u16 node, const u8 *hdr, const u8 *frag,
 		return;
 	}
 	memcpy(b->hdr, hdr, BI_WIRE_HDR_LEN);
-	if (frag_len)
-		memcpy(page_address(b->page), frag, frag_len);
-	if (bigiron_rconn_post_send(c, b, BI_WIRE_HDR_LEN + frag_len))
+	/* a connection only a frame proved gets the window's key */
+	i = frag_len >= BIGIRON_RDMA_READ_MIN && c->reg_posted &&
+	    READ_ONCE(c->proven) ? bigiron_rconn_win_slot(pe, hdr, frag) : -1;
+	if (i >= 0) {
+		struct bigiron_rdma_desc *d = (void *)(b->hdr + BI_WIRE_HDR_LEN);
+
+		ib_dma_sync_single_for_device(c->id->device,
+					      sg_dma_address(&c->win_sg[i]),
+					      frag_len, DMA_TO_DEVICE);
+		d->addr = cpu_to_be64(c->mr->iova + (u64)i * PAGE_SIZE);
+		d->rkey = cpu_to_be32(c->mr->rkey);
+		d->len = cpu_to_be32(frag_len);
+		err = bigiron_rconn_post_send(c, b, true, 0, true);
+	} else {
+		if (frag_len)
+			memcpy(page_address(b->page), frag, frag_len);
+		err = bigiron_rconn_post_send(c, b, true, frag_len, false);
+	}
+	if (err)
 		bigiron_peer_count_drop_locked(pe, BIGIRON_DROP_TX_ERR);
 }
 
@@ -537,12 +669,18 @@ static int bigiron_rconn_post_recv(struct bigiron_rconn *c,
 	return ib_post_recv(c->id->qp, &wr, NULL);
 }
 
-/* The peer's running count of posted buffers, checked. Peer lock held. */
-static void bigiron_rconn_credit(struct bigiron_rconn *c, u32 posted)
+/*
+ * The peer's running count of posted buffers, its low 31 bits in @imm,
+ * checked.  Peer lock held.
+ */
+static void bigiron_rconn_credit(struct bigiron_rconn *c, u32 imm)
 {
-	s32 ahead = (s32)(posted - c->peer_posted);
+	u32 ahead = (imm - c->peer_posted) & BIGIRON_RDMA_IMM_COUNT;
+	u32 posted = c->peer_posted + ahead;
 
-	if (ahead < 0 || posted - c->sent > BIGIRON_RDMA_RX) {
+	/* backwards (half the count space), or more than it has */
+	if (ahead > BIGIRON_RDMA_IMM_COUNT / 2 ||
+	    posted - c->sent > BIGIRON_RDMA_RX) {
 		bigiron_peer_count_drop_locked(bigiron_rconn_peer(c),
 					       BIGIRON_DROP_BAD_CREDIT);
 		return;
@@ -550,52 +688,66 @@ static void bigiron_rconn_credit(struct bigiron_rconn *c, u32 posted)
 	c->peer_posted = posted;
 }
 
-static void bigiron_rconn_recv_done(struct ib_cq *cq, struct ib_wc *wc)
+/*
+ * Hand an authenticated frame to the peer.  A page payload may stay with
+ * the message for process context instead of being copied: the buffer
+ * then gets a new page (none to be had: the payload is copied).
+ */
+static void bigiron_rconn_rx(struct bigiron_rconn *c, struct bigiron_rbuf *b,
+			     struct bigiron_peer *pe, struct bi_wire_hdr *h,
+			     const u8 *frag)
 {
-	struct bigiron_rbuf *b = container_of(wc->wr_cqe, struct bigiron_rbuf,
-					      cqe);
-	struct bigiron_rconn *c = b->conn;
+	struct ib_device *dev = c->id->device;
+	struct mem_cgroup *old;
+	struct page *np, *page;
+	u64 dma;
+
+	if (b->len != BI_PAGE_SIZE || !bi_wire_type_coh(h->type)) {
+		bigiron_peer_rx(pe, h, frag, NULL);
+		return;
+	}
+	old = set_active_memcg(c->rd->memcg);
+	np = alloc_page(GFP_NOWAIT | __GFP_ACCOUNT | __GFP_NOWARN);
+	set_active_memcg(old);
+	if (!np) {
+		bigiron_peer_rx(pe, h, frag, NULL);
+		return;
+	}
+	dma = ib_dma_map_page(dev, np, 0, PAGE_SIZE, DMA_FROM_DEVICE);
+	if (ib_dma_mapping_error(dev, dma)) {
+		__free_page(np);
+		bigiron_peer_rx(pe, h, frag, NULL);
+		return;
+	}
+	/* the payload was synced for the CPU; the device lets go of it */
+	ib_dma_unmap_page(dev, b->dma, PAGE_SIZE, DMA_FROM_DEVICE);
+	page = b->page;
+	b->page = np;
+	b->dma = dma;
+	bigiron_peer_rx(pe, h, frag, &page);
+	/* not delivered (a duplicate, or refused): the page is not needed */
+	if (page)
+		__free_page(page);
+	else
+		atomic64_inc(&c->rx_handed);
+}
+
+/*
+ * Deliver a received buffer (it passed its READ, if it had one) and post
+ * it again.  Completion queue context, in arrival order.
+ */
+static void bigiron_rconn_deliver(struct bigiron_rconn *c,
+				  struct bigiron_rbuf *b)
+{
 	struct bigiron_cluster *cl = c->rd->cl;
 	struct bigiron_peer *pe = bigiron_rconn_peer(c);
 	enum bi_wire_drop why;
 	struct bi_wire_hdr h;
 	const u8 *frag;
-	u32 len = wc->byte_len;
 
-	if (wc->status != IB_WC_SUCCESS) {
-		if (wc->status != IB_WC_WR_FLUSH_ERR)
-			pr_info_ratelimited("vm%u: node %u: RDMA receive failed: %s\n",
-					    cl->vm->id, c->node,
-					    ib_wc_status_msg(wc->status));
-		bigiron_rconn_fail(c);
-		return;
-	}
-	ib_dma_sync_single_for_cpu(c->id->device, b->hdr_dma, BI_WIRE_HDR_LEN,
-				   DMA_BIDIRECTIONAL);
-	if (len > BI_WIRE_HDR_LEN)
-		ib_dma_sync_single_for_cpu(c->id->device, b->dma,
-					   len - BI_WIRE_HDR_LEN,
-					   DMA_FROM_DEVICE);
-
-	spin_lock(&pe->lock);
-	c->rcvd++;
-	if (wc->opcode == IB_WC_RECV && (wc->wc_flags & IB_WC_WITH_IMM))
-		bigiron_rconn_credit(c, be32_to_cpu(wc->ex.imm_data));
-	spin_unlock(&pe->lock);
-
-	if (wc->opcode != IB_WC_RECV || !(wc->wc_flags & IB_WC_WITH_IMM)) {
-		bigiron_peer_count_drop(pe, BIGIRON_DROP_SHORT);
-	} else if (!len) {
-		/* a credit message: nothing else in it */
-	} else if (len < BI_WIRE_HDR_LEN) {
-		atomic64_inc(&cl->drops[BIGIRON_DROP_SHORT]);
-	} else if (len > BI_WIRE_MAX_FRAME) {
-		/* the QP refuses a SEND longer than what was posted */
-		atomic64_inc(&cl->drops[BIGIRON_DROP_LONG]);
-	} else {
+	if (b->act == BIGIRON_RBUF_FRAME) {
 		frag = page_address(b->page);
-		why = bi_wire_decode_split(&cl->wire, b->hdr, frag,
-					   len - BI_WIRE_HDR_LEN, &h);
+		why = bi_wire_decode_split(&cl->wire, b->hdr, frag, b->len, &h);
 		if (why != BI_WIRE_OK) {
 			atomic64_inc(&cl->wire_drops[why]);
 			pr_info_ratelimited("vm%u: dropped RDMA frame from node %u's connection: %s\n",
@@ -607,7 +759,7 @@ static void bigiron_rconn_recv_done(struct ib_cq *cq, struct ib_wc *wc)
 		} else {
 			if (!READ_ONCE(c->proven))
 				WRITE_ONCE(c->proven, true);
-			bigiron_peer_rx(pe, &h, frag);
+			bigiron_rconn_rx(c, b, pe, &h, frag);
 		}
 	}
 
@@ -626,6 +778,174 @@ static void bigiron_rconn_recv_done(struct ib_cq *cq, struct ib_wc *wc)
 	if (pe->rconn == c)
 		bigiron_rconn_maybe_credit(c);
 	spin_unlock(&pe->lock);
+}
+
+/* Deliver the received buffers, in order, up to one being read. */
+static void bigiron_rconn_drain(struct bigiron_rconn *c)
+{
+	struct bigiron_rbuf *b;
+
+	while (c->order_head != c->order_tail) {
+		b = c->order[c->order_head % BIGIRON_RDMA_RX];
+		if (b->act == BIGIRON_RBUF_READING)
+			return;
+		c->order_head++;
+		bigiron_rconn_deliver(c, b);
+	}
+}
+
+/* A READ for the frame with this (unchecked) seq is in flight. */
+static bool bigiron_rconn_reading(struct bigiron_rconn *c, u32 seq)
+{
+	struct bigiron_rbuf *b;
+	u32 i;
+
+	for (i = c->order_head; i != c->order_tail; i++) {
+		b = c->order[i % BIGIRON_RDMA_RX];
+		if (b->act == BIGIRON_RBUF_READING && b->seq == seq)
+			return true;
+	}
+	return false;
+}
+
+/*
+ * A header and a descriptor came in @b (@len bytes: the descriptor is at
+ * the start of the page): read the payload into the page.  A frame whose
+ * seq says it is delivered already, or being read, is a copy the link
+ * sent again: its slot may hold another message by the time a READ ran,
+ * so it is dropped unread (the first case owes the peer an ack, as the
+ * link does for a duplicate).  The seq is unchecked: a wrong one only
+ * drops a frame that the link then sends again.  Completion queue
+ * context.
+ */
+static void bigiron_rconn_read(struct bigiron_rconn *c, struct bigiron_rbuf *b,
+			       u32 len)
+{
+	const struct bigiron_rdma_desc *d = page_address(b->page);
+	struct bigiron_peer *pe = bigiron_rconn_peer(c);
+	struct ib_sge sge;
+	struct ib_rdma_wr wr = {};
+	u64 rcv_nxt, snd_nxt;
+	u32 plen, seq;
+
+	if (len != BI_WIRE_HDR_LEN + sizeof(*d)) {
+		bigiron_peer_count_drop(pe, len < BI_WIRE_HDR_LEN + sizeof(*d) ?
+					BIGIRON_DROP_SHORT : BIGIRON_DROP_LONG);
+		return;
+	}
+	plen = be32_to_cpu(d->len);
+	if (plen > BI_WIRE_MAX_FRAME - BI_WIRE_HDR_LEN || plen > PAGE_SIZE ||
+	    !plen) {
+		bigiron_peer_count_drop(pe, BIGIRON_DROP_LONG);
+		return;
+	}
+	seq = bi_wire_peek_seq(b->hdr);
+	bi_link_seq_ref(&pe->lp, &rcv_nxt, &snd_nxt);
+	if ((s32)(seq - (u32)rcv_nxt) < 0) {
+		bigiron_peer_rx_dup(pe);
+		return;
+	}
+	if (bigiron_rconn_reading(c, seq)) {
+		bigiron_peer_count_drop(pe, BIGIRON_DROP_DUP_UNREAD);
+		return;
+	}
+	sge.addr = b->dma;
+	sge.length = plen;
+	sge.lkey = c->pd->local_dma_lkey;
+	wr.wr.wr_cqe = &b->read_cqe;
+	wr.wr.sg_list = &sge;
+	wr.wr.num_sge = 1;
+	wr.wr.opcode = IB_WR_RDMA_READ;
+	wr.wr.send_flags = IB_SEND_SIGNALED;
+	wr.remote_addr = be64_to_cpu(d->addr);
+	wr.rkey = be32_to_cpu(d->rkey);
+	ib_dma_sync_single_for_device(c->id->device, b->dma, plen,
+				      DMA_FROM_DEVICE);
+	if (ib_post_send(c->id->qp, &wr.wr, NULL)) {
+		bigiron_rconn_fail(c);
+		return;
+	}
+	atomic64_inc(&c->reads);
+	b->seq = seq;
+	b->len = plen;
+	b->act = BIGIRON_RBUF_READING;
+}
+
+static void bigiron_rconn_read_done(struct ib_cq *cq, struct ib_wc *wc)
+{
+	struct bigiron_rbuf *b = container_of(wc->wr_cqe, struct bigiron_rbuf,
+					      read_cqe);
+	struct bigiron_rconn *c = b->conn;
+
+	if (wc->status != IB_WC_SUCCESS) {
+		if (wc->status != IB_WC_WR_FLUSH_ERR)
+			pr_info_ratelimited("vm%u: node %u: RDMA read failed: %s\n",
+					    c->rd->cl->vm->id, c->node,
+					    ib_wc_status_msg(wc->status));
+		/* the buffer stays out: the connection ends */
+		bigiron_rconn_fail(c);
+		return;
+	}
+	ib_dma_sync_single_for_cpu(c->id->device, b->dma, b->len,
+				   DMA_FROM_DEVICE);
+	b->act = BIGIRON_RBUF_FRAME;
+	bigiron_rconn_drain(c);
+}
+
+static void bigiron_rconn_recv_done(struct ib_cq *cq, struct ib_wc *wc)
+{
+	struct bigiron_rbuf *b = container_of(wc->wr_cqe, struct bigiron_rbuf,
+					      cqe);
+	struct bigiron_rconn *c = b->conn;
+	struct bigiron_cluster *cl = c->rd->cl;
+	struct bigiron_peer *pe = bigiron_rconn_peer(c);
+	bool imm = wc->opcode == IB_WC_RECV &&
+		   (wc->wc_flags & IB_WC_WITH_IMM);
+	u32 len = wc->byte_len, v = 0;
+
+	if (wc->status != IB_WC_SUCCESS) {
+		if (wc->status != IB_WC_WR_FLUSH_ERR)
+			pr_info_ratelimited("vm%u: node %u: RDMA receive failed: %s\n",
+					    cl->vm->id, c->node,
+					    ib_wc_status_msg(wc->status));
+		bigiron_rconn_fail(c);
+		return;
+	}
+	ib_dma_sync_single_for_cpu(c->id->device, b->hdr_dma, BI_WIRE_HDR_LEN,
+				   DMA_BIDIRECTIONAL);
+	if (len > BI_WIRE_HDR_LEN)
+		ib_dma_sync_single_for_cpu(c->id->device, b->dma,
+					   min_t(u32, len - BI_WIRE_HDR_LEN,
+						 BI_PAGE_SIZE),
+					   DMA_FROM_DEVICE);
+	if (imm)
+		v = be32_to_cpu(wc->ex.imm_data);
+
+	spin_lock(&pe->lock);
+	c->rcvd++;
+	if (imm)
+		bigiron_rconn_credit(c, v & BIGIRON_RDMA_IMM_COUNT);
+	spin_unlock(&pe->lock);
+
+	b->act = BIGIRON_RBUF_SKIP;
+	if (!imm) {
+		bigiron_peer_count_drop(pe, BIGIRON_DROP_SHORT);
+	} else if (!len) {
+		/* a credit message: nothing else in it */
+	} else if (len < BI_WIRE_HDR_LEN) {
+		atomic64_inc(&cl->drops[BIGIRON_DROP_SHORT]);
+	} else if (v & BIGIRON_RDMA_IMM_READ) {
+		bigiron_rconn_read(c, b, len);
+	} else if (len > BI_WIRE_MAX_FRAME) {
+		/* the QP refuses a SEND longer than what was posted */
+		atomic64_inc(&cl->drops[BIGIRON_DROP_LONG]);
+	} else {
+		b->act = BIGIRON_RBUF_FRAME;
+		b->len = len - BI_WIRE_HDR_LEN;
+	}
+	/* at most BIGIRON_RDMA_RX buffers are out of the receive queue */
+	c->order[c->order_tail++ % BIGIRON_RDMA_RX] = b;
+	bigiron_rconn_drain(c);
 }
 
 /* ---- connection resources (process context) --------------------------- */
@@ -654,6 +974,14 @@ static void bigiron_rconn_unmap(struct bigiron_rconn *c)
 		ib_dma_unmap_single(c->id->device, c->hdrs_dma,
 				    BIGIRON_RDMA_HDRS, DMA_BIDIRECTIONAL);
 	c->hdrs_mapped = false;
+	/* the QP is gone: nothing can use the key any more */
+	if (c->mr)
+		ib_dereg_mr(c->mr);
+	c->mr = NULL;
+	for (i = 0; i < c->win_mapped; i++)
+		ib_dma_unmap_page(c->id->device, sg_dma_address(&c->win_sg[i]),
+				  PAGE_SIZE, DMA_TO_DEVICE);
+	c->win_mapped = 0;
 	kfree(c->hdrs);
 	c->hdrs = NULL;
 }
@@ -689,6 +1017,7 @@ static int bigiron_rconn_map(struct bigiron_rconn *c, struct bigiron_rbuf *b,
 
 	b->conn = c;
 	b->cqe.done = done;
+	b->read_cqe.done = bigiron_rconn_read_done;
 	b->hdr = c->hdrs + i * BIGIRON_RDMA_SLOT;
 	b->hdr_dma = c->hdrs_dma + i * BIGIRON_RDMA_SLOT;
 	b->page = alloc_page(GFP_KERNEL_ACCOUNT);
@@ -720,6 +1049,90 @@ static int bigiron_rconn_setup(struct bigiron_rconn *c)
 	old = set_active_memcg(c->rd->memcg);
 	err = bigiron_rconn_setup_charged(c, dev);
 	set_active_memcg(old);
+	return err;
+}
+
+static void bigiron_rconn_reg_done(struct ib_cq *cq, struct ib_wc *wc)
+{
+	struct bigiron_rconn *c = container_of(wc->wr_cqe, struct bigiron_rconn,
+					       reg_cqe);
+
+	if (wc->status == IB_WC_SUCCESS)
+		return;
+	if (wc->status != IB_WC_WR_FLUSH_ERR)
+		pr_info_ratelimited("vm%u: node %u: RDMA registration failed: %s\n",
+				    c->rd->cl->vm->id, c->node,
+				    ib_wc_status_msg(wc->status));
+	bigiron_rconn_fail(c);
+}
+
+/*
+ * The peer's send window for it to read: mapped and laid out in a fast
+ * registration, posted once the connection is up.  Without fast
+ * registration on the device, or with rdma_page_read off, payloads go in
+ * the SENDs.
+ */
+static int bigiron_rconn_setup_mr(struct bigiron_rconn *c,
+				  struct ib_device *dev)
+{
+	struct bigiron_peer *pe = bigiron_rconn_peer(c);
+	unsigned int i;
+	int n;
+
+	/* iWARP: a READ's sink needs a registration of its own */
+	if (!READ_ONCE(rdma_page_read) ||
+	    rdma_protocol_iwarp(dev, c->id->port_num) ||
+	    !(dev->attrs.device_cap_flags & IB_DEVICE_MEM_MGT_EXTENSIONS) ||
+	    dev->attrs.max_fast_reg_page_list_len < BIGIRON_PEER_WINDOW)
+		return 0;
+	/* page by page: a mapping of the list could merge entries */
+	sg_init_table(c->win_sg, BIGIRON_PEER_WINDOW);
+	for (i = 0; i < BIGIRON_PEER_WINDOW; i++) {
+		sg_set_page(&c->win_sg[i], pe->win_pages[i], PAGE_SIZE, 0);
+		sg_dma_address(&c->win_sg[i]) =
+			ib_dma_map_page(dev, pe->win_pages[i], 0, PAGE_SIZE,
+					DMA_TO_DEVICE);
+		if (ib_dma_mapping_error(dev, sg_dma_address(&c->win_sg[i])))
+			return -ENOMEM;
+		sg_dma_len(&c->win_sg[i]) = PAGE_SIZE;
+		c->win_mapped = i + 1;
+	}
+	c->mr = ib_alloc_mr(c->pd, IB_MR_TYPE_MEM_REG, BIGIRON_PEER_WINDOW);
+	if (IS_ERR(c->mr)) {
+		n = PTR_ERR(c->mr);
+		c->mr = NULL;
+		return n;
+	}
+	n = ib_map_mr_sg(c->mr, c->win_sg, BIGIRON_PEER_WINDOW, NULL,
+			 PAGE_SIZE);
+	if (n != BIGIRON_PEER_WINDOW)
+		return n < 0 ? n : -EINVAL;
+	c->reg_cqe.done = bigiron_rconn_reg_done;
+	return 0;
+}
+
+/*
+ * Post the registration ahead of every SEND of the connection, from its
+ * id's handler once it is up (the QP takes work requests), under
+ * bigiron_rdma.lock before it is published.
+ */
+static int bigiron_rconn_post_reg(struct bigiron_rconn *c)
+{
+	struct ib_reg_wr wr = {
+		.wr = {
+			.opcode = IB_WR_REG_MR,
+			.wr_cqe = &c->reg_cqe,
+			.send_flags = IB_SEND_SIGNALED,
+		},
+		.mr = c->mr,
+		.key = c->mr->rkey,
+		.access = IB_ACCESS_REMOTE_READ,
+	};
+	int err;
+
+	err = ib_post_send(c->id->qp, &wr.wr, NULL);
+	if (!err)
+		c->reg_posted = true;
 	return err;
 }
 
@@ -758,9 +1171,15 @@ static int bigiron_rconn_setup_charged(struct bigiron_rconn *c,
 		if (err)
 			goto err;
 	}
-	/* one more of each for ib_drain_qp() */
-	c->cq = ib_alloc_cq(dev, c, BIGIRON_RDMA_RX + BIGIRON_RDMA_TX + 2, 0,
-			    IB_POLL_SOFTIRQ);
+	err = bigiron_rconn_setup_mr(c, dev);
+	if (err)
+		goto err;
+	/*
+	 * Send queue: the SENDs, a READ per receive buffer at most, the
+	 * registration; one more of each queue for ib_drain_qp().
+	 */
+	c->cq = ib_alloc_cq(dev, c, 2 * BIGIRON_RDMA_RX + BIGIRON_RDMA_TX + 3,
+			    0, IB_POLL_SOFTIRQ);
 	if (IS_ERR(c->cq)) {
 		err = PTR_ERR(c->cq);
 		c->cq = NULL;
@@ -769,7 +1188,7 @@ static int bigiron_rconn_setup_charged(struct bigiron_rconn *c,
 	attr.qp_context = c;
 	attr.send_cq = c->cq;
 	attr.recv_cq = c->cq;
-	attr.cap.max_send_wr = BIGIRON_RDMA_TX + 1;
+	attr.cap.max_send_wr = BIGIRON_RDMA_TX + BIGIRON_RDMA_RX + 2;
 	attr.cap.max_recv_wr = BIGIRON_RDMA_RX + 1;
 	attr.cap.max_send_sge = 2;
 	attr.cap.max_recv_sge = 2;
@@ -967,15 +1386,29 @@ static void bigiron_rdma_port_work(struct work_struct *work)
 
 /* ---- connection manager events (process context) ----------------------- */
 
+/*
+ * Connection parameters: @req for a request, or the accept of @theirs,
+ * whose READ depths bound ours.
+ */
 static void bigiron_rdma_param(struct rdma_conn_param *p,
-			       const struct bigiron_rdma_req *req)
+			       const struct bigiron_rdma_req *req,
+			       const struct ib_device *dev,
+			       const struct rdma_conn_param *theirs)
 {
 	memset(p, 0, sizeof(*p));
 	p->private_data = req;
 	p->private_data_len = req ? sizeof(*req) : 0;
-	/* SEND only: no RDMA READ in either direction */
-	p->responder_resources = 0;
-	p->initiator_depth = 0;
+	/* READs of page payloads, in both directions */
+	p->responder_resources = min_t(u32, BIGIRON_RDMA_READS,
+				       dev->attrs.max_qp_rd_atom);
+	p->initiator_depth = min_t(u32, BIGIRON_RDMA_READS,
+				   dev->attrs.max_qp_init_rd_atom);
+	if (theirs) {
+		p->responder_resources = min(p->responder_resources,
+					     theirs->initiator_depth);
+		p->initiator_depth = min(p->initiator_depth,
+					 theirs->responder_resources);
+	}
 	p->retry_count = 7;
 	/* receiver not ready: retry for ever (credits make it rare) */
 	p->rnr_retry_count = 7;
@@ -991,6 +1424,12 @@ static void bigiron_rconn_established(struct bigiron_rconn *c,
 
 	mutex_lock(&rd->lock);
 	if (rd->stopping || c->failed) {
+		mutex_unlock(&rd->lock);
+		return;
+	}
+	/* c->failed is clear: its release is not queued, the QP is there */
+	if (c->mr && c->reads_ok && bigiron_rconn_post_reg(c)) {
+		bigiron_rconn_end(c, true);
 		mutex_unlock(&rd->lock);
 		return;
 	}
@@ -1029,7 +1468,7 @@ static int bigiron_rdma_request(struct bigiron_rdma *rd,
 
 	if (ev->param.conn.private_data_len < sizeof(*req) || !req ||
 	    be32_to_cpu(req->magic) != BIGIRON_RDMA_MAGIC ||
-	    be32_to_cpu(req->version) != BI_WIRE_VERSION ||
+	    be32_to_cpu(req->version) != BIGIRON_RDMA_VERSION ||
 	    be32_to_cpu(req->cluster) != cl->id ||
 	    be16_to_cpu(req->dst) != cl->self)
 		goto refuse;
@@ -1073,7 +1512,11 @@ static int bigiron_rdma_request(struct bigiron_rdma *rd,
 
 	mutex_lock(&rd->lock);
 	if (!err && !c->failed) {
-		bigiron_rdma_param(&param, NULL);
+		bigiron_rdma_param(&param, NULL, id->device,
+				   &ev->param.conn);
+		/* the peer may read what this node sends, and the reverse */
+		c->reads_ok = param.responder_resources &&
+			      param.initiator_depth;
 		err = rdma_accept(id, &param);
 	}
 	if (err || c->failed) {
@@ -1178,15 +1621,19 @@ static int bigiron_rconn_event(struct bigiron_rconn *c, struct rdma_cm_id *id,
 		req.cluster = cpu_to_be32(cl->id);
 		req.src = cpu_to_be16(cl->self);
 		req.dst = cpu_to_be16(c->node);
-		req.version = cpu_to_be32(BI_WIRE_VERSION);
+		req.version = cpu_to_be32(BIGIRON_RDMA_VERSION);
 		req.nonce = cpu_to_be64(get_random_u64());
 		bigiron_rdma_req_mac(cl, &req, req.mac);
-		bigiron_rdma_param(&param, &req);
+		bigiron_rdma_param(&param, &req, id->device, NULL);
 		err = rdma_connect_locked(id, &param);
 		if (err)
 			goto fail;
 		return 0;
 	case RDMA_CM_EVENT_ESTABLISHED:
+		/* the depths the peer accepted with */
+		if (c->active)
+			c->reads_ok = ev->param.conn.initiator_depth &&
+				      ev->param.conn.responder_resources;
 		bigiron_rconn_established(c, id);
 		return 0;
 	case RDMA_CM_EVENT_DEVICE_REMOVAL:
@@ -1438,9 +1885,11 @@ void bigiron_rdma_dbg_peer(struct seq_file *m, struct bigiron_peer *pe)
 	spin_lock_bh(&pe->lock);
 	c = pe->rconn;
 	if (c)
-		seq_printf(m, "  rdma_up 1 rdma_credits %u rdma_tx_inflight %u rdma_sent %u rdma_rcvd %u rdma_posted %u\n",
+		seq_printf(m, "  rdma_up 1 rdma_credits %u rdma_tx_inflight %u rdma_sent %u rdma_rcvd %u rdma_posted %u rdma_reg %d rdma_reads %lld rdma_rx_handed %lld\n",
 			   bigiron_rconn_credits(c), c->tx_head - c->tx_done,
-			   c->sent, c->rcvd, c->posted);
+			   c->sent, c->rcvd, c->posted, c->reg_posted,
+			   (s64)atomic64_read(&c->reads),
+			   (s64)atomic64_read(&c->rx_handed));
 	else
 		seq_puts(m, "  rdma_up 0\n");
 	spin_unlock_bh(&pe->lock);

@@ -323,6 +323,11 @@ enum bi_wire_drop bi_wire_decode(const struct bi_wire_ctx *ctx,
 	return why;
 }
 
+u32 bi_wire_peek_seq(const u8 *hdr)
+{
+	return bi_get_le32(hdr + 20);
+}
+
 /* ---- reassembly -------------------------------------------------------- */
 
 void bi_reasm_init(struct bi_reasm *r, struct bi_reasm_slot *slots, u32 nr,

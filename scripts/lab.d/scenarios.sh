@@ -96,15 +96,16 @@ bench_ratios() {
 	$2 == "rdma" && $3 == "ib_read_lat_4k" {
 		rm = val($0, "median_us"); rp = val($0, "p99_us")
 	}
-	$2 == "rdma" && ($3 == "read_fault" || $3 == "write_fault_1sharer" ||
-			 $3 == "ping_4k") {
-		m[$3] = val($0, "median_us"); p[$3] = val($0, "p99_us")
+	($2 == "rdma" || $2 == "rdma-copy") &&
+	($3 == "read_fault" || $3 == "write_fault_1sharer" || $3 == "ping_4k") {
+		k = $2 " " $3
+		m[k] = val($0, "median_us"); p[k] = val($0, "p99_us")
 	}
 	END {
 		if (rm == "" || rm + 0 == 0)
 			exit
 		for (k in m)
-			printf "bench: rdma %s vs ib_read_lat_4k ratio_median=%.2f ratio_p99=%.2f\n",
+			printf "bench: %s vs ib_read_lat_4k ratio_median=%.2f ratio_p99=%.2f\n",
 				k, m[k] / rm, p[k] / rp
 	}' "$1"
 }

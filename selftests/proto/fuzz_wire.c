@@ -43,6 +43,7 @@ static struct {
 	struct bi_link link;
 	struct bi_link_peer peer[FZ_NODES];
 	struct bi_link_slot slots[FZ_NODES][4];
+	u8 slot_data[FZ_NODES][4][BI_PAGE_SIZE];
 	struct bi_reasm_slot rs[FZ_NODES];
 	struct bi_reasm reasm;
 	struct bi_reasm_slot rs2[2];
@@ -165,7 +166,7 @@ static void f_setup(bool real_mac)
 {
 	struct bi_link_params lp;
 	struct bi_coh_params cp;
-	u16 n;
+	u16 n, j;
 
 	memset(&F.st, 0, sizeof(F.st));
 	memset(F.local, 0, sizeof(F.local));
@@ -195,6 +196,8 @@ static void f_setup(bool real_mac)
 	    bi_coh_init(&F.cn, 0, FZ_NODES, FZ_PAGES, &cp, &f_coh_ops, NULL))
 		abort();
 	for (n = 1; n < FZ_NODES; n++) {
+		for (j = 0; j < 4; j++)
+			F.slots[n][j].data = F.slot_data[n][j];
 		if (bi_link_peer_init(&F.link, &F.peer[n], n, F.slots[n], 4,
 				      &F.rs[n], 1))
 			abort();

@@ -78,6 +78,7 @@ struct snode {
 	struct bi_link link;
 	struct bi_link_peer peer[S_MAXN];
 	struct bi_link_slot *slots[S_MAXN];
+	u8 *slot_data[S_MAXN];		/* win * BI_PAGE_SIZE bytes each */
 	struct bi_reasm_slot rslot[S_MAXN];
 	struct backlog_ent *backlog[S_MAXN];
 	unsigned int bl_head[S_MAXN], bl_len[S_MAXN];
@@ -816,7 +817,7 @@ static void s_setup(const struct scfg *cfg)
 {
 	struct bi_coh_params cp;
 	struct bi_link_params lp;
-	unsigned int i, j;
+	unsigned int i, j, k;
 
 	memset(&S, 0, sizeof(S));
 	S.cfg = *cfg;
@@ -878,10 +879,15 @@ static void s_setup(const struct scfg *cfg)
 			if (j == i)
 				continue;
 			sn->slots[j] = calloc(cfg->win, sizeof(struct bi_link_slot));
+			sn->slot_data[j] = calloc(cfg->win, BI_PAGE_SIZE);
 			sn->backlog[j] = calloc(S_BACKLOG,
 						sizeof(struct backlog_ent));
-			if (!sn->slots[j] || !sn->backlog[j] ||
-			    bi_link_peer_init(&sn->link, &sn->peer[j], (u16)j,
+			if (!sn->slots[j] || !sn->slot_data[j] || !sn->backlog[j])
+				abort();
+			for (k = 0; k < cfg->win; k++)
+				sn->slots[j][k].data = sn->slot_data[j] +
+						       (size_t)k * BI_PAGE_SIZE;
+			if (bi_link_peer_init(&sn->link, &sn->peer[j], (u16)j,
 					      sn->slots[j], cfg->win,
 					      &sn->rslot[j], 1))
 				abort();
@@ -901,6 +907,7 @@ static void s_teardown(void)
 	for (i = 0; i < S.cfg.nodes; i++) {
 		for (j = 0; j < S.cfg.nodes; j++) {
 			free(S.n[i]->slots[j]);
+			free(S.n[i]->slot_data[j]);
 			free(S.n[i]->backlog[j]);
 		}
 		free(S.n[i]);

@@ -36,6 +36,7 @@ struct lnode {
 	struct bi_link link;
 	struct bi_link_peer peer;
 	struct bi_link_slot slots[L_WIN];
+	u8 slot_data[L_WIN][BI_PAGE_SIZE];
 	struct bi_reasm_slot rs;
 	int state;		/* last state reported */
 	u64 dead_ns;
@@ -111,6 +112,8 @@ static const struct bi_link_ops l_ops = { .xmit = l_xmit, .state = l_state };
 static void l_setup(struct lnode *ln, u16 id, const struct bi_link_params *p,
 		    u32 boot)
 {
+	unsigned int i;
+
 	memset(ln, 0, sizeof(*ln));
 	ln->id = id;
 	ln->wire.cluster = 7;
@@ -121,6 +124,8 @@ static void l_setup(struct lnode *ln, u16 id, const struct bi_link_params *p,
 	ln->wire.mac_priv = l_key;
 	ln->wire.seq_ref = l_seq_ref;
 	ln->wire.seq_priv = ln;
+	for (i = 0; i < L_WIN; i++)
+		ln->slots[i].data = ln->slot_data[i];
 	if (bi_link_init(&ln->link, &ln->wire, p, &l_ops, ln, boot) ||
 	    bi_link_peer_init(&ln->link, &ln->peer, 1 - id, ln->slots, L_WIN,
 			      &ln->rs, 1))

@@ -284,6 +284,12 @@ enum bi_wire_drop bi_wire_decode_split(const struct bi_wire_ctx *ctx,
 				       struct bi_wire_hdr *h);
 
 /*
+ * The low 32 bits of a received header's seq, unchecked: a hint for a
+ * transport (whether a frame can only be a duplicate), never a fact.
+ */
+u32 bi_wire_peek_seq(const u8 *hdr);
+
+/*
  * Reassembly of fragmented payloads. The caller provides the slots and
  * serializes calls on one struct bi_reasm (the kernel: the peer's lock).
  * A slot is keyed by (src, seq, type); a complete payload stays in its
