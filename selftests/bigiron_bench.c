@@ -19,9 +19,10 @@
  *                      1's copy before it may go on.
  *
  * Each access is timed in user space with CLOCK_MONOTONIC.  Output, one
- * decimal, ratios against the ping figures, T the transport (ethernet,
- * rdma, or rdma-copy: RDMA with the module's rdma_page_read off, page
- * payloads copied into the SENDs instead of read by the receiver):
+ * decimal, ratios against the ping figures, T the transport: ethernet;
+ * rdma (page payloads sent from the send window, the module's rdma_pages
+ * "send"), rdma-read (read by the receiver, "read") or rdma-copy (copied
+ * into the SENDs, "copy"):
  *   bench: T ping_0 median_us=X p99_us=Y samples=N
  *   bench: T ping_4k median_us=X p99_us=Y samples=N
  *   bench: T read_fault median_us=X p99_us=Y samples=N ratio_median=R ratio_p99=R
@@ -119,7 +120,8 @@ int main(int argc, char **argv)
 	if (!d || dsm_parse(d, argc, argv, true))
 		return 2;
 	setvbuf(stdout, NULL, _IOLBF, 0);
-	tr = !d->rdma ? "ethernet" : page_read_off() ? "rdma-copy" : "rdma";
+	tr = !d->rdma ? "ethernet" : rdma_pages() == 'r' ? "rdma-read" :
+	     rdma_pages() == 'c' ? "rdma-copy" : "rdma";
 	if (d->half < WRITE_AT + FAULTS) {
 		fprintf(stderr, "bigiron_bench: --mem-mb too small\n");
 		return 2;

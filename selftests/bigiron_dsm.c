@@ -22,8 +22,8 @@
  * node 1.  The cases are the same; those that need the interface itself
  * (bad_frames: raw packet sockets) are skipped on RDMA, and two are only
  * for RDMA (stray_connect: a connection request that is not bigiron's is
- * refused and the working connection stays; page_read: pages are moved
- * by RDMA READ and handed on without a copy).
+ * refused and the working connection stays; page_data: pages go
+ * without a copy, as the module's rdma_pages says).
  *
  * Two cases run only when --cases names them, each alone:
  *   forged_key  one of the nodes has --wrong-key: the JOIN must fail and
@@ -700,17 +700,17 @@ static DSM_UNUSED uint64_t peer_u64(const struct dsm *d, const char *name)
 }
 
 /*
- * The module's rdma_page_read is off: page payloads go in the RDMA SENDs
- * instead of being read by the receiver.
+ * How the module sends page payloads over RDMA (its rdma_pages: 's'end,
+ * 'r'ead or 'c'opy), its first letter; 0 when unreadable.
  */
-static DSM_UNUSED bool page_read_off(void)
+static DSM_UNUSED int rdma_pages(void)
 {
-	FILE *f = fopen("/sys/module/bigiron/parameters/rdma_page_read", "re");
+	FILE *f = fopen("/sys/module/bigiron/parameters/rdma_pages", "re");
 	int c = f ? fgetc(f) : EOF;
 
 	if (f)
 		fclose(f);
-	return c == 'N';
+	return c == 's' || c == 'r' || c == 'c' ? c : 0;
 }
 
 /*
@@ -2462,22 +2462,38 @@ static int case_stray_connect(struct dsm *d)
 	return TAP_PASS;
 }
 
-/* ---- case: page_read (rdma) -------------------------------------------- */
+/* ---- case: page_data (rdma) -------------------------------------------- */
 
 /*
- * Proves that page payloads cross an RDMA connection by RDMA READ into
- * the receiver's buffer, handed on without a copy (rdma_page_read, the
- * default): node 1 writes PR_PAGES pages of its home, node 0 reads them,
- * each a remote read fault answered with the page.  Node 0's connection
- * must have posted a READ and handed the page on for each (peers:
- * rdma_reads, rdma_rx_handed; prefetched pages add to both), and every
- * page must read back as node 1 wrote it.
+ * Proves that page payloads cross an RDMA connection without a copy into
+ * a send buffer, the way the module's rdma_pages says (both nodes must
+ * say the same): node 1 writes PD_PAGES pages of its home, node 0 reads
+ * them, each a remote read fault answered with the page.  With "send"
+ * node 1 must have sent each straight from its send window (peers:
+ * rdma_tx_window); with "read" node 0 must have read each with an RDMA
+ * READ (rdma_reads); with any mode node 0 must have handed each on with
+ * its receive page (rdma_rx_handed).  Prefetched pages add to all of
+ * them.  Every page must read back as node 1 wrote it.
  */
-#define PR_PAGES	64
+#define PD_PAGES	64
 
-static int case_page_read(struct dsm *d)
+/* The growth of debugfs peers counter @name across the case, checked. */
+static bool pd_grew(const struct dsm *d, const char *name, uint64_t before,
+		    uint64_t after)
 {
-	uint64_t reads0 = 0, reads1, handed0 = 0, handed1, off = 0, theirs = 0;
+	tap_diag("%s: page_data: %s %" PRIu64 " -> %" PRIu64, d->label, name,
+		 before, after);
+	/* per connection: a new one mid-case starts from 0 */
+	return before != UINT64_MAX && after != UINT64_MAX &&
+	       after >= before && after - before >= PD_PAGES;
+}
+
+static int case_page_data(struct dsm *d)
+{
+	static const char *const tx_counter[128] = {
+		['s'] = "rdma_tx_window",
+	};
+	uint64_t tx0 = 0, reads0 = 0, handed0 = 0, mode = 0, theirs = 0;
 	size_t first = d->half + RES, i;
 	char why[256];
 	int bad = 0;
@@ -2486,44 +2502,47 @@ static int case_page_read(struct dsm *d)
 		return dsm_skip(d, "not on ethernet");
 	if (!bi_debugfs_ready())
 		return dsm_skip(d, "no bigiron debugfs");
-	off = page_read_off();
-	if (dsm_xchg(d, "page_read", off, &theirs, BARRIER_S))
+	mode = (uint64_t)rdma_pages();
+	if (dsm_xchg(d, "page_data", mode, &theirs, BARRIER_S))
 		return TAP_FAIL;
-	if (off || theirs)
-		return dsm_skip(d, "rdma_page_read is off");
-	if (first + PR_PAGES > d->nr_pages)
+	TAP_CHECK(mode && mode == theirs,
+		  "rdma_pages here %c, on the peer %c", (int)(mode ? mode : '?'),
+		  (int)(theirs ? theirs : '?'));
+	if (first + PD_PAGES > d->nr_pages)
 		return dsm_skip(d, "VM too small");
+	if (d->node == 1 && tx_counter[mode])
+		tx0 = dbg_u64(d, "peers", tx_counter[mode]);
 	if (d->node == 1)
-		for (i = 0; i < PR_PAGES; i++)
+		for (i = 0; i < PD_PAGES; i++)
 			fill_page(pg(d, first + i), page_base(first + i, 0x5052, 1));
 	SYNC(d, "written", BARRIER_S);
 	if (d->node == 0) {
 		reads0 = dbg_u64(d, "peers", "rdma_reads");
 		handed0 = dbg_u64(d, "peers", "rdma_rx_handed");
-		for (i = 0; i < PR_PAGES; i++) {
+		for (i = 0; i < PD_PAGES; i++) {
 			if (!check_page(pg(d, first + i),
 					page_base(first + i, 0x5052, 1), why,
 					sizeof(why)))
 				continue;
 			if (!bad++)
-				tap_diag("%s: page_read: page %zu: %s",
+				tap_diag("%s: page_data: page %zu: %s",
 					 d->label, first + i, why);
 		}
-		reads1 = dbg_u64(d, "peers", "rdma_reads");
-		handed1 = dbg_u64(d, "peers", "rdma_rx_handed");
-		tap_diag("%s: page_read: rdma_reads %" PRIu64 " -> %" PRIu64
-			 ", rdma_rx_handed %" PRIu64 " -> %" PRIu64, d->label,
-			 reads0, reads1, handed0, handed1);
 		TAP_CHECK(!bad, "%d of %d pages read back wrong", bad,
-			  PR_PAGES);
-		/* per connection: a new one mid-case starts from 0 */
-		TAP_CHECK(reads0 != UINT64_MAX && reads1 != UINT64_MAX &&
-			  reads1 >= reads0 && reads1 - reads0 >= PR_PAGES,
-			  "fewer RDMA READs than pages moved");
-		TAP_CHECK(handed0 != UINT64_MAX && handed1 != UINT64_MAX &&
-			  handed1 >= handed0 && handed1 - handed0 >= PR_PAGES,
+			  PD_PAGES);
+		TAP_CHECK(pd_grew(d, "rdma_rx_handed", handed0,
+				  dbg_u64(d, "peers", "rdma_rx_handed")),
 			  "fewer pages handed on than pages moved");
+		if (mode == 'r')
+			TAP_CHECK(pd_grew(d, "rdma_reads", reads0,
+					  dbg_u64(d, "peers", "rdma_reads")),
+				  "fewer RDMA READs than pages moved");
 	}
+	SYNC(d, "read", BARRIER_S);
+	if (d->node == 1 && tx_counter[mode])
+		TAP_CHECK(pd_grew(d, tx_counter[mode], tx0,
+				  dbg_u64(d, "peers", tx_counter[mode])),
+			  "fewer pages sent from the window than pages moved");
 	SYNC(d, "checked", BARRIER_S);
 	return TAP_PASS;
 }
@@ -2673,7 +2692,7 @@ static const struct {
 	{ "bad_frames", case_bad_frames, false },
 	{ "rx_nomem", case_rx_nomem, false },
 	{ "stray_connect", case_stray_connect, false },
-	{ "page_read", case_page_read, false },
+	{ "page_data", case_page_data, false },
 	{ "far_pages", case_far_pages, false },
 	{ "link_lost", case_link_lost, true },		/* alone */
 	{ "peer_gone", case_peer_gone, false },

@@ -27,7 +27,9 @@
 #                        policy routing so that the packets between the
 #                        two local addresses take the pair, not lo.  A
 #                        clean pass (bad_frames is skipped: no raw frames
-#                        on RDMA); a pass with netem on ra and rb; then
+#                        on RDMA); a pass with netem on ra and rb and
+#                        page payloads read by the receiver (the
+#                        module's rdma_pages=read); then
 #                        forged_key: node 0 with a wrong cluster key must
 #                        not join and node 1 must refuse its connection
 #                        requests as forged (rdma_refused); then
@@ -42,9 +44,9 @@
 #   run_dsm.sh bench     bigiron_bench on a veth pair (MTU 9000), then
 #                        perftest's ib_read_lat and ib_send_lat (4 KiB)
 #                        and bigiron_bench over RDMA on rxe as in rxe,
-#                        twice: page payloads read by the receiver (the
-#                        default), then copied into the SENDs
-#                        (rdma_page_read=N, labelled rdma-copy).
+#                        once for each way page payloads may travel
+#                        (the module's rdma_pages: send, the default,
+#                        labelled rdma; read, rdma-read; copy, rdma-copy).
 #   run_dsm.sh failslab  the data cases on a veth pair while the kernel's
 #                        fault injection (failslab, fail_page_alloc, only
 #                        for the two test programs: task-filter) fails
@@ -123,6 +125,11 @@ notok() {
 saved_timeout=$(cat $PARAM 2>/dev/null)
 restore_param() {
 	[ -n "$saved_timeout" ] && [ -w $PARAM ] && echo "$saved_timeout" >$PARAM
+}
+
+# The module's rdma_pages (how page payloads travel over RDMA): $1.
+set_pages() {
+	echo "$1" >/sys/module/bigiron/parameters/rdma_pages
 }
 
 mac_of() {
@@ -681,13 +688,15 @@ rxe)
 	if rxe_add; then
 		ok "rxe: Soft-RoCE rxa on ra ($RXE_IP0), rxb on rb ($RXE_IP1)"
 		run_pair rxe 7796 "$DSM" --mem-mb "$MEM_MB" $DSM_ARGS
-		if netem_on ra rb; then
+		# the lossy pass with page payloads read by the receiver
+		if netem_on ra rb && set_pages read; then
 			T=$T_NETEM
 			run_pair rxe-netem 7797 "$DSM" --netem \
 				--mem-mb "$NETEM_MB" $DSM_ARGS
 		else
-			notok "rxe-netem # cannot set up netem"
+			notok "rxe-netem # cannot set up netem or rdma_pages"
 		fi
+		set_pages send
 		netem_off ra rb
 		# a short JOIN each; node 0's key is wrong: its connection
 		# requests (node 0 connects) must fail node 1's check
@@ -718,14 +727,15 @@ bench)
 		raw_lat ib_read_lat
 		raw_lat ib_send_lat
 		run_pair bench-rdma 7793 "$BENCH" --mem-mb "$MEM_MB"
-		# the same with page payloads copied into the SENDs
-		prm=/sys/module/bigiron/parameters/rdma_page_read
-		if echo N >$prm; then
-			run_pair bench-rdma-copy 7794 "$BENCH" --mem-mb "$MEM_MB"
-			echo Y >$prm
-		else
-			notok "bench rdma-copy # cannot set rdma_page_read"
-		fi
+		for mode in read copy; do
+			if set_pages $mode; then
+				run_pair bench-rdma-$mode 7794 "$BENCH" \
+					--mem-mb "$MEM_MB"
+			else
+				notok "bench rdma-$mode # cannot set rdma_pages"
+			fi
+		done
+		set_pages send
 		rxe_del
 	else
 		rxe_del

@@ -42,28 +42,30 @@
  * cannot sleep or wait for a slot; with no free slot the frame is
  * dropped, counted and left to the link's retransmission.
  *
- * Page data: a payload of BIGIRON_RDMA_READ_MIN bytes or more is not
- * copied into the SEND.  It lies in a slot of the link's send window
- * (bigiron_peer.win_pages), which stays unchanged until the peer
- * acknowledges the message; each connection registers the window's pages
- * once (fast registration, remote read only, on the connection's own
- * protection domain, so only that peer's QP can use the key, and only
- * once a frame proved the connection) and the SEND carries the header
- * and where the payload is (struct bigiron_rdma_desc).  The receiver
- * reads the payload with RDMA READ straight into the receive buffer's
- * page, then checks the frame as any other: the MAC covers the payload
- * read, so bytes from a reused slot fail like a forged frame (an address
- * outside the registration fails the READ, and the connection ends).  The
- * link acknowledges a message only once it is delivered, after its READ,
- * so the slot cannot be reused under a READ of a frame that is not a
- * duplicate; a descriptor whose sequence number is already delivered
- * (counted old_seq, and an ack is owed) or is being read (dup_unread) is
- * dropped unread.  Frames are delivered in the order they arrived: a
- * frame that comes in while an earlier one is being read waits for it.
- * The registration ends with the connection.  The rdma_page_read
- * parameter turns this off (payloads are then copied into the SEND), for
- * devices without fast registration and for comparison; so do READ
- * depths of 0, and iWARP.
+ * Page data: a payload of BIGIRON_RDMA_PAGE_MIN bytes or more lies in a
+ * slot of the link's send window (bigiron_peer.win_pages), which stays
+ * unchanged until the peer acknowledges the message, and the connection
+ * maps the window's pages once.  rdma_pages says how it travels:
+ *  - "send" (the default): the SEND's second scatter/gather entry is the
+ *    window's page itself, so nothing is copied into a send buffer;
+ *  - "read": the connection also registers the window's pages (fast
+ *    registration, remote read only, on the connection's own protection
+ *    domain, so only that peer's QP can use the key, and only once a
+ *    frame proved the connection), the SEND carries the header and where
+ *    the payload is (struct bigiron_rdma_desc), and the receiver reads it
+ *    with RDMA READ straight into the receive buffer's page;
+ *  - "copy": copied into the send buffer's page.
+ * For "read", the frame is checked after its READ as any other: the MAC
+ * covers the payload, so bytes from a reused slot fail like a forged
+ * frame (an address outside the registration fails the READ, and the
+ * connection ends).  The link acknowledges a message only once it is
+ * delivered, after its READ, so the slot cannot be reused under a READ of
+ * a frame that is not a duplicate; a descriptor whose sequence number is
+ * already delivered (counted old_seq, and an ack is owed) or is being read
+ * (dup_unread) is dropped unread.  Frames are delivered in the order they
+ * arrived: a frame that comes in while an earlier one is being read waits
+ * for it.  READ depths of 0, iWARP or a device without fast registration
+ * make "read" a "send".  The registration ends with the connection.
  *
  * Credits: a sender never overruns its receiver.  Every SEND carries in
  * its immediate data the number of receive buffers its sender has posted
@@ -128,10 +130,46 @@
 
 #include "cluster.h"
 
-static bool rdma_page_read = true;
-module_param(rdma_page_read, bool, 0644);
-MODULE_PARM_DESC(rdma_page_read,
-		 "RDMA transport: the receiver reads page payloads from the sender's send window with RDMA READ instead of receiving a copy in the SEND; read when a connection is made (default Y)");
+/* How page payloads travel (rdma_pages); see "Page data" above. */
+enum bigiron_rdma_pages {
+	BIGIRON_PAGES_COPY,	/* copied into a send buffer */
+	BIGIRON_PAGES_SEND,	/* sent from the send window's page */
+	BIGIRON_PAGES_READ,	/* read by the receiver from that page */
+};
+
+static const char * const bigiron_rdma_pages_names[] = {
+	[BIGIRON_PAGES_COPY] = "copy",
+	[BIGIRON_PAGES_SEND] = "send",
+	[BIGIRON_PAGES_READ] = "read",
+};
+
+static int rdma_pages = BIGIRON_PAGES_SEND;
+
+static int bigiron_rdma_pages_set(const char *val,
+				  const struct kernel_param *kp)
+{
+	int i = sysfs_match_string(bigiron_rdma_pages_names, val);
+
+	if (i < 0)
+		return -EINVAL;
+	WRITE_ONCE(*(int *)kp->arg, i);
+	return 0;
+}
+
+static int bigiron_rdma_pages_get(char *buf, const struct kernel_param *kp)
+{
+	return scnprintf(buf, PAGE_SIZE, "%s\n",
+			 bigiron_rdma_pages_names[READ_ONCE(*(int *)kp->arg)]);
+}
+
+static const struct kernel_param_ops bigiron_rdma_pages_ops = {
+	.set = bigiron_rdma_pages_set,
+	.get = bigiron_rdma_pages_get,
+};
+
+module_param_cb(rdma_pages, &bigiron_rdma_pages_ops, &rdma_pages, 0644);
+MODULE_PARM_DESC(rdma_pages,
+		 "RDMA transport: how page payloads this node sends travel: send (SENT from the link's send window, no copy; default), read (the receiver reads them there with RDMA READ), copy (copied into a send buffer); taken when a connection is made");
 
 /* Receive buffers a connection posts, and send buffers it has. */
 #define BIGIRON_RDMA_RX		64
@@ -146,8 +184,8 @@ struct bigiron_rdma_desc {
 	__be32 len;
 };
 
-/* Payloads of this many bytes or more are read by the peer. */
-#define BIGIRON_RDMA_READ_MIN	512
+/* Payloads of this many bytes or more go by rdma_pages, not copied. */
+#define BIGIRON_RDMA_PAGE_MIN	512
 /* RDMA READs a QP has outstanding toward its peer, at most. */
 #define BIGIRON_RDMA_READS	16
 /*
@@ -261,8 +299,10 @@ struct bigiron_rbuf {
  * @hdrs: their header slots, BIGIRON_RDMA_HDRS bytes
  * @hdrs_dma: where @hdrs is mapped (both directions)
  * @hdrs_mapped: @hdrs is mapped
- * @mr: registration of the peer's send window pages (NULL: payloads are
- *	copied into the SENDs); usable from @reg_posted on
+ * @pages: how page payloads go to the peer (enum bigiron_rdma_pages),
+ *	fixed when the connection is made
+ * @mr: registration of the peer's send window pages for its READs ("read"
+ *	only); usable from @reg_posted on
  * @win_sg: those pages
  * @win_mapped: how many of @win_sg are mapped, from the first
  * @reg_cqe: completion of the registration
@@ -273,6 +313,7 @@ struct bigiron_rbuf {
  * @order_head: the oldest not delivered
  * @order_tail: where the next one goes
  * @reads: READs posted (atomic: read for debugfs)
+ * @tx_window: payloads sent straight from the send window
  * @rx_handed: page payloads handed on with their page
  * @ref: the release's reference, and a DEVICE_REMOVAL handler's
  * @proven: a frame on it passed bi_wire_decode() as @node's (WRITE_ONCE)
@@ -304,6 +345,7 @@ struct bigiron_rconn {
 	u8 *hdrs;
 	u64 hdrs_dma;
 	bool hdrs_mapped;
+	u8 pages;
 	struct ib_mr *mr;
 	struct scatterlist win_sg[BIGIRON_PEER_WINDOW];
 	unsigned int win_mapped;
@@ -314,6 +356,7 @@ struct bigiron_rconn {
 	u32 order_head;
 	u32 order_tail;
 	atomic64_t reads;
+	atomic64_t tx_window;
 	atomic64_t rx_handed;
 	struct kref ref;
 	bool proven;
@@ -465,14 +508,15 @@ static void bigiron_rconn_fail(struct bigiron_rconn *c);
 static void bigiron_rconn_fail_work(struct work_struct *work);
 
 /*
- * Post one SEND from the next send buffer, which the caller filled: @plen
- * 0 and no @desc for a credit message; else a header in the slot and
- * @plen payload bytes in the buffer's page, or with @desc a header and a
- * descriptor, both in the slot.  Under the peer lock.
+ * Post one SEND from the next send buffer, which the caller filled: no
+ * @frame for a credit message; else a header in the slot and @plen
+ * payload bytes at @pdma (the buffer's page, or a page of the send
+ * window), or with @desc a header and a descriptor, both in the slot.
+ * Under the peer lock.
  */
 static int bigiron_rconn_post_send(struct bigiron_rconn *c,
 				   struct bigiron_rbuf *b, bool frame,
-				   u32 plen, bool desc)
+				   u64 pdma, u32 plen, bool desc)
 {
 	struct ib_device *dev = c->id->device;
 	u32 hlen = BI_WIRE_HDR_LEN +
@@ -483,7 +527,7 @@ static int bigiron_rconn_post_send(struct bigiron_rconn *c,
 			.length = hlen,
 			.lkey = c->pd->local_dma_lkey,
 		}, {
-			.addr = b->dma,
+			.addr = pdma,
 			.length = plen,
 			.lkey = c->pd->local_dma_lkey,
 		},
@@ -503,8 +547,7 @@ static int bigiron_rconn_post_send(struct bigiron_rconn *c,
 		ib_dma_sync_single_for_device(dev, b->hdr_dma, hlen,
 					      DMA_BIDIRECTIONAL);
 	if (plen)
-		ib_dma_sync_single_for_device(dev, b->dma, plen,
-					      DMA_TO_DEVICE);
+		ib_dma_sync_single_for_device(dev, pdma, plen, DMA_TO_DEVICE);
 	err = ib_post_send(c->id->qp, &wr, NULL);
 	if (err)
 		return err;
@@ -550,7 +593,7 @@ static void bigiron_rconn_maybe_credit(struct bigiron_rconn *c)
 	b = bigiron_rconn_tx_slot(c, 0);
 	if (!b)
 		return;
-	if (bigiron_rconn_post_send(c, b, false, 0, false))
+	if (bigiron_rconn_post_send(c, b, false, 0, 0, false))
 		bigiron_peer_count_drop_locked(bigiron_rconn_peer(c),
 					       BIGIRON_DROP_TX_ERR);
 }
@@ -598,10 +641,10 @@ void bigiron_rdma_xmit(void *priv, u16 node, const u8 *hdr, const u8 *frag,
 		return;
 	}
 	memcpy(b->hdr, hdr, BI_WIRE_HDR_LEN);
+	i = frag_len >= BIGIRON_RDMA_PAGE_MIN && c->win_mapped ?
+	    bigiron_rconn_win_slot(pe, hdr, frag) : -1;
 	/* a connection only a frame proved gets the window's key */
-	i = frag_len >= BIGIRON_RDMA_READ_MIN && c->reg_posted &&
-	    READ_ONCE(c->proven) ? bigiron_rconn_win_slot(pe, hdr, frag) : -1;
-	if (i >= 0) {
+	if (i >= 0 && c->reg_posted && READ_ONCE(c->proven)) {
 		struct bigiron_rdma_desc *d = (void *)(b->hdr + BI_WIRE_HDR_LEN);
 
 		ib_dma_sync_single_for_device(c->id->device,
@@ -610,11 +653,18 @@ void bigiron_rdma_xmit(void *priv, u16 node, const u8 *hdr, const u8 *frag,
 		d->addr = cpu_to_be64(c->mr->iova + (u64)i * PAGE_SIZE);
 		d->rkey = cpu_to_be32(c->mr->rkey);
 		d->len = cpu_to_be32(frag_len);
-		err = bigiron_rconn_post_send(c, b, true, 0, true);
+		err = bigiron_rconn_post_send(c, b, true, 0, 0, true);
+	} else if (i >= 0) {
+		err = bigiron_rconn_post_send(c, b, true,
+					      sg_dma_address(&c->win_sg[i]),
+					      frag_len, false);
+		if (!err)
+			atomic64_inc(&c->tx_window);
 	} else {
 		if (frag_len)
 			memcpy(page_address(b->page), frag, frag_len);
-		err = bigiron_rconn_post_send(c, b, true, frag_len, false);
+		err = bigiron_rconn_post_send(c, b, true, b->dma, frag_len,
+					      false);
 	}
 	if (err)
 		bigiron_peer_count_drop_locked(pe, BIGIRON_DROP_TX_ERR);
@@ -1067,10 +1117,11 @@ static void bigiron_rconn_reg_done(struct ib_cq *cq, struct ib_wc *wc)
 }
 
 /*
- * The peer's send window for it to read: mapped and laid out in a fast
- * registration, posted once the connection is up.  Without fast
- * registration on the device, or with rdma_page_read off, payloads go in
- * the SENDs.
+ * The peer's send window, as rdma_pages says: mapped for SENDs straight
+ * from it, and for "read" also laid out in a fast registration, posted
+ * once the connection is up.  "read" without fast registration on the
+ * device, or on iWARP (a READ's sink needs a registration of its own),
+ * sends from the window instead.
  */
 static int bigiron_rconn_setup_mr(struct bigiron_rconn *c,
 				  struct ib_device *dev)
@@ -1079,11 +1130,13 @@ static int bigiron_rconn_setup_mr(struct bigiron_rconn *c,
 	unsigned int i;
 	int n;
 
-	/* iWARP: a READ's sink needs a registration of its own */
-	if (!READ_ONCE(rdma_page_read) ||
-	    rdma_protocol_iwarp(dev, c->id->port_num) ||
-	    !(dev->attrs.device_cap_flags & IB_DEVICE_MEM_MGT_EXTENSIONS) ||
-	    dev->attrs.max_fast_reg_page_list_len < BIGIRON_PEER_WINDOW)
+	c->pages = READ_ONCE(rdma_pages);
+	if (c->pages == BIGIRON_PAGES_READ &&
+	    (rdma_protocol_iwarp(dev, c->id->port_num) ||
+	     !(dev->attrs.device_cap_flags & IB_DEVICE_MEM_MGT_EXTENSIONS) ||
+	     dev->attrs.max_fast_reg_page_list_len < BIGIRON_PEER_WINDOW))
+		c->pages = BIGIRON_PAGES_SEND;
+	if (c->pages == BIGIRON_PAGES_COPY)
 		return 0;
 	/* page by page: a mapping of the list could merge entries */
 	sg_init_table(c->win_sg, BIGIRON_PEER_WINDOW);
@@ -1097,6 +1150,8 @@ static int bigiron_rconn_setup_mr(struct bigiron_rconn *c,
 		sg_dma_len(&c->win_sg[i]) = PAGE_SIZE;
 		c->win_mapped = i + 1;
 	}
+	if (c->pages != BIGIRON_PAGES_READ)
+		return 0;
 	c->mr = ib_alloc_mr(c->pd, IB_MR_TYPE_MEM_REG, BIGIRON_PEER_WINDOW);
 	if (IS_ERR(c->mr)) {
 		n = PTR_ERR(c->mr);
@@ -1885,10 +1940,12 @@ void bigiron_rdma_dbg_peer(struct seq_file *m, struct bigiron_peer *pe)
 	spin_lock_bh(&pe->lock);
 	c = pe->rconn;
 	if (c)
-		seq_printf(m, "  rdma_up 1 rdma_credits %u rdma_tx_inflight %u rdma_sent %u rdma_rcvd %u rdma_posted %u rdma_reg %d rdma_reads %lld rdma_rx_handed %lld\n",
+		seq_printf(m, "  rdma_up 1 rdma_credits %u rdma_tx_inflight %u rdma_sent %u rdma_rcvd %u rdma_posted %u rdma_pages %s rdma_reg %d rdma_reads %lld rdma_tx_window %lld rdma_rx_handed %lld\n",
 			   bigiron_rconn_credits(c), c->tx_head - c->tx_done,
-			   c->sent, c->rcvd, c->posted, c->reg_posted,
+			   c->sent, c->rcvd, c->posted,
+			   bigiron_rdma_pages_names[c->pages], c->reg_posted,
 			   (s64)atomic64_read(&c->reads),
+			   (s64)atomic64_read(&c->tx_window),
 			   (s64)atomic64_read(&c->rx_handed));
 	else
 		seq_puts(m, "  rdma_up 0\n");

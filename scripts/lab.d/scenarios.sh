@@ -96,7 +96,7 @@ bench_ratios() {
 	$2 == "rdma" && $3 == "ib_read_lat_4k" {
 		rm = val($0, "median_us"); rp = val($0, "p99_us")
 	}
-	($2 == "rdma" || $2 == "rdma-copy") &&
+	($2 == "rdma" || $2 == "rdma-read" || $2 == "rdma-copy") &&
 	($3 == "read_fault" || $3 == "write_fault_1sharer" || $3 == "ping_4k") {
 		k = $2 " " $3
 		m[k] = val($0, "median_us"); p[k] = val($0, "p99_us")
