@@ -745,7 +745,7 @@ static DSM_UNUSED uint64_t dbg_u64(const struct dsm *d, const char *file,
 		}
 		if (!in)
 			continue;
-		/* a line may hold several "name value" pairs */
+		/* "name value" pairs, up to the first value that is no number */
 		for (p = line; n = 0,
 		     sscanf(p, " %63s %llu%n", key, &val, &n) == 2 && n;
 		     p += n) {

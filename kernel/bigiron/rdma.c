@@ -1940,13 +1940,13 @@ void bigiron_rdma_dbg_peer(struct seq_file *m, struct bigiron_peer *pe)
 	spin_lock_bh(&pe->lock);
 	c = pe->rconn;
 	if (c)
-		seq_printf(m, "  rdma_up 1 rdma_credits %u rdma_tx_inflight %u rdma_sent %u rdma_rcvd %u rdma_posted %u rdma_pages %s rdma_reg %d rdma_reads %lld rdma_tx_window %lld rdma_rx_handed %lld\n",
+		seq_printf(m, "  rdma_up 1 rdma_credits %u rdma_tx_inflight %u rdma_sent %u rdma_rcvd %u rdma_posted %u rdma_reg %d rdma_reads %lld rdma_tx_window %lld rdma_rx_handed %lld rdma_pages %s\n",
 			   bigiron_rconn_credits(c), c->tx_head - c->tx_done,
-			   c->sent, c->rcvd, c->posted,
-			   bigiron_rdma_pages_names[c->pages], c->reg_posted,
+			   c->sent, c->rcvd, c->posted, c->reg_posted,
 			   (s64)atomic64_read(&c->reads),
 			   (s64)atomic64_read(&c->tx_window),
-			   (s64)atomic64_read(&c->rx_handed));
+			   (s64)atomic64_read(&c->rx_handed),
+			   bigiron_rdma_pages_names[c->pages]);
 	else
 		seq_puts(m, "  rdma_up 0\n");
 	spin_unlock_bh(&pe->lock);
