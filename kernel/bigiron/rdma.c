@@ -47,7 +47,10 @@
  * unchanged until the peer acknowledges the message, and the connection
  * maps the window's pages once.  rdma_pages says how it travels:
  *  - "send" (the default): the SEND's second scatter/gather entry is the
- *    window's page itself, so nothing is copied into a send buffer;
+ *    window's page itself, so nothing is copied into a send buffer (a
+ *    copy the link sends again may leave after the first one's ack freed
+ *    the slot for the next message: it then fails the MAC at the
+ *    receiver, counted bad_mac, and nothing wrong is delivered);
  *  - "read": the connection also registers the window's pages (fast
  *    registration, remote read only, on the connection's own protection
  *    domain, so only that peer's QP can use the key, and only once a
@@ -61,7 +64,7 @@
  * connection ends).  The link acknowledges a message only once it is
  * delivered, after its READ, so the slot cannot be reused under a READ of
  * a frame that is not a duplicate; a descriptor whose sequence number is
- * already delivered (counted old_seq, and an ack is owed) or is being read
+ * already delivered (old_seq, an ack owed, on a proven connection) or being read
  * (dup_unread) is dropped unread.  Frames are delivered in the order they
  * arrived: a frame that comes in while an earlier one is being read waits
  * for it.  READ depths of 0, iWARP or a device without fast registration
@@ -508,6 +511,20 @@ static void bigiron_rconn_fail(struct bigiron_rconn *c);
 static void bigiron_rconn_fail_work(struct work_struct *work);
 
 /*
+ * A work request of @what kind completed in error: the connection ends.
+ * Flushed ones (the connection is being drained) are not worth a line.
+ */
+static void bigiron_rconn_wc_failed(struct bigiron_rconn *c,
+				    const struct ib_wc *wc, const char *what)
+{
+	if (wc->status != IB_WC_WR_FLUSH_ERR)
+		pr_info_ratelimited("vm%u: node %u: RDMA %s failed: %s\n",
+				    c->rd->cl->vm->id, c->node, what,
+				    ib_wc_status_msg(wc->status));
+	bigiron_rconn_fail(c);
+}
+
+/*
  * Post one SEND from the next send buffer, which the caller filled: no
  * @frame for a credit message; else a header in the slot and @plen
  * payload bytes at @pdma (the buffer's page, or a page of the send
@@ -683,13 +700,8 @@ static void bigiron_rconn_send_done(struct ib_cq *cq, struct ib_wc *wc)
 	if (pe->rconn == c)
 		bigiron_rconn_maybe_credit(c);
 	spin_unlock(&pe->lock);
-	if (wc->status != IB_WC_SUCCESS) {
-		if (wc->status != IB_WC_WR_FLUSH_ERR)
-			pr_info_ratelimited("vm%u: node %u: RDMA send failed: %s\n",
-					    c->rd->cl->vm->id, c->node,
-					    ib_wc_status_msg(wc->status));
-		bigiron_rconn_fail(c);
-	}
+	if (wc->status != IB_WC_SUCCESS)
+		bigiron_rconn_wc_failed(c, wc, "send");
 }
 
 static int bigiron_rconn_post_recv(struct bigiron_rconn *c,
@@ -892,7 +904,11 @@ static void bigiron_rconn_read(struct bigiron_rconn *c, struct bigiron_rbuf *b,
 	seq = bi_wire_peek_seq(b->hdr);
 	bi_link_seq_ref(&pe->lp, &rcv_nxt, &snd_nxt);
 	if ((s32)(seq - (u32)rcv_nxt) < 0) {
-		bigiron_peer_rx_dup(pe);
+		/* an ack only for a connection a frame proved */
+		if (READ_ONCE(c->proven))
+			bigiron_peer_rx_dup(pe);
+		else
+			bigiron_peer_count_drop(pe, BIGIRON_DROP_DUP_UNREAD);
 		return;
 	}
 	if (bigiron_rconn_reading(c, seq)) {
@@ -928,12 +944,8 @@ static void bigiron_rconn_read_done(struct ib_cq *cq, struct ib_wc *wc)
 	struct bigiron_rconn *c = b->conn;
 
 	if (wc->status != IB_WC_SUCCESS) {
-		if (wc->status != IB_WC_WR_FLUSH_ERR)
-			pr_info_ratelimited("vm%u: node %u: RDMA read failed: %s\n",
-					    c->rd->cl->vm->id, c->node,
-					    ib_wc_status_msg(wc->status));
 		/* the buffer stays out: the connection ends */
-		bigiron_rconn_fail(c);
+		bigiron_rconn_wc_failed(c, wc, "read");
 		return;
 	}
 	ib_dma_sync_single_for_cpu(c->id->device, b->dma, b->len,
@@ -954,11 +966,7 @@ static void bigiron_rconn_recv_done(struct ib_cq *cq, struct ib_wc *wc)
 	u32 len = wc->byte_len, v = 0;
 
 	if (wc->status != IB_WC_SUCCESS) {
-		if (wc->status != IB_WC_WR_FLUSH_ERR)
-			pr_info_ratelimited("vm%u: node %u: RDMA receive failed: %s\n",
-					    cl->vm->id, c->node,
-					    ib_wc_status_msg(wc->status));
-		bigiron_rconn_fail(c);
+		bigiron_rconn_wc_failed(c, wc, "receive");
 		return;
 	}
 	ib_dma_sync_single_for_cpu(c->id->device, b->hdr_dma, BI_WIRE_HDR_LEN,
@@ -1107,13 +1115,8 @@ static void bigiron_rconn_reg_done(struct ib_cq *cq, struct ib_wc *wc)
 	struct bigiron_rconn *c = container_of(wc->wr_cqe, struct bigiron_rconn,
 					       reg_cqe);
 
-	if (wc->status == IB_WC_SUCCESS)
-		return;
-	if (wc->status != IB_WC_WR_FLUSH_ERR)
-		pr_info_ratelimited("vm%u: node %u: RDMA registration failed: %s\n",
-				    c->rd->cl->vm->id, c->node,
-				    ib_wc_status_msg(wc->status));
-	bigiron_rconn_fail(c);
+	if (wc->status != IB_WC_SUCCESS)
+		bigiron_rconn_wc_failed(c, wc, "registration");
 }
 
 /*
@@ -1443,7 +1446,9 @@ static void bigiron_rdma_port_work(struct work_struct *work)
 
 /*
  * Connection parameters: @req for a request, or the accept of @theirs,
- * whose READ depths bound ours.
+ * whose READ depths bound ours (the connection manager gives them from
+ * this side already: its responder_resources are the READs the peer
+ * will issue).
  */
 static void bigiron_rdma_param(struct rdma_conn_param *p,
 			       const struct bigiron_rdma_req *req,
@@ -1460,9 +1465,9 @@ static void bigiron_rdma_param(struct rdma_conn_param *p,
 				   dev->attrs.max_qp_init_rd_atom);
 	if (theirs) {
 		p->responder_resources = min(p->responder_resources,
-					     theirs->initiator_depth);
+					     theirs->responder_resources);
 		p->initiator_depth = min(p->initiator_depth,
-					 theirs->responder_resources);
+					 theirs->initiator_depth);
 	}
 	p->retry_count = 7;
 	/* receiver not ready: retry for ever (credits make it rare) */
